@@ -1,0 +1,31 @@
+# Two commands for a newcomer: `make serve` runs the gateway locally, `make test` runs every test.
+# Each creates the virtual environment it needs (.venv) on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: serve test unit integration venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+serve: $(STAMP)
+	$(PY) -m local.serve $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit $(ARGS)
+
+integration: $(STAMP)
+	$(PY) -m pytest -q tests/integration $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,39 @@
+"""Where this deployment's OCI calls go and which compartment pays for them.
+
+Resolved from settings first, then from what the credentials carry (a resource
+principal knows its region and compartment), so a function needs no configuration
+beyond its resource principal in the common case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.endpoints import genai_base_url, objectstorage_base_url
+from core.errors import ConfigError
+from core.settings import Settings
+
+
+def region(settings: Settings, credentials: Any) -> str | None:
+    return settings.oci_region or getattr(credentials, "region", None)
+
+
+def compartment_id(settings: Settings, credentials: Any) -> str:
+    """The compartment billed for inference: setting, else the principal's compartment, else its tenancy."""
+    value = (settings.oci_compartment_id or getattr(credentials, "compartment_id", None)
+             or getattr(credentials, "tenancy_id", None))
+    if not value:
+        raise ConfigError("no compartment: set OCI_COMPARTMENT_ID")
+    return value
+
+
+def genai_url(settings: Settings, credentials: Any, action: str) -> str:
+    """URL of a Generative AI inference action, e.g. ``chat`` or ``embedText``."""
+    base = genai_base_url(region(settings, credentials), override=settings.oci_genai_endpoint,
+                          region_metadata=settings.oci_region_metadata)
+    return f"{base}/actions/{action}"
+
+
+def objectstorage_url(settings: Settings, credentials: Any) -> str:
+    return objectstorage_base_url(region(settings, credentials), override=settings.oci_objectstorage_endpoint,
+                                  region_metadata=settings.oci_region_metadata)

@@ -1,0 +1,124 @@
+"""Where OCI's services live, computed from a region without a network call.
+
+Generative AI inference is at ``https://inference.generativeai.{region}.oci.{realm domain}``
+and Object Storage at ``https://objectstorage.{region}.{realm domain}``. The realm
+domain comes from ``OCI_REGION_METADATA`` when OCI Functions provides it, otherwise
+from the region name (gov and sovereign regions live in other realms).
+``OCI_GENAI_ENDPOINT`` / ``OCI_OBJECTSTORAGE_ENDPOINT`` override the host for
+private endpoints and the local emulator.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from core.errors import ConfigError
+
+GENAI_API_VERSION = "20231130"
+
+REALM_DOMAINS: dict[str, str] = {
+    "oc1": "oraclecloud.com", "oc2": "oraclegovcloud.com", "oc3": "oraclegovcloud.com",
+    "oc4": "oraclegovcloud.uk", "oc8": "oraclecloud8.com", "oc9": "oraclecloud9.com",
+    "oc10": "oraclecloud10.com", "oc14": "oraclecloud14.com", "oc15": "oraclecloud15.com",
+    "oc19": "oraclecloud.eu", "oc20": "oraclecloud20.com", "oc21": "oraclecloud21.com",
+    "oc23": "oraclecloud23.com", "oc24": "oraclecloud24.com", "oc26": "oraclecloud26.com",
+    "oc29": "oraclecloud29.com", "oc35": "oraclecloud35.com", "oc42": "oraclecloud42.com",
+    "oc51": "oraclecloud51.com", "oc52": "oraclecloud52.com",
+}
+
+# Regions outside the commercial realm (oc1); every other region is oc1.
+_NON_OC1_REGIONS: dict[str, str] = {
+    "us-langley-1": "oc2", "us-luke-1": "oc2",
+    "us-gov-ashburn-1": "oc3", "us-gov-chicago-1": "oc3", "us-gov-phoenix-1": "oc3",
+    "uk-gov-london-1": "oc4", "uk-gov-cardiff-1": "oc4",
+    "ap-chiyoda-1": "oc8", "ap-ibaraki-1": "oc8",
+    "me-dcc-muscat-1": "oc9", "me-ibri-1": "oc9",
+    "ap-dcc-canberra-1": "oc10",
+    "eu-dcc-milan-1": "oc14", "eu-dcc-milan-2": "oc14", "eu-dcc-dublin-1": "oc14", "eu-dcc-dublin-2": "oc14",
+    "eu-dcc-rating-1": "oc14", "eu-dcc-rating-2": "oc14",
+    "ap-dcc-gazipur-1": "oc15",
+    "eu-frankfurt-2": "oc19", "eu-madrid-2": "oc19",
+    "eu-jovanovac-1": "oc20",
+    "me-dcc-doha-1": "oc21", "me-alrayyan-1": "oc21",
+    "us-somerset-1": "oc23", "us-thames-1": "oc23",
+    "eu-dcc-zurich-1": "oc24", "eu-crissier-1": "oc24",
+    "me-abudhabi-3": "oc26", "me-alain-1": "oc26",
+    "me-abudhabi-2": "oc29", "me-abudhabi-4": "oc29",
+    "ap-seoul-2": "oc35", "ap-suwon-1": "oc35", "ap-chuncheon-2": "oc35",
+    "us-ashburn-2": "oc42", "us-newark-1": "oc42",
+    "eu-budapest-1": "oc51",
+    "sa-riodejaneiro-1": "oc52",
+}
+
+# Three-letter region keys (as OCI_RESOURCE_PRINCIPAL_REGION may carry them) for the GenAI regions and neighbours.
+REGION_KEYS: dict[str, str] = {
+    "ord": "us-chicago-1", "iad": "us-ashburn-1", "phx": "us-phoenix-1", "sjc": "us-sanjose-1",
+    "fra": "eu-frankfurt-1", "lhr": "uk-london-1", "cwl": "uk-cardiff-1", "ams": "eu-amsterdam-1",
+    "zrh": "eu-zurich-1", "cdg": "eu-paris-1", "mrs": "eu-marseille-1", "lin": "eu-milan-1",
+    "arn": "eu-stockholm-1", "mad": "eu-madrid-1", "gru": "sa-saopaulo-1", "vcp": "sa-vinhedo-1",
+    "scl": "sa-santiago-1", "bog": "sa-bogota-1", "hyd": "ap-hyderabad-1", "bom": "ap-mumbai-1",
+    "kix": "ap-osaka-1", "nrt": "ap-tokyo-1", "icn": "ap-seoul-1", "yny": "ap-chuncheon-1",
+    "syd": "ap-sydney-1", "mel": "ap-melbourne-1", "sin": "ap-singapore-1", "yyz": "ca-toronto-1",
+    "yul": "ca-montreal-1", "jed": "me-jeddah-1", "dxb": "me-dubai-1", "auh": "me-abudhabi-1",
+    "ruh": "me-riyadh-1", "mtz": "il-jerusalem-1", "jnb": "af-johannesburg-1", "qro": "mx-queretaro-1",
+    "mty": "mx-monterrey-1", "ltn": "uk-gov-london-1", "brs": "uk-gov-cardiff-1", "ric": "us-gov-ashburn-1",
+    "pia": "us-gov-chicago-1", "tus": "us-gov-phoenix-1", "str": "eu-frankfurt-2", "vll": "eu-madrid-2",
+}
+
+
+def normalize_region(region: str) -> str:
+    """``ORD`` / ``ord`` / ``us-chicago-1`` -> ``us-chicago-1``."""
+    value = region.strip().lower()
+    return REGION_KEYS.get(value, value)
+
+
+def realm_domain(region: str, region_metadata: Mapping[str, Any] | None = None) -> str:
+    """The second-level domain of the realm that hosts ``region``."""
+    if region_metadata:
+        domain = region_metadata.get("realmDomainComponent")
+        meta_region = region_metadata.get("regionIdentifier")
+        if domain and (not meta_region or normalize_region(str(meta_region)) == region):
+            return str(domain)
+    return REALM_DOMAINS[_NON_OC1_REGIONS.get(region, "oc1")]
+
+
+def _override(value: str, setting: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"setting {setting} must look like https://host[:port], got {value!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"setting {setting} must be scheme://host[:port] with no path, query or credentials")
+    netloc = parts.netloc
+    # A default port would be signed in `host` but not sent by httpx: drop it (reference §4.3).
+    if (parts.scheme == "https" and parts.port == 443) or (parts.scheme == "http" and parts.port == 80):
+        netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{parts.scheme}://{netloc}"
+
+
+def genai_base_url(region: str | None, *, override: str | None = None,
+                   region_metadata: Mapping[str, Any] | None = None) -> str:
+    """Base URL of the Generative AI inference API, e.g. ``https://inference...com/20231130``."""
+    if override:
+        return f"{_override(override, 'OCI_GENAI_ENDPOINT')}/{GENAI_API_VERSION}"
+    if not region:
+        raise ConfigError("no region: set OCI_REGION (or use credentials that carry a region)")
+    name = normalize_region(region)
+    return f"https://inference.generativeai.{name}.oci.{realm_domain(name, region_metadata)}/{GENAI_API_VERSION}"
+
+
+def objectstorage_base_url(region: str | None, *, override: str | None = None,
+                           region_metadata: Mapping[str, Any] | None = None) -> str:
+    """Base URL of Object Storage, e.g. ``https://objectstorage.us-ashburn-1.oraclecloud.com``."""
+    if override:
+        return _override(override, "OCI_OBJECTSTORAGE_ENDPOINT")
+    if not region:
+        raise ConfigError("no region: set OCI_REGION (or use credentials that carry a region)")
+    name = normalize_region(region)
+    return f"https://objectstorage.{name}.{realm_domain(name, region_metadata)}"
+
+
+def auth_base_url(region: str, region_metadata: Mapping[str, Any] | None = None) -> str:
+    """The identity federation endpoint used by instance principals."""
+    name = normalize_region(region)
+    return f"https://auth.{name}.{realm_domain(name, region_metadata)}"

@@ -1,0 +1,196 @@
+"""Errors a caller can see, in OpenAI's shape, and the mapping of OCI's errors onto them.
+
+Every failure that leaves the gateway is an :class:`APIError`: an HTTP status plus
+``{"error": {"message", "type", "param", "code"}}``. Handlers raise it; the router
+turns it into a response. Nothing else (no traceback, no repr of an exception)
+reaches a caller.
+
+Two rules shape the upstream mapping:
+
+* The gateway's own credentials failing (OCI 401, or 404 NotAuthorizedOrNotFound
+  for a model the gateway knows) is the operator's problem, not the caller's: a
+  401 would make the openai SDK blame the caller's API key. Those become 500/503
+  with a message that says what to check.
+* The handler never answers 502 or 504: OCI Functions discards the body of those
+  (the platform treats them as its own failures). Upstream gateway errors become 503.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+# OpenAI error "type" values clients switch on.
+INVALID_REQUEST = "invalid_request_error"
+AUTHENTICATION = "authentication_error"
+PERMISSION = "permission_error"
+NOT_FOUND = "not_found_error"
+RATE_LIMIT = "rate_limit_error"
+SERVER = "server_error"
+UPSTREAM = "upstream_error"
+TIMEOUT = "timeout_error"
+
+
+class ConfigError(Exception):
+    """The deployment is misconfigured (bad setting, missing or malformed credential).
+
+    The message names the setting and never contains a secret value.
+    """
+
+
+class APIError(Exception):
+    """A failure to report to the caller as an OpenAI error response."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = INVALID_REQUEST,
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        if status in (502, 504):  # the platform throws these bodies away
+            status = 503
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+    def body_bytes(self) -> bytes:
+        return json.dumps(self.body(), ensure_ascii=False).encode()
+
+    def __repr__(self) -> str:
+        return f"APIError({self.status}, {self.message!r}, code={self.code!r})"
+
+
+def invalid_request(message: str, param: str | None = None, code: str | None = "invalid_request") -> APIError:
+    return APIError(400, message, type=INVALID_REQUEST, param=param, code=code)
+
+
+def not_found(message: str, code: str = "not_found", param: str | None = None) -> APIError:
+    return APIError(404, message, type=NOT_FOUND, param=param, code=code)
+
+
+def model_not_found(model: str) -> APIError:
+    return APIError(
+        404,
+        f"The model '{model}' does not exist or is not served by this gateway. If it exists in OCI Generative AI, "
+        "the gateway's IAM policy may not allow it in this region/compartment.",
+        type=NOT_FOUND,
+        param="model",
+        code="model_not_found",
+    )
+
+
+def config_error(exc: ConfigError) -> APIError:
+    return APIError(
+        500, f"Gateway misconfigured: {exc}. The operator must fix the function configuration.",
+        type=SERVER, code="gateway_misconfigured",
+    )
+
+
+def upstream_message(body: bytes | str | None) -> tuple[str | None, str | None]:
+    """Pull (code, message) out of an OCI error body.
+
+    OCI answers ``{"code": ..., "message": ...}``; the message is sometimes itself a
+    JSON document (``{"code":..., "error": "Invalid request content: ..."}``): unwrap it.
+    """
+    if body is None:
+        return None, None
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        text = body.strip()
+        return None, (text[:500] or None)
+    if not isinstance(data, dict):
+        return None, str(data)[:500]
+    code = data.get("code")
+    message = data.get("message")
+    for _ in range(3):  # unwrap nested JSON messages
+        if not isinstance(message, str) or not message.lstrip().startswith("{"):
+            break
+        try:
+            inner = json.loads(message)
+        except ValueError:
+            break
+        if not isinstance(inner, dict):
+            break
+        message = inner.get("error") or inner.get("message") or message
+        if isinstance(message, dict):
+            message = message.get("message") or json.dumps(message)
+    if message is not None and not isinstance(message, str):
+        message = json.dumps(message)
+    return (str(code) if code is not None else None), message
+
+
+def from_upstream(
+    status: int,
+    body: bytes | str | None,
+    *,
+    retry_after: str | None = None,
+    request_id: str | None = None,
+    known_model: bool = True,
+    model: str | None = None,
+    service: str = "OCI Generative AI",
+) -> APIError:
+    """Map an OCI error response to the error the caller should see."""
+    code, message = upstream_message(body)
+    detail = message or "no message"
+    suffix = f" (opc-request-id {request_id})" if request_id else ""
+    headers: dict[str, str] = {}
+    if status == 400:
+        return APIError(400, f"{service} rejected the request: {detail}", code=code or "upstream_bad_request")
+    if status == 401:
+        return APIError(
+            500,
+            f"{service} did not accept the gateway's credentials ({detail}). The operator should check the "
+            f"function's credentials (resource principal, dynamic group, API key){suffix}.",
+            type=SERVER, code="gateway_auth_failed",
+            headers={"x-should-retry": "false"},
+        )
+    if status in (403, 404) and (code == "NotAuthorizedOrNotFound" or status == 403):
+        if known_model or status == 403:
+            return APIError(
+                503,
+                f"{service} refused the gateway ({code or status}: {detail}). The operator should check the IAM "
+                "policy (e.g. 'allow dynamic-group <group> to use generative-ai-family in compartment <c>'), the "
+                f"compartment and that the model is offered in this region{suffix}.",
+                type=SERVER, code="gateway_not_authorized",
+                headers={"x-should-retry": "false"},
+            )
+        return model_not_found(model or "?")
+    if status == 404:
+        if model is not None:
+            return model_not_found(model)
+        return APIError(404, f"{service}: {detail}", type=NOT_FOUND, code=code or "not_found")
+    if status == 413:
+        return APIError(413, f"{service}: request too large: {detail}", code="request_too_large")
+    if status == 422:
+        return APIError(400, f"{service} rejected the request: {detail}", code=code or "upstream_bad_request")
+    if status == 429:
+        if retry_after:
+            headers["retry-after"] = retry_after
+        return APIError(
+            429, f"{service} is throttling requests: {detail}. Retry later.", type=RATE_LIMIT,
+            code="rate_limit_exceeded", headers=headers,
+        )
+    if 400 <= status < 500:
+        return APIError(status, f"{service}: {detail}", code=code or "upstream_error")
+    if status in (500, 501):
+        return APIError(500, f"{service} failed: {detail}{suffix}", type=SERVER, code=code or "upstream_error")
+    if retry_after:
+        headers["retry-after"] = retry_after
+    return APIError(
+        503, f"{service} is unavailable ({status}): {detail}{suffix}", type=SERVER, code="upstream_unavailable",
+        headers=headers,
+    )

@@ -1,0 +1,233 @@
+"""Every setting the gateway reads, declared once.
+
+OCI Functions hands function and application configuration to the container as
+environment variables, so the environment is the only source. Each field of
+:class:`Settings` carries its environment key, type, default and meaning in one
+declaration; the README's configuration table and the Terraform checks are
+generated from / compared with :data:`SETTINGS_TABLE`, so they cannot drift.
+
+Credential variables (``OCI_USER``, ``OCI_KEY``, ``OCI_RESOURCE_PRINCIPAL_*``...)
+are declared here too, for the table, but only :mod:`core.credentials` reads
+their values: secrets never travel through a general settings object that might
+be logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping
+
+from core.errors import ConfigError
+
+ROLES = ("gateway", "ingest", "authorizer")
+AUTH_MODES = ("auto", "resource_principal", "api_key", "config_file", "instance_principal", "oke_workload_identity")
+
+
+def _setting(env: str, default: Any, doc: str, *, secret: bool = False, choices: tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret, "choices": choices})
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_json_object(raw: str) -> dict[str, Any]:
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The gateway's configuration, read once per process from the environment."""
+
+    gateway_role: str = _setting(
+        "GATEWAY_ROLE", "gateway",
+        "What this deployed function is: `gateway` (OpenAI HTTP API and `fn invoke`), `ingest` (Object Storage "
+        "events), `authorizer` (API Gateway authorizer).",
+        choices=ROLES,
+    )
+    oci_auth: str = _setting(
+        "OCI_AUTH", "auto",
+        "Credential provider: `auto` (resource principal if present, else `OCI_USER`/`OCI_KEY` API key, else "
+        "`~/.oci/config`), or one of `resource_principal`, `api_key`, `config_file`, `instance_principal`, "
+        "`oke_workload_identity`.",
+        choices=AUTH_MODES,
+    )
+    oci_region: str | None = _setting(
+        "OCI_REGION", None,
+        "Region of the Generative AI endpoint, e.g. `us-chicago-1`. Defaults to the credential's region "
+        "(`OCI_RESOURCE_PRINCIPAL_REGION` in Functions, `region` in `~/.oci/config`).",
+    )
+    oci_compartment_id: str | None = _setting(
+        "OCI_COMPARTMENT_ID", None,
+        "Compartment OCID billed for inference. Defaults to the resource principal's compartment, then the tenancy.",
+    )
+    oci_genai_endpoint: str | None = _setting(
+        "OCI_GENAI_ENDPOINT", None,
+        "Overrides the inference host (`scheme://host[:port]`) for every Generative AI call; used for the local "
+        "emulator and private endpoints.",
+    )
+    oci_objectstorage_endpoint: str | None = _setting(
+        "OCI_OBJECTSTORAGE_ENDPOINT", None,
+        "Overrides the Object Storage host (`scheme://host[:port]`).",
+    )
+    oci_max_retries: int = _setting(
+        "OCI_MAX_RETRIES", 3,
+        "Retries of a failed upstream call (429, 5xx, connection errors), with exponential backoff and jitter, "
+        "honouring `Retry-After`, never past the invocation deadline.",
+    )
+    oci_timeout_seconds: float = _setting(
+        "OCI_TIMEOUT_SECONDS", 120.0,
+        "Upper bound for one upstream call when the invocation carries no deadline (local runs).",
+    )
+    deadline_margin_seconds: float = _setting(
+        "DEADLINE_MARGIN_SECONDS", 1.5,
+        "Time kept in reserve before `Fn-Deadline` so the gateway answers with its own error before the platform "
+        "kills the call.",
+    )
+    max_body_bytes: int = _setting(
+        "MAX_BODY_BYTES", 6 * 1024 * 1024,
+        "Largest request body accepted (OCI Functions caps requests at 6 MB); larger bodies get a 413.",
+    )
+    log_level: str = _setting(
+        "LOG_LEVEL", "INFO", "Level of the gateway's JSON log lines (`DEBUG`, `INFO`, `WARNING`, `ERROR`).",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    )
+    # Credential variables: declared for the table; values are read only by core.credentials.
+    oci_user: str | None = _setting("OCI_USER", None, "API-key auth: user OCID.")
+    oci_fingerprint: str | None = _setting("OCI_FINGERPRINT", None, "API-key auth: fingerprint of the public key.")
+    oci_tenancy: str | None = _setting("OCI_TENANCY", None, "API-key auth: tenancy OCID.")
+    oci_key: str | None = _setting(
+        "OCI_KEY", None, "API-key auth: the PEM private key itself (`\\n` escapes allowed).", secret=True
+    )
+    oci_key_file: str | None = _setting("OCI_KEY_FILE", None, "API-key auth: path of the PEM private key.")
+    oci_key_passphrase: str | None = _setting(
+        "OCI_KEY_PASSPHRASE", None, "API-key auth: passphrase of an encrypted private key.", secret=True
+    )
+    oci_config_file: str | None = _setting(
+        "OCI_CONFIG_FILE", None, "Config-file auth: path of the OCI config file (default `~/.oci/config`)."
+    )
+    oci_config_profile: str | None = _setting(
+        "OCI_CONFIG_PROFILE", None, "Config-file auth: profile name (default `DEFAULT`); `security_token_file` "
+        "profiles (session tokens) are supported."
+    )
+    oci_resource_principal_version: str | None = _setting(
+        "OCI_RESOURCE_PRINCIPAL_VERSION", None, "Set by OCI Functions (`2.2`): resource principal auth."
+    )
+    oci_resource_principal_rpst: str | None = _setting(
+        "OCI_RESOURCE_PRINCIPAL_RPST", None, "Set by OCI Functions: the resource principal session token, or its path.",
+        secret=True,
+    )
+    oci_resource_principal_private_pem: str | None = _setting(
+        "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", None,
+        "Set by OCI Functions: the session private key, or its path.", secret=True,
+    )
+    oci_resource_principal_private_pem_passphrase: str | None = _setting(
+        "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE", None,
+        "Passphrase of the session private key, or its path.", secret=True,
+    )
+    oci_resource_principal_region: str | None = _setting(
+        "OCI_RESOURCE_PRINCIPAL_REGION", None, "Set by OCI Functions: the function's region."
+    )
+    oci_region_metadata: dict[str, Any] | None = _setting(
+        "OCI_REGION_METADATA", None,
+        "Set by OCI Functions: JSON with `realmDomainComponent` and `regionIdentifier`; endpoints are built from it.",
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read every setting; a malformed value is a :class:`ConfigError` naming the variable."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = f.metadata["env"]
+            raw = env.get(key)
+            if raw is None or raw == "":
+                continue
+            try:
+                value = _PARSERS.get(f.type, str)(raw)
+            except (ValueError, TypeError) as exc:
+                shown = "<hidden>" if f.metadata["secret"] else repr(raw[:80])
+                raise ConfigError(f"setting {key}={shown} is invalid: {exc}") from None
+            choices = f.metadata["choices"]
+            if choices is not None:
+                value = value.strip() if isinstance(value, str) else value
+                if key == "LOG_LEVEL":
+                    value = value.upper()
+                if value not in choices:
+                    raise ConfigError(f"setting {key}={raw!r} is invalid: expected one of {', '.join(choices)}")
+            values[f.name] = value
+        return cls(**values)
+
+
+_PARSERS: dict[Any, Callable[[str], Any]] = {
+    "str": str,
+    "str | None": str,
+    "int": int,
+    "float": float,
+    "bool": _parse_bool,
+    "dict[str, Any] | None": _parse_json_object,
+}
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One row of the configuration table."""
+
+    env: str
+    type: str
+    default: Any
+    doc: str
+    secret: bool
+
+
+def _type_name(annotation: str) -> str:
+    return {
+        "str": "string", "str | None": "string", "int": "integer", "float": "number", "bool": "boolean",
+        "dict[str, Any] | None": "JSON object",
+    }.get(annotation, annotation)
+
+
+SETTINGS_TABLE: tuple[SettingInfo, ...] = tuple(
+    SettingInfo(f.metadata["env"], _type_name(f.type), f.default, f.metadata["doc"], f.metadata["secret"])
+    for f in fields(Settings)
+)
+"""Every setting's environment key, type, default and meaning, in declaration order."""
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated so it always matches the code."""
+    lines = ["| Variable | Type | Default | Meaning |", "| --- | --- | --- | --- |"]
+    for row in SETTINGS_TABLE:
+        default = "" if row.default is None else f"`{row.default}`"
+        lines.append(f"| `{row.env}` | {row.type} | {default} | {row.doc} |")
+    return "\n".join(lines)
+
+
+_cached: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings (environment read once; tests call :func:`reset_settings`)."""
+    global _cached
+    if _cached is None:
+        _cached = Settings.from_env()
+    return _cached
+
+
+def reset_settings() -> None:
+    global _cached
+    _cached = None
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m core.settings` prints the README table
+    print(markdown_table())

@@ -1,0 +1,135 @@
+"""Small, fast checks for OpenAI request fields that name the offending ``param``.
+
+Hand-written rather than a schema library on purpose: the chat path runs on every
+request of a function that may have a tenth of a CPU, and each failure must become a
+400 whose ``param`` points at the exact field (``messages[2].content``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from core.errors import APIError, invalid_request
+
+MAX_JSON_DEPTH = 64
+
+
+def parse_json_object(body: bytes, what: str = "request body") -> dict[str, Any]:
+    """Decode a JSON object body; anything else is a 400."""
+    if not body or not body.strip():
+        raise invalid_request(f"The {what} is empty; send a JSON object.", code="invalid_json")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise invalid_request(f"The {what} is not valid UTF-8.", code="invalid_json") from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise invalid_request(f"The {what} is nested too deeply.", code="invalid_json") from None
+    except ValueError as exc:
+        raise invalid_request(f"The {what} is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise invalid_request(f"The {what} must be a JSON object, not {type_name(data)}.", code="invalid_json")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise invalid_request(f"The {what} is nested too deeply (more than {MAX_JSON_DEPTH} levels).",
+                              code="invalid_json")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if level > MAX_JSON_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def wrong_type(param: str, expected: str, value: Any) -> APIError:
+    return invalid_request(f"Invalid type for '{param}': expected {expected}, but got {type_name(value)}.",
+                           param=param, code="invalid_type")
+
+
+def string(data: dict[str, Any], key: str, param: str | None = None, *, required: bool = False,
+           non_empty: bool = False) -> str | None:
+    param = param or key
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise invalid_request(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+        return None
+    if not isinstance(value, str):
+        raise wrong_type(param, "a string", value)
+    if non_empty and not value.strip():
+        raise invalid_request(f"'{param}' must not be empty.", param=param, code="invalid_value")
+    return value
+
+
+def integer(data: dict[str, Any], key: str, param: str | None = None, *, minimum: int | None = None,
+            maximum: int | None = None) -> int | None:
+    param = param or key
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise wrong_type(param, "an integer", value)
+    _check_range(param, value, minimum, maximum)
+    return value
+
+
+def number(data: dict[str, Any], key: str, param: str | None = None, *, minimum: float | None = None,
+           maximum: float | None = None) -> float | None:
+    param = param or key
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise wrong_type(param, "a number", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise invalid_request(f"'{param}' must be a finite number.", param=param, code="invalid_value")
+    _check_range(param, value, minimum, maximum)
+    return value
+
+
+def boolean(data: dict[str, Any], key: str, param: str | None = None) -> bool | None:
+    param = param or key
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise wrong_type(param, "a boolean", value)
+    return value
+
+
+def _check_range(param: str, value: float, minimum: float | None, maximum: float | None) -> None:
+    if minimum is not None and value < minimum:
+        raise invalid_request(f"Invalid '{param}': {value} is less than the minimum of {minimum}.", param=param,
+                              code="invalid_value")
+    if maximum is not None and value > maximum:
+        raise invalid_request(f"Invalid '{param}': {value} is greater than the maximum of {maximum}.", param=param,
+                              code="invalid_value")

@@ -1,0 +1,160 @@
+"""One resolver for every way in: routes declared in one place, errors shaped in one place.
+
+* HTTP calls (API Gateway, the local front) are routed by **path suffix**, so
+  ``/any/deployment/prefix/v1/chat/completions`` matches ``/v1/chat/completions``
+  whatever prefix the API Gateway deployment puts in front.
+* Raw invocations (``fn invoke`` with an OpenAI body on stdin) have no method or
+  path: they are routed by the **shape** of their JSON body.
+* ``GATEWAY_ROLE`` says which jobs a deployed function does; the same image serves
+  every role.
+
+Handlers are imported on first use, so a function only pays for the code its
+role and route need. Every failure becomes an OpenAI-shaped error response here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from core import logs
+from core.errors import SERVER, APIError, ConfigError, config_error, invalid_request, not_found
+from core.settings import get_settings
+from core.transport import HTTP, Request, Response
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: tuple[str, ...]  # path segments; "{name}" matches one segment
+    module: str
+    name: str
+
+    def match(self, segments: list[str]) -> dict[str, str] | None:
+        """Match the route against the *tail* of the request path."""
+        if len(segments) < len(self.pattern):
+            return None
+        tail = segments[len(segments) - len(self.pattern):]
+        params: dict[str, str] = {}
+        for want, got in zip(self.pattern, tail):
+            if want.startswith("{"):
+                params[want[1:-1]] = got
+            elif want != got:
+                return None
+        return params
+
+
+def _route(method: str, path: str, module: str, name: str) -> Route:
+    return Route(method, tuple(s for s in path.split("/") if s), module, name)
+
+
+# Every HTTP route of every role, in one table. Longer patterns first so suffix matching is unambiguous.
+ROUTES: dict[str, tuple[Route, ...]] = {
+    "gateway": (
+        _route("POST", "/v1/chat/completions", "handlers.chat", "chat"),
+    ),
+    "ingest": (),
+    "authorizer": (),
+}
+
+# Raw invocations routed by body shape, per role: (name, predicate, module).
+INVOKE_SHAPES: dict[str, tuple[tuple[str, Callable[[dict[str, Any]], bool], str], ...]] = {
+    "gateway": (
+        ("chat", lambda body: "messages" in body, "handlers.chat"),
+    ),
+    "ingest": (),
+    "authorizer": (),
+}
+
+
+def _load(module: str) -> Handler:
+    return importlib.import_module(module).handle  # type: ignore[no-any-return]
+
+
+def error_response(error: APIError, request_id: str = "") -> Response:
+    headers = {"content-type": "application/json", **error.headers}
+    if request_id:
+        headers.setdefault("x-request-id", request_id)
+    return Response(error.status, headers, error.body_bytes(), meta={"error_code": error.code})
+
+
+def resolve_http(role: str, request: Request) -> tuple[str, Handler, dict[str, str]]:
+    segments = [s for s in request.path.split("/") if s]
+    allowed: list[str] = []
+    for route in ROUTES.get(role, ()):
+        params = route.match(segments)
+        if params is None:
+            continue
+        if route.method == request.method.upper() or (route.method == "GET" and request.method.upper() == "HEAD"):
+            return route.name, _load(route.module), params
+        allowed.append(route.method)
+    if allowed:
+        raise APIError(405, f"Method {request.method} is not allowed on {request.path}; use {', '.join(allowed)}.",
+                       code="method_not_allowed", headers={"allow": ", ".join(allowed)})
+    raise not_found(f"Unknown path {request.path!r}: this gateway serves "
+                    f"{', '.join(sorted({'/' + '/'.join(r.pattern) for r in ROUTES.get(role, ())}))}.",
+                    code="unknown_url")
+
+
+def resolve_invoke(role: str, request: Request) -> tuple[str, Handler]:
+    try:
+        body = json.loads(request.body) if request.body.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict):
+        for name, predicate, module in INVOKE_SHAPES.get(role, ()):
+            if predicate(body):
+                return name, _load(module)
+    raise invalid_request(
+        "Could not tell what this invocation asks for: send an OpenAI request body as JSON "
+        "(a chat completion with 'messages').", code="unrecognized_invocation",
+    )
+
+
+async def dispatch(request: Request) -> Response:
+    """Answer one call; never raises, never leaks a traceback."""
+    watch = logs.Stopwatch()
+    route_name = "?"
+    try:
+        settings = get_settings()
+        if len(request.body) > settings.max_body_bytes:
+            raise APIError(413, f"Request body is {len(request.body)} bytes; the limit is "
+                                f"{settings.max_body_bytes} bytes.", code="request_too_large")
+        role = settings.gateway_role
+        if request.kind == HTTP:
+            route_name, handler, params = resolve_http(role, request)
+            if params:
+                request = _with_params(request, params)
+        else:
+            route_name, handler = resolve_invoke(role, request)
+        response = await handler(request)
+    except APIError as exc:
+        response = error_response(exc, request.request_id)
+    except ConfigError as exc:
+        response = error_response(config_error(exc), request.request_id)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: log the type, answer a clean 500
+        logs.log_event("unhandled_exception", logging.ERROR, route=route_name, request_id=request.request_id,
+                       exception=type(exc).__name__)
+        response = error_response(
+            APIError(500, "The gateway failed unexpectedly; the error was logged"
+                          + (f" under request id {request.request_id}." if request.request_id else "."),
+                     type=SERVER, code="internal_error"),
+            request.request_id,
+        )
+    if response.status in (502, 504):  # the platform would discard the body
+        response.status = 503
+    logs.log_event("request", route=route_name, method=request.method if request.kind == HTTP else "INVOKE",
+                   status=response.status, latency_ms=watch.ms(), request_id=request.request_id,
+                   **{k: v for k, v in response.meta.items() if isinstance(v, (str, int, float, bool))})
+    return response
+
+
+def _with_params(request: Request, params: dict[str, str]) -> Request:
+    from dataclasses import replace
+
+    return replace(request, path_params=params)

@@ -1,0 +1,60 @@
+"""Fixtures shared by unit and integration tests: a throwaway key, a clean configuration."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from core import client as oci_client
+from core.settings import reset_settings
+
+TEST_TENANCY = "ocid1.tenancy.oc1..aaaaaaaatesttenancy"
+TEST_USER = "ocid1.user.oc1..aaaaaaaatestuser"
+TEST_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaatestcompartment"
+GENAI = "https://inference.generativeai.us-chicago-1.oci.oraclecloud.com/20231130"
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> rsa.RSAPrivateKey:
+    """A throwaway RSA key made at test time (no key is committed)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def api_key_credentials(rsa_key):
+    from core.credentials.api_key import ApiKeyCredentials
+    from core.signing import SigningKey, fingerprint
+
+    fp = fingerprint(rsa_key.public_key())
+    return ApiKeyCredentials(
+        kind="api_key", region="us-chicago-1", tenancy_id=TEST_TENANCY,
+        key=SigningKey(f"{TEST_TENANCY}/{TEST_USER}/{fp}", rsa_key),
+    )
+
+
+@pytest.fixture
+def clean_config(monkeypatch):
+    """Start from an environment with no OCI settings; reset cached settings and clients."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("OCI_", "GATEWAY_", "FN_")) or name in ("LOG_LEVEL", "MAX_BODY_BYTES",
+                                                                   "DEADLINE_MARGIN_SECONDS"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OCI_CONFIG_FILE", "/nonexistent/oci-config")
+    reset_settings()
+    oci_client.reset()
+    yield monkeypatch
+    reset_settings()
+    oci_client.reset()
+
+
+@pytest.fixture
+def gateway_env(clean_config, api_key_credentials):
+    """A configured gateway (region, compartment, credentials) whose OCI calls respx can intercept."""
+    clean_config.setenv("OCI_REGION", "us-chicago-1")
+    clean_config.setenv("OCI_COMPARTMENT_ID", TEST_COMPARTMENT)
+    clean_config.setenv("OCI_MAX_RETRIES", "2")
+    oci_client._credentials = api_key_credentials
+    reset_settings()
+    yield clean_config
