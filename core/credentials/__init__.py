@@ -1,0 +1,94 @@
+"""Where the gateway's OCI identity comes from, behind one small interface.
+
+:func:`load_credentials` picks a provider from ``OCI_AUTH`` (default ``auto``):
+
+1. resource principal, when ``OCI_RESOURCE_PRINCIPAL_VERSION`` is set (OCI Functions);
+2. API key, when ``OCI_USER`` or ``OCI_KEY`` / ``OCI_KEY_FILE`` is set (LiteLLM's names);
+3. the OCI config file (``OCI_CONFIG_FILE`` or ``~/.oci/config``), when it exists.
+
+Credential values are read from the environment here and nowhere else (``Settings``
+only documents their names), and every failure is a :class:`ConfigError` that names
+the setting without quoting a key or token.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Mapping, Protocol, runtime_checkable
+
+from core.credentials.api_key import KEY, KEY_FILE, USER, ApiKeyCredentials, load_api_key
+from core.credentials.common import Clock, non_empty
+from core.credentials.config_file import CONFIG_FILE, config_file_exists, config_path, load_config_file
+from core.credentials.resource_principal import VERSION, ResourcePrincipalCredentials, load_resource_principal
+from core.credentials.session import SessionTokenCredentials
+from core.errors import ConfigError
+from core.settings import Settings
+from core.signing import SigningKey
+
+__all__ = [
+    "ApiKeyCredentials",
+    "Credentials",
+    "ResourcePrincipalCredentials",
+    "SessionTokenCredentials",
+    "detect_auth",
+    "load_credentials",
+]
+
+NOT_YET_SUPPORTED = ("instance_principal", "oke_workload_identity")
+
+
+@runtime_checkable
+class Credentials(Protocol):
+    """An OCI identity that can sign requests."""
+
+    kind: str  # "resource_principal" | "api_key" | "config_file" | "session_token"
+    region: str | None
+    tenancy_id: str | None
+    compartment_id: str | None  # resource principal: the token's res_compartment
+
+    def signing_key(self) -> SigningKey:
+        """The current key; re-reads a session token that expires within two minutes."""
+        ...
+
+    def refresh(self) -> bool:
+        """Re-read after an upstream 401; True when a retry may succeed."""
+        ...
+
+
+def detect_auth(environ: Mapping[str, str]) -> str:
+    """The provider ``OCI_AUTH=auto`` resolves to, or a ConfigError listing what was looked for."""
+    if non_empty(environ, VERSION):
+        return "resource_principal"
+    if non_empty(environ, USER) or non_empty(environ, KEY) or non_empty(environ, KEY_FILE):
+        return "api_key"
+    if config_file_exists(environ):
+        return "config_file"
+    raise ConfigError(
+        f"no OCI credentials found: looked for a resource principal ({VERSION}), an API key ({USER}, "
+        f"{KEY} or {KEY_FILE}) and a config file ({CONFIG_FILE}, here {config_path(environ)}). "
+        "Set OCI_AUTH and the matching variables"
+    )
+
+
+def load_credentials(
+    settings: Settings, environ: Mapping[str, str] | None = None, *, clock: Clock = time.time
+) -> Credentials:
+    """Build the credentials ``settings.oci_auth`` asks for, reading values from ``environ``."""
+    env = os.environ if environ is None else environ
+    mode = (settings.oci_auth or "auto").strip()
+    if mode == "auto":
+        mode = detect_auth(env)
+    if mode == "resource_principal":
+        return load_resource_principal(env, clock=clock)
+    if mode == "api_key":
+        return load_api_key(env)
+    if mode == "config_file":
+        return load_config_file(env, clock=clock)
+    if mode in NOT_YET_SUPPORTED:
+        raise ConfigError(
+            f"setting OCI_AUTH={mode} is not supported yet: use resource_principal, api_key or config_file"
+        )
+    raise ConfigError(
+        f"setting OCI_AUTH={mode!r} is invalid: expected auto, resource_principal, api_key or config_file"
+    )
