@@ -98,6 +98,11 @@ class Settings:
         "MAX_BODY_BYTES", 6 * 1024 * 1024,
         "Largest request body accepted (OCI Functions caps requests at 6 MB); larger bodies get a 413.",
     )
+    drop_unsupported_params: bool = _setting(
+        "DROP_UNSUPPORTED_PARAMS", False,
+        "Drop OpenAI parameters the target model family cannot take instead of answering 400 (like LiteLLM's "
+        "`drop_params`). Harmless ones (`user`, `store`...) are always dropped.",
+    )
     log_level: str = _setting(
         "LOG_LEVEL", "INFO", "Level of the gateway's JSON log lines (`DEBUG`, `INFO`, `WARNING`, `ERROR`).",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -141,6 +146,38 @@ class Settings:
     oci_region_metadata: dict[str, Any] | None = _setting(
         "OCI_REGION_METADATA", None,
         "Set by OCI Functions: JSON with `realmDomainComponent` and `regionIdentifier`; endpoints are built from it.",
+    )
+    # Models, aliases and embeddings.
+    model_aliases_file: str | None = _setting(
+        "MODEL_ALIASES_FILE", None,
+        "Path of a JSON file of model aliases shipped with the function (relative paths are relative to the function "
+        "directory); format in \"Models and aliases\".",
+    )
+    model_aliases: dict[str, Any] | None = _setting(
+        "MODEL_ALIASES", None,
+        "Model aliases as a JSON object, same format as the file; an entry here replaces the file's entry of the same "
+        "name. OCI limits a function's whole configuration to 4 KB: keep long tables in the file.",
+    )
+    served_models: str | None = _setting(
+        "SERVED_MODELS", None,
+        "Comma-separated model ids or globs (e.g. `cohere.embed-*,meta.*`) this deployment serves and lists in "
+        "`/v1/models`; unset serves the whole catalog. Aliases are always served.",
+    )
+    embeddings_concurrency: int = _setting(
+        "EMBEDDINGS_CONCURRENCY", 8,
+        "Upstream embedText calls (at most 96 inputs each) one `/v1/embeddings` request runs at the same time.",
+    )
+    embeddings_token_encoding: str = _setting(
+        "EMBEDDINGS_TOKEN_ENCODING", "cl100k_base",
+        "Tokenizer that turns token-id `input` arrays back into text: `cl100k_base` (what LangChain and OpenAI's "
+        "embedding models use), `o200k_base`, or `none` to reject token ids with a 400.",
+        choices=("cl100k_base", "o200k_base", "none"),
+    )
+    embeddings_truncate: str = _setting(
+        "EMBEDDINGS_TRUNCATE", "END",
+        "Default `truncate` for embeddings when neither the request nor its alias sets one: `END`, `START`, or "
+        "`NONE` (an input over 512 tokens is then an error).",
+        choices=("NONE", "START", "END"),
     )
 
     @classmethod
@@ -229,5 +266,23 @@ def reset_settings() -> None:
     _cached = None
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m core.settings` prints the README table
-    print(markdown_table())
+def update_readme(path: str = "README.md") -> bool:
+    """Rewrite the configuration table in the README in place; True if it changed."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    start = text.index("| Variable | Type | Default | Meaning |")
+    end = text.index("\n\n", start)
+    updated = text[:start] + markdown_table() + text[end:]
+    if updated != text:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(updated)
+    return updated != text
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m core.settings [--update-readme]`
+    import sys
+
+    if "--update-readme" in sys.argv:
+        print("README.md updated" if update_readme() else "README.md already up to date")
+    else:
+        print(markdown_table())

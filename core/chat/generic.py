@@ -2,18 +2,25 @@
 
 Pure translation, data in and data out. OCI's GENERIC format differs from OpenAI in
 small, sharp ways: upper-case roles, ``content`` always an array of typed parts
-(never a bare string, never empty), camelCase fields, tools and tool calls flat.
+(never a bare string, never empty), camelCase fields, tools and tool calls flat,
+``toolChoice`` an object. Google models add two quirks (reference §2.2.1): an
+assistant turn that only calls tools needs placeholder text, and parallel calls must
+be replayed as call/result pairs.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
+import json
 from typing import Any
 
+from core.catalog import ModelInfo
+from core.chat.common import created_timestamp, finish_reason, tool_call_id, usage
 from core.chat.request import ChatRequest, Message
+from core.chat.schema import SchemaError, simplify_schema
+from core.errors import invalid_request
 
 _ROLE = {"system": "SYSTEM", "developer": "DEVELOPER", "user": "USER", "assistant": "ASSISTANT", "tool": "TOOL"}
+PLACEHOLDER_TEXT = "."  # what OCI's own LangChain integration sends for Gemini's empty assistant turns
 
 
 def _content(message: Message) -> list[dict[str, Any]]:
@@ -27,81 +34,185 @@ def _content(message: Message) -> list[dict[str, Any]]:
     return parts
 
 
-def generic_message(message: Message) -> dict[str, Any]:
+def generic_message(message: Message, *, placeholder_for_empty_assistant: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"role": _ROLE[message.role]}
     content = _content(message)
     if content:
         out["content"] = content
-    elif message.role != "assistant":
-        # OCI rejects an empty content array; a single space is the smallest valid text.
-        out["content"] = [{"type": "TEXT", "text": " "}]
+    elif message.role != "assistant" or placeholder_for_empty_assistant:
+        # OCI rejects an empty content array and Gemini fails on a missing one; send minimal text.
+        out["content"] = [{"type": "TEXT", "text": PLACEHOLDER_TEXT if message.role == "assistant" else " "}]
     if message.name and message.role in ("system", "developer", "user", "assistant"):
         out["name"] = message.name
     if message.tool_calls:
         out["toolCalls"] = [
-            {"id": c.id, "type": "FUNCTION", "name": c.name, "arguments": c.arguments} for c in message.tool_calls
+            {"id": c.id, "type": "FUNCTION", "name": c.name, "arguments": c.arguments or "{}"}
+            for c in message.tool_calls
         ]
     if message.role == "tool":
         out["toolCallId"] = message.tool_call_id
     return out
 
 
-def to_generic_chat_request(request: ChatRequest, *, default_max_tokens: int | None = None) -> dict[str, Any]:
+def _flatten_parallel_calls(messages: tuple[Message, ...]) -> list[Message]:
+    """Gemini takes one call per turn: [assistant(c1,c2), tool(c1), tool(c2)] -> c1/result, c2/result pairs."""
+    from dataclasses import replace
+
+    out: list[Message] = []
+    i = 0
+    while i < len(messages):
+        message = messages[i]
+        if message.role == "assistant" and len(message.tool_calls) > 1:
+            results: dict[str, Message] = {}
+            j = i + 1
+            while j < len(messages) and messages[j].role == "tool":
+                results[messages[j].tool_call_id or ""] = messages[j]
+                j += 1
+            for position, call in enumerate(message.tool_calls):
+                out.append(replace(message, tool_calls=(call,), parts=message.parts if position == 0 else ()))
+                if call.id in results:
+                    out.append(results.pop(call.id))
+            out.extend(results.values())
+            i = j
+            continue
+        out.append(message)
+        i += 1
+    return out
+
+
+def _tool(spec: Any, index: int) -> dict[str, Any]:
+    try:
+        parameters = simplify_schema(spec.parameters)
+    except SchemaError as exc:
+        raise invalid_request(f"The schema of tool '{spec.name}' cannot be sent to OCI: {exc}.",
+                              param=f"tools[{index}].function.parameters", code="invalid_tool_schema") from None
+    tool: dict[str, Any] = {"type": "FUNCTION", "name": spec.name, "parameters": parameters}
+    if spec.description:
+        tool["description"] = spec.description
+    return tool
+
+
+def _response_format(request: ChatRequest) -> dict[str, Any] | None:
+    fmt = request.response_format
+    if fmt is None:
+        return None
+    if fmt.type == "text":
+        return {"type": "TEXT"}
+    if fmt.type == "json_object":
+        return {"type": "JSON_OBJECT"}
+    try:
+        schema = simplify_schema(fmt.schema)
+    except SchemaError as exc:
+        raise invalid_request(f"response_format.json_schema.schema cannot be sent to OCI: {exc}.",
+                              param="response_format.json_schema.schema", code="invalid_schema") from None
+    spec: dict[str, Any] = {"name": fmt.name, "schema": schema}
+    if fmt.description:
+        spec["description"] = fmt.description
+    if fmt.strict is not None:
+        spec["isStrict"] = fmt.strict
+    return {"type": "JSON_SCHEMA", "jsonSchema": spec}
+
+
+def _tool_choice(request: ChatRequest) -> dict[str, Any] | None:
+    if request.tool_choice is None or not request.tools:
+        return None
+    if request.tool_choice == "function":
+        return {"type": "FUNCTION", "name": request.tool_choice_name}
+    return {"type": request.tool_choice.upper()}
+
+
+def _extras(raw: dict[str, Any]) -> dict[str, Any]:
+    """GENERIC-only OpenAI fields: verbosity, prediction, web_search_options."""
+    out: dict[str, Any] = {}
+    verbosity = raw.get("verbosity")
+    if verbosity is not None:
+        if verbosity not in ("low", "medium", "high"):
+            raise invalid_request("Invalid 'verbosity': expected 'low', 'medium' or 'high'.", param="verbosity",
+                                  code="invalid_value")
+        out["verbosity"] = verbosity.upper()
+    prediction = raw.get("prediction")
+    if prediction is not None:
+        content = prediction.get("content") if isinstance(prediction, dict) else None
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        if not isinstance(content, list) or not all(isinstance(p, dict) and isinstance(p.get("text"), str)
+                                                    for p in content):
+            raise invalid_request("Invalid 'prediction': expected {'type': 'content', 'content': text or text parts}.",
+                                  param="prediction", code="invalid_value")
+        out["prediction"] = {"type": "CONTENT", "content": [{"type": "TEXT", "text": p["text"]} for p in content]}
+    search = raw.get("web_search_options")
+    if search is not None:
+        if not isinstance(search, dict):
+            raise invalid_request("Invalid 'web_search_options': expected an object.", param="web_search_options",
+                                  code="invalid_value")
+        options: dict[str, Any] = {}
+        size = search.get("search_context_size")
+        if size is not None:
+            if size not in ("low", "medium", "high"):
+                raise invalid_request("Invalid 'web_search_options.search_context_size'.",
+                                      param="web_search_options.search_context_size", code="invalid_value")
+            options["searchContextSize"] = size.upper()
+        location = search.get("user_location")
+        if isinstance(location, dict):
+            approx = location.get("approximate") if isinstance(location.get("approximate"), dict) else location
+            options["userLocation"] = {k: str(approx[k]) for k in ("city", "region", "country", "timezone")
+                                       if approx.get(k) is not None}
+        out["webSearchOptions"] = options
+    return out
+
+
+def to_generic_chat_request(request: ChatRequest, info: ModelInfo | None = None, *,
+                            max_tokens: int | None = None, default_max_tokens: int | None = None) -> dict[str, Any]:
     """The ``chatRequest`` object for a GENERIC-format model."""
-    body: dict[str, Any] = {"apiFormat": "GENERIC", "messages": [generic_message(m) for m in request.messages]}
-    max_tokens = request.max_tokens if request.max_tokens is not None else default_max_tokens
-    if max_tokens is not None:
-        body["maxTokens"] = max_tokens
+    google = info is not None and info.vendor == "google"
+    messages = _flatten_parallel_calls(request.messages) if google else list(request.messages)
+    body: dict[str, Any] = {
+        "apiFormat": "GENERIC",
+        "messages": [generic_message(m, placeholder_for_empty_assistant=google) for m in messages],
+    }
+    limit = max_tokens if max_tokens is not None else (
+        request.max_tokens if request.max_tokens is not None else default_max_tokens)
+    if limit is not None:
+        body["maxCompletionTokens" if info is not None and info.max_completion_tokens_field else "maxTokens"] = limit
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.top_p is not None:
         body["topP"] = request.top_p
+    if request.top_k is not None:
+        body["topK"] = request.top_k
     if request.stop:
         body["stop"] = list(request.stop)
+    if request.frequency_penalty is not None:
+        body["frequencyPenalty"] = request.frequency_penalty
+    if request.presence_penalty is not None:
+        body["presencePenalty"] = request.presence_penalty
+    if request.seed is not None:
+        body["seed"] = request.seed
+    if request.n is not None and request.n > 1:
+        body["numGenerations"] = request.n
+    if request.logprobs:
+        body["logProbs"] = request.top_logprobs or 1
+    if request.logit_bias:
+        body["logitBias"] = request.logit_bias
+    if request.reasoning_effort is not None:
+        body["reasoningEffort"] = request.reasoning_effort
+    if request.metadata:
+        body["metadata"] = request.metadata
+    if request.tools:
+        body["tools"] = [_tool(spec, i) for i, spec in enumerate(request.tools)]
+        choice = _tool_choice(request)
+        if choice is not None:
+            body["toolChoice"] = choice
+        if request.parallel_tool_calls is not None:
+            body["isParallelToolCalls"] = request.parallel_tool_calls
+    response_format = _response_format(request)
+    if response_format is not None:
+        body["responseFormat"] = response_format
+    body.update(_extras(request.raw))
     return body
 
 
-_FINISH = {
-    "stop": "stop", "complete": "stop", "end_turn": "stop", "stop_sequence": "stop", "eos": "stop",
-    "length": "length", "max_tokens": "length", "error_limit": "length",
-    "tool_calls": "tool_calls", "tool_call": "tool_calls", "function_call": "tool_calls",
-    "content_filter": "content_filter", "error_toxic": "content_filter",
-}
-
-
-def finish_reason(value: Any, has_tool_calls: bool = False) -> str:
-    """Normalize OCI's finish reasons (any case, either spelling) to OpenAI's."""
-    if has_tool_calls:
-        return "tool_calls"
-    if not isinstance(value, str) or not value:
-        return "stop"
-    return _FINISH.get(value.strip().lower(), "stop")
-
-
-def created_timestamp(time_created: Any) -> int:
-    """OCI's ISO ``timeCreated`` as Unix seconds (now if absent or unparsable)."""
-    if isinstance(time_created, str):
-        try:
-            return int(datetime.fromisoformat(time_created.replace("Z", "+00:00")).timestamp())
-        except ValueError:
-            pass
-    return int(time.time())
-
-
-def usage(oci_usage: Any) -> dict[str, Any]:
-    if not isinstance(oci_usage, dict):
-        return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    prompt = int(oci_usage.get("promptTokens") or 0)
-    completion = int(oci_usage.get("completionTokens") or 0)
-    total = int(oci_usage.get("totalTokens") or prompt + completion)
-    result: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
-    cached = (oci_usage.get("promptTokensDetails") or {}).get("cachedTokens")
-    if cached is not None:
-        result["prompt_tokens_details"] = {"cached_tokens": int(cached)}
-    reasoning = (oci_usage.get("completionTokensDetails") or {}).get("reasoningTokens")
-    if reasoning is not None:
-        result["completion_tokens_details"] = {"reasoning_tokens": int(reasoning)}
-    return result
+# ---------------------------------------------------------------------------------------------- responses
 
 
 def _message_text(message: dict[str, Any]) -> str | None:
@@ -110,8 +221,44 @@ def _message_text(message: dict[str, Any]) -> str | None:
         return content
     if not isinstance(content, list):
         return None
-    texts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "TEXT"]
+    texts = [p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type") == "TEXT"]
     return "".join(texts) if texts else None
+
+
+def openai_tool_calls(calls: Any, *, salt: str = "") -> list[dict[str, Any]]:
+    """OCI's flat tool calls as OpenAI's, with a stable id where OCI gave none (Gemini)."""
+    out = []
+    for position, call in enumerate(calls or []):
+        if not isinstance(call, dict):
+            continue
+        name = call.get("name") or ""
+        arguments = call.get("arguments")
+        if isinstance(arguments, (dict, list)):
+            arguments = json.dumps(arguments)
+        arguments = arguments if isinstance(arguments, str) and arguments else "{}"
+        out.append({"id": call.get("id") or tool_call_id(name, arguments, position, salt), "type": "function",
+                    "function": {"name": name, "arguments": arguments}})
+    return out
+
+
+def openai_logprobs(logprobs: Any) -> dict[str, Any] | None:
+    """OCI's column-wise Logprobs as OpenAI's per-token ``logprobs.content``."""
+    if not isinstance(logprobs, dict) or not logprobs.get("tokens"):
+        return None
+    tokens = logprobs.get("tokens") or []
+    values = logprobs.get("tokenLogprobs") or []
+    tops = logprobs.get("topLogprobs") or []
+    content = []
+    for i, token in enumerate(tokens):
+        top = tops[i] if i < len(tops) and isinstance(tops[i], dict) else {}
+        content.append({
+            "token": token,
+            "logprob": float(values[i]) if i < len(values) and values[i] is not None else 0.0,
+            "bytes": list(str(token).encode()),
+            "top_logprobs": [{"token": t, "logprob": float(v), "bytes": list(str(t).encode())}
+                             for t, v in top.items()],
+        })
+    return {"content": content, "refusal": None}
 
 
 def from_generic_chat_response(result: dict[str, Any], *, model: str, response_id: str) -> dict[str, Any]:
@@ -120,15 +267,21 @@ def from_generic_chat_response(result: dict[str, Any], *, model: str, response_i
     choices = []
     for position, choice in enumerate(chat.get("choices") or []):
         message = choice.get("message") or {}
-        text = _message_text(message)
-        out_message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": message.get("refusal")}
+        calls = openai_tool_calls(message.get("toolCalls"), salt=response_id)
+        out_message: dict[str, Any] = {"role": "assistant", "content": _message_text(message),
+                                       "refusal": message.get("refusal")}
+        if calls:
+            out_message["tool_calls"] = calls
+        if message.get("reasoningContent"):
+            out_message["reasoning_content"] = message["reasoningContent"]
         choices.append({
             "index": choice.get("index", position),
             "message": out_message,
-            "logprobs": None,
-            "finish_reason": finish_reason(choice.get("finishReason")),
+            "logprobs": openai_logprobs(choice.get("logprobs")),
+            "finish_reason": finish_reason(choice.get("finishReason"), bool(calls)),
         })
-    return {
+    choices.sort(key=lambda c: c["index"])
+    completion = {
         "id": response_id,
         "object": "chat.completion",
         "created": created_timestamp(chat.get("timeCreated")),
@@ -137,3 +290,6 @@ def from_generic_chat_response(result: dict[str, Any], *, model: str, response_i
         "usage": usage(chat.get("usage")),
         "system_fingerprint": None,
     }
+    if chat.get("serviceTier"):
+        completion["service_tier"] = str(chat["serviceTier"]).lower()
+    return completion

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.chat.generic import finish_reason, from_generic_chat_response, to_generic_chat_request
+from core.chat.common import finish_reason
+from core.chat.generic import from_generic_chat_response, to_generic_chat_request
 from core.chat.request import parse_chat_request
 from tests.support.oci_sdk import assert_sdk_roundtrip, sdk_model
 

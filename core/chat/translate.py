@@ -1,0 +1,146 @@
+"""From a checked OpenAI request to OCI's ``ChatDetails``, and from OCI's ``ChatResult`` back.
+
+This is where the per-model decisions are made, once: which API format (GENERIC,
+COHERE, COHEREV2), which parameters survive (:mod:`core.chat.params`), the output
+token default and ceiling, whether images are allowed, and on-demand vs dedicated
+serving. The format modules below it only translate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.catalog import CHAT, COHERE, COHEREV2, GENERIC, RETIRED, ModelInfo, lookup
+from core.chat.params import apply_param_policy
+from core.chat.request import ChatRequest
+from core.errors import APIError, NOT_FOUND, invalid_request
+
+DEDICATED_ENDPOINT = re.compile(r"^ocid1\.generativeaiendpoint\.[a-z0-9]+\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
+_DATA_URI = re.compile(r"^data:image/(png|jpe?g|gif|webp|bmp|tiff?);base64,[A-Za-z0-9+/=\s]+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a chat request goes: the model's facts and OCI's ``servingMode``."""
+
+    model: str
+    """The name the caller used (reported back in responses)."""
+    info: ModelInfo
+    serving_mode: dict[str, str]
+    compartment_id: str | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)
+    """Default OpenAI parameters set by an operator alias (the caller's own values win)."""
+
+    @property
+    def dedicated(self) -> bool:
+        return self.serving_mode.get("servingType") == "DEDICATED"
+
+
+def catalog_target(model: str) -> Target:
+    """Target for a model id (or a dedicated endpoint OCID) without aliases."""
+    if DEDICATED_ENDPOINT.match(model):
+        info = lookup("unknown.dedicated")
+        return Target(model, info, {"servingType": "DEDICATED", "endpointId": model})
+    info = lookup(model)
+    return Target(model, info, {"servingType": "ON_DEMAND", "modelId": info.id})
+
+
+def check_lifecycle(target: Target) -> None:
+    info = target.info
+    if info.status == RETIRED:
+        hint = f" Use '{info.replacement}' instead." if info.replacement else ""
+        raise APIError(404, f"The model '{info.id}' has been retired by OCI Generative AI.{hint}", type=NOT_FOUND,
+                       param="model", code="model_not_found")
+    if info.kind != CHAT:
+        raise invalid_request(f"'{target.model}' is an embedding model; use /v1/embeddings.", param="model",
+                              code="model_not_supported")
+
+
+def choose_format(request: ChatRequest, info: ModelInfo) -> str:
+    """GENERIC for every non-Cohere model; COHERE v1 unless the request needs COHEREV2 and the model has it."""
+    if info.api_format != COHERE:
+        return info.api_format or GENERIC
+    from core.chat.cohere import needs_v2
+
+    reason = needs_v2(request)
+    if reason is None:
+        return COHERE
+    if info.cohere_v2:
+        return COHEREV2
+    raise invalid_request(f"{info.id} cannot take this request: {reason}.", code="unsupported_for_model")
+
+
+def _check_images(request: ChatRequest, info: ModelInfo) -> None:
+    for i, message in enumerate(request.messages):
+        for j, part in enumerate(message.parts):
+            if part.type != "image":
+                continue
+            param = f"messages[{i}].content[{j}].image_url.url"
+            if info.known and not info.vision:
+                raise invalid_request(f"{info.id} does not accept images. Use a vision model such as "
+                                      "meta.llama-4-maverick-17b-128e-instruct-fp8.", param=param,
+                                      code="image_not_supported")
+            if part.url.lower().startswith(("http://", "https://")):
+                raise invalid_request("Image URLs are not fetched by this gateway; send the image inline as a "
+                                      "data URI (data:image/png;base64,...).", param=param, code="image_url_not_supported")
+            if not _DATA_URI.match(part.url):
+                raise invalid_request("Invalid image: expected a base64 data URI such as data:image/png;base64,....",
+                                      param=param, code="invalid_image")
+
+
+def _max_tokens(request: ChatRequest, target: Target) -> int:
+    info = target.info
+    if request.max_tokens is None:
+        return min(info.default_max_tokens, info.max_output_tokens)
+    if not target.dedicated and info.known and request.max_tokens > info.max_output_tokens:
+        raise invalid_request(f"'{request.max_tokens_param}' is {request.max_tokens}, above {info.id}'s maximum of "
+                              f"{info.max_output_tokens} output tokens.", param=request.max_tokens_param,
+                              code="invalid_value")
+    return request.max_tokens
+
+
+def build_chat_details(request: ChatRequest, target: Target, compartment_id: str, *,
+                       drop_unsupported: bool) -> tuple[dict[str, Any], str]:
+    """OCI's ``ChatDetails`` body for this request and target, and the API format used."""
+    check_lifecycle(target)
+    info = target.info
+    fmt = choose_format(request, info)
+    request = apply_param_policy(request, fmt, info, drop_unsupported=drop_unsupported)
+    _check_images(request, info)
+    max_tokens = _max_tokens(request, target)
+    if fmt == GENERIC:
+        from core.chat.generic import to_generic_chat_request
+
+        chat_request = to_generic_chat_request(request, info, max_tokens=max_tokens)
+    elif fmt == COHERE:
+        from core.chat.cohere import to_cohere_chat_request
+
+        chat_request = to_cohere_chat_request(request, info, max_tokens=max_tokens)
+    else:
+        from core.chat.cohere_v2 import to_cohere_v2_chat_request
+
+        chat_request = to_cohere_v2_chat_request(request, info, max_tokens=max_tokens)
+    details = {
+        "compartmentId": target.compartment_id or compartment_id,
+        "servingMode": dict(target.serving_mode),
+        "chatRequest": chat_request,
+    }
+    return details, fmt
+
+
+def completion_from_result(result: dict[str, Any], fmt: str, *, model: str, response_id: str) -> dict[str, Any]:
+    """OpenAI ``chat.completion`` from OCI's ``ChatResult``, whichever format answered."""
+    answered = ((result.get("chatResponse") or {}).get("apiFormat")) or fmt
+    if answered == COHERE:
+        from core.chat.cohere import from_cohere_chat_response
+
+        return from_cohere_chat_response(result, model=model, response_id=response_id)
+    if answered == COHEREV2:
+        from core.chat.cohere_v2 import from_cohere_v2_chat_response
+
+        return from_cohere_v2_chat_response(result, model=model, response_id=response_id)
+    from core.chat.generic import from_generic_chat_response
+
+    return from_generic_chat_response(result, model=model, response_id=response_id)
