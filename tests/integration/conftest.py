@@ -50,11 +50,6 @@ def merge_env(base: Mapping[str, str], overrides: EnvOverrides | None) -> dict[s
     return env
 
 
-def _require_func() -> None:
-    if not FUNC_PATH.exists():
-        pytest.skip("func.py does not exist yet")
-
-
 # ---------------------------------------------------------------------------------------------
 # Credentials and emulator
 # ---------------------------------------------------------------------------------------------
@@ -69,7 +64,7 @@ def local_creds(tmp_path_factory: pytest.TempPathFactory) -> LocalCredentials:
 @pytest.fixture(scope="session")
 def emulator_server(local_creds: LocalCredentials) -> Iterator[EmulatorHandle]:
     """One emulator for the session, accepting exactly ``local_creds``' key."""
-    module = pytest.importorskip("local.emulator", reason="local.emulator is not available yet")
+    import local.emulator as module
     emulator = module.Emulator()
     emulator.add_key(local_creds.key_id, local_creds.public_key)
     server = module.serve_in_thread(emulator, "127.0.0.1", 0)
@@ -127,7 +122,6 @@ def fdk_factory() -> Iterator[Callable[..., FdkProcess]]:
 @pytest.fixture(scope="session")
 def fdk_gateway(gateway_env: dict[str, str]) -> Iterator[FdkProcess]:
     """The real ``func.py`` under the real fdk, role gateway, against the emulator (session-wide)."""
-    _require_func()
     with FdkProcess(FUNC_PATH, gateway_env) as proc:
         yield proc
 
@@ -137,7 +131,6 @@ def gateway_factory(
     gateway_env: dict[str, str], fdk_factory: Callable[..., FdkProcess]
 ) -> Callable[..., FdkProcess]:
     """``start(extra_env=None) -> FdkProcess``: the real func.py with env overrides (None removes)."""
-    _require_func()
 
     def start(extra_env: EnvOverrides | None = None, **kwargs: Any) -> FdkProcess:
         return fdk_factory(FUNC_PATH, merge_env(gateway_env, extra_env), **kwargs)
@@ -182,7 +175,6 @@ def front_factory() -> Iterator[Callable[..., FrontServer]]:
 @pytest.fixture(scope="session")
 def front(gateway_env: dict[str, str]) -> Iterator[FrontServer]:
     """The real func.py (pool of 1) behind the front, on a random port, for the session."""
-    _require_func()
     with FdkPool(1, gateway_env, func_path=FUNC_PATH) as pool:
         server = start_front_in_thread(pool, 0)
         try:
@@ -196,7 +188,6 @@ def gateway_front_factory(
     gateway_env: dict[str, str], front_factory: Callable[..., FrontServer]
 ) -> Callable[..., FrontServer]:
     """``start(extra_env=None, **front_kwargs) -> FrontServer`` over the real func.py."""
-    _require_func()
 
     def start(extra_env: EnvOverrides | None = None, **kwargs: Any) -> FrontServer:
         return front_factory(FUNC_PATH, merge_env(gateway_env, extra_env), **kwargs)
