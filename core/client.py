@@ -21,7 +21,7 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, AsyncIterator, Mapping
 
 import httpx
 
@@ -114,11 +114,31 @@ class OCIClient:
                                 "function timeout.", type=TIMEOUT, code="deadline_exceeded")
         return min(limit, remaining)
 
-    async def request(
+    async def request(self, method: str, url: str, **kwargs: Any) -> UpstreamResponse:
+        """Send one logical request with retries; a non-2xx final answer raises :class:`APIError`.
+
+        ``ok_statuses`` lists non-2xx statuses the caller handles itself (e.g. 304/404/412 for
+        conditional Object Storage reads); they are returned instead of raised.
+        """
+        result = await self._send(method, url, stream=False, **kwargs)
+        assert isinstance(result, UpstreamResponse)
+        return result
+
+    async def open_stream(self, method: str, url: str, **kwargs: Any) -> "UpstreamStream":
+        """Like :meth:`request`, but returns once a 2xx status arrives, with the body still to be read.
+
+        Retries happen only before the first byte; the caller must ``aclose()`` the stream.
+        """
+        result = await self._send(method, url, stream=True, **kwargs)
+        assert isinstance(result, UpstreamStream)
+        return result
+
+    async def _send(
         self,
         method: str,
         url: str,
         *,
+        stream: bool,
         json_body: Any = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
@@ -128,17 +148,13 @@ class OCIClient:
         known_model: bool = True,
         service: str = "OCI Generative AI",
         ok_statuses: tuple[int, ...] = (),
-    ) -> UpstreamResponse:
-        """Send one logical request with retries; a non-2xx final answer raises :class:`APIError`.
-
-        ``ok_statuses`` lists non-2xx statuses the caller handles itself (e.g. 304/404/412 for
-        conditional Object Storage reads); they are returned instead of raised.
-        """
+        accept: str = "application/json",
+    ) -> "UpstreamResponse | UpstreamStream":
         if json_body is not None:
             import json
 
             content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
-        send_headers = {"opc-request-id": request_id or new_request_id(), "accept": "application/json"}
+        send_headers = {"opc-request-id": request_id or new_request_id(), "accept": accept}
         if content is not None:
             send_headers["content-type"] = "application/json"
         send_headers.update(headers or {})
@@ -147,9 +163,9 @@ class OCIClient:
             timeout = self._attempt_timeout(deadline)
             watch = logs.Stopwatch()
             try:
-                response = await self._http.request(
-                    method, url, content=content, headers=send_headers, timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
-                )
+                outgoing = self._http.build_request(method, url, content=content, headers=send_headers,
+                                                    timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)))
+                response = await self._http.send(outgoing, stream=True)
             except httpx.TimeoutException:
                 raise APIError(503, f"{service} did not answer in time ({timeout:.0f} s).", type=TIMEOUT,
                                code="upstream_timeout") from None
@@ -163,10 +179,21 @@ class OCIClient:
                 raise config_error(exc) from None
             else:
                 status = response.status_code
-                body = await response.aread()
                 upstream_id = response.headers.get("opc-request-id", send_headers["opc-request-id"])
                 logs.log_event("upstream", logging.DEBUG, service=service, status=status, latency_ms=watch.ms(),
                                attempt=attempt, opc_request_id=upstream_id)
+                if stream and 200 <= status < 300:
+                    return UpstreamStream(response, upstream_id)
+                try:
+                    body = await response.aread()
+                except httpx.TimeoutException:
+                    raise APIError(503, f"{service} did not finish answering in time ({timeout:.0f} s).",
+                                   type=TIMEOUT, code="upstream_timeout") from None
+                except httpx.TransportError as exc:
+                    raise APIError(503, f"{service} broke off its answer ({type(exc).__name__}).", type=SERVER,
+                                   code="upstream_unreachable") from None
+                finally:
+                    await response.aclose()
                 if 200 <= status < 300 or status in ok_statuses:
                     return UpstreamResponse(status, response.headers, body, upstream_id)
                 retry_after = response.headers.get("retry-after")
@@ -191,6 +218,21 @@ class OCIClient:
                            wait_ms=round(wait * 1000))
             attempt += 1
             await self._sleep(wait)
+
+
+class UpstreamStream:
+    """An open 2xx streaming answer from OCI. Iterate :meth:`chunks`; always :meth:`aclose`."""
+
+    def __init__(self, response: httpx.Response, request_id: str) -> None:
+        self.response = response
+        self.request_id = request_id
+        self.headers = response.headers
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return self.response.aiter_raw()
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
 
 
 # ---------------------------------------------------------------------------------------------
