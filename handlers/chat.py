@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
 from core import client as oci
-from core.chat.request import parse_chat_request
+from core.chat.relay import relay
+from core.chat.request import ChatRequest, parse_chat_request
+from core.chat.stream import StreamTranslator
 from core.chat.translate import Target, build_chat_details, catalog_target, completion_from_result
 from core.deployment import compartment_id, genai_url
-from core.errors import invalid_request
 from core.settings import get_settings
 from core.transport import Request, Response
 from core.validation import parse_json_object
+
+STREAM_ACCEPT = "application/json, text/event-stream"
 
 
 def resolve_target(model: str) -> Target:
@@ -23,17 +28,16 @@ async def handle(request: Request) -> Response:
     target = resolve_target(chat.model)
     if target.defaults:
         chat = parse_chat_request({**target.defaults, **data})
-    if chat.stream:
-        raise invalid_request("Streaming ('stream': true) is not available in this version of the gateway.",
-                              param="stream", code="unsupported_parameter")
     settings = get_settings()
     credentials = oci.get_credentials(settings)
     details, fmt = build_chat_details(chat, target, compartment_id(settings, credentials),
                                       drop_unsupported=settings.drop_unsupported_params)
-    upstream = await oci.get_client().request(
-        "POST", genai_url(settings, credentials, "chat"), json_body=details, deadline=request.deadline,
-        request_id=request.request_id or None, model=chat.model, known_model=target.info.known,
-    )
+    call = dict(json_body=details, deadline=request.deadline, request_id=request.request_id or None,
+                model=chat.model, known_model=target.info.known)
+    url = genai_url(settings, credentials, "chat")
+    if chat.stream:
+        return await _stream(chat, fmt, url, call, request, settings.deadline_margin_seconds)
+    upstream = await oci.get_client().request("POST", url, **call)
     completion = completion_from_result(upstream.json(), fmt, model=chat.model,
                                         response_id=f"chatcmpl-{upstream.request_id.lower()}")
     response = Response.json(completion, headers={"x-request-id": upstream.request_id})
@@ -42,3 +46,14 @@ async def handle(request: Request) -> Response:
                          completion_tokens=usage.get("completion_tokens"))
     return response
 
+
+async def _stream(chat: ChatRequest, fmt: str, url: str, call: dict, request: Request, margin: float) -> Response:
+    stream = await oci.get_client().open_stream("POST", url, accept=STREAM_ACCEPT, **call)
+    translator = StreamTranslator(response_id=f"chatcmpl-{stream.request_id.lower()}", model=chat.model,
+                                  created=int(time.time()), include_usage=chat.include_usage)
+    body = relay(stream, translator, deadline=request.deadline, margin=margin,
+                 log_fields={"model": chat.model, "request_id": request.request_id, "api_format": fmt})
+    headers = {"content-type": "text/event-stream", "cache-control": "no-cache", "x-request-id": stream.request_id}
+    response = Response(200, headers, body)
+    response.meta.update(model=chat.model, api_format=fmt, stream=True)
+    return response

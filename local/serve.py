@@ -61,6 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="function timeout in seconds")
     parser.add_argument("--func", default=str(DEFAULT_FUNC), help="function module (default: the repo's func.py)")
     parser.add_argument("--emulator", action="store_true", help="use the bundled emulator even if credentials exist")
+    parser.add_argument("--direct", action="store_true",
+                        help="serve the handlers directly (ASGI, no fdk) with real incremental streaming")
     return parser.parse_args(argv)
 
 
@@ -108,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     extra.setdefault("GATEWAY_ROLE", base_env.get("GATEWAY_ROLE", "gateway"))
+    if args.direct:
+        return _serve_direct(args, prefix, {**base_env, **extra}, state)
     pool = FdkPool(args.workers, extra, func_path=args.func, base_env=base_env, inherit_output=True)
     try:
         pool.start()
@@ -134,6 +138,27 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         _cleanup(pool, state)
+    return 0
+
+
+def _serve_direct(args: argparse.Namespace, prefix: str, env: dict[str, str], state: dict[str, Any]) -> int:
+    """Serve adapters.asgi in this process (no fdk): what a container deployment runs."""
+    import uvicorn
+
+    os.environ.clear()
+    os.environ.update(env)
+    base = f"http://{args.host}:{args.port}{prefix}"
+    print(f"\nOCI GenAI Gateway (direct ASGI mode, real streaming) listening on {base}\nCtrl-C to stop.",
+          file=sys.stderr, flush=True)
+    try:
+        uvicorn.run("adapters.asgi:app", host=args.host, port=args.port, log_level="warning", lifespan="on",
+                    root_path="")
+    finally:
+        server = state.get("emulator_server")
+        if server is not None:
+            server.stop()
+        if state.get("creds_dir"):
+            shutil.rmtree(state["creds_dir"], ignore_errors=True)
     return 0
 
 

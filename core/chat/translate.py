@@ -122,6 +122,10 @@ def build_chat_details(request: ChatRequest, target: Target, compartment_id: str
         from core.chat.cohere_v2 import to_cohere_v2_chat_request
 
         chat_request = to_cohere_v2_chat_request(request, info, max_tokens=max_tokens)
+    if request.stream:
+        # Usage is always asked for: the gateway logs it, and forwards it only when the caller asked.
+        chat_request["isStream"] = True
+        chat_request["streamOptions"] = {"isIncludeUsage": True}
     details = {
         "compartmentId": target.compartment_id or compartment_id,
         "servingMode": dict(target.serving_mode),
