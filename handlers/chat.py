@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 
 from core import client as oci
+from core.aliases import resolve
+from core.catalog import CHAT
 from core.chat.relay import relay
 from core.chat.request import ChatRequest, parse_chat_request
 from core.chat.stream import StreamTranslator
-from core.chat.translate import Target, build_chat_details, catalog_target, completion_from_result
-from core.deployment import compartment_id, genai_url
+from core.chat.translate import build_chat_details, completion_from_result
 from core.settings import get_settings
 from core.transport import Request, Response
 from core.validation import parse_json_object
@@ -17,24 +18,20 @@ from core.validation import parse_json_object
 STREAM_ACCEPT = "application/json, text/event-stream"
 
 
-def resolve_target(model: str) -> Target:
-    """The model's target: an operator alias if one matches, else the catalog."""
-    return catalog_target(model)
-
-
 async def handle(request: Request) -> Response:
     data = parse_json_object(request.body)
     chat = parse_chat_request(data)
-    target = resolve_target(chat.model)
-    if target.defaults:
-        chat = parse_chat_request({**target.defaults, **data})
     settings = get_settings()
+    target = resolve(chat.model, settings)
+    target.require_kind(CHAT)
+    if target.params:
+        chat = parse_chat_request(target.with_defaults(data))
     credentials = oci.get_credentials(settings)
-    details, fmt = build_chat_details(chat, target, compartment_id(settings, credentials),
+    details, fmt = build_chat_details(chat, target, target.compartment(settings, credentials),
                                       drop_unsupported=settings.drop_unsupported_params)
     call = dict(json_body=details, deadline=request.deadline, request_id=request.request_id or None,
-                model=chat.model, known_model=target.info.known)
-    url = genai_url(settings, credentials, "chat")
+                model=chat.model, known_model=target.known)
+    url = target.url(settings, credentials, "chat")
     if chat.stream:
         return await _stream(chat, fmt, url, call, request, settings.deadline_margin_seconds)
     upstream = await oci.get_client().request("POST", url, **call)

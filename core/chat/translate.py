@@ -9,53 +9,15 @@ serving. The format modules below it only translate.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from core.catalog import CHAT, COHERE, COHEREV2, GENERIC, RETIRED, ModelInfo, lookup
+from core.aliases import DEDICATED, ResolvedModel
+from core.catalog import COHERE, COHEREV2, GENERIC, ModelInfo
 from core.chat.params import apply_param_policy
 from core.chat.request import ChatRequest
-from core.errors import APIError, NOT_FOUND, invalid_request
+from core.errors import invalid_request
 
-DEDICATED_ENDPOINT = re.compile(r"^ocid1\.generativeaiendpoint\.[a-z0-9]+\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
 _DATA_URI = re.compile(r"^data:image/(png|jpe?g|gif|webp|bmp|tiff?);base64,[A-Za-z0-9+/=\s]+$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a chat request goes: the model's facts and OCI's ``servingMode``."""
-
-    model: str
-    """The name the caller used (reported back in responses)."""
-    info: ModelInfo
-    serving_mode: dict[str, str]
-    compartment_id: str | None = None
-    defaults: dict[str, Any] = field(default_factory=dict)
-    """Default OpenAI parameters set by an operator alias (the caller's own values win)."""
-
-    @property
-    def dedicated(self) -> bool:
-        return self.serving_mode.get("servingType") == "DEDICATED"
-
-
-def catalog_target(model: str) -> Target:
-    """Target for a model id (or a dedicated endpoint OCID) without aliases."""
-    if DEDICATED_ENDPOINT.match(model):
-        info = lookup("unknown.dedicated")
-        return Target(model, info, {"servingType": "DEDICATED", "endpointId": model})
-    info = lookup(model)
-    return Target(model, info, {"servingType": "ON_DEMAND", "modelId": info.id})
-
-
-def check_lifecycle(target: Target) -> None:
-    info = target.info
-    if info.status == RETIRED:
-        hint = f" Use '{info.replacement}' instead." if info.replacement else ""
-        raise APIError(404, f"The model '{info.id}' has been retired by OCI Generative AI.{hint}", type=NOT_FOUND,
-                       param="model", code="model_not_found")
-    if info.kind != CHAT:
-        raise invalid_request(f"'{target.model}' is an embedding model; use /v1/embeddings.", param="model",
-                              code="model_not_supported")
 
 
 def choose_format(request: ChatRequest, info: ModelInfo) -> str:
@@ -90,21 +52,23 @@ def _check_images(request: ChatRequest, info: ModelInfo) -> None:
                                       param=param, code="invalid_image")
 
 
-def _max_tokens(request: ChatRequest, target: Target) -> int:
+def _max_tokens(request: ChatRequest, target: ResolvedModel) -> int:
     info = target.info
     if request.max_tokens is None:
         return min(info.default_max_tokens, info.max_output_tokens)
-    if not target.dedicated and info.known and request.max_tokens > info.max_output_tokens:
+    if target.serving_mode != DEDICATED and info.known and request.max_tokens > info.max_output_tokens:
         raise invalid_request(f"'{request.max_tokens_param}' is {request.max_tokens}, above {info.id}'s maximum of "
                               f"{info.max_output_tokens} output tokens.", param=request.max_tokens_param,
                               code="invalid_value")
     return request.max_tokens
 
 
-def build_chat_details(request: ChatRequest, target: Target, compartment_id: str, *,
+def build_chat_details(request: ChatRequest, target: ResolvedModel, compartment_id: str, *,
                        drop_unsupported: bool) -> tuple[dict[str, Any], str]:
-    """OCI's ``ChatDetails`` body for this request and target, and the API format used."""
-    check_lifecycle(target)
+    """OCI's ``ChatDetails`` body for this request and target, and the API format used.
+
+    ``target`` comes from :func:`core.aliases.resolve` (lifecycle and model kind already checked).
+    """
     info = target.info
     fmt = choose_format(request, info)
     request = apply_param_policy(request, fmt, info, drop_unsupported=drop_unsupported)
@@ -127,8 +91,8 @@ def build_chat_details(request: ChatRequest, target: Target, compartment_id: str
         chat_request["isStream"] = True
         chat_request["streamOptions"] = {"isIncludeUsage": True}
     details = {
-        "compartmentId": target.compartment_id or compartment_id,
-        "servingMode": dict(target.serving_mode),
+        "compartmentId": compartment_id,
+        "servingMode": target.serving_mode_body(),
         "chatRequest": chat_request,
     }
     return details, fmt
