@@ -98,6 +98,18 @@ class Settings:
         "MAX_BODY_BYTES", 6 * 1024 * 1024,
         "Largest request body accepted (OCI Functions caps requests at 6 MB); larger bodies get a 413.",
     )
+    max_messages: int = _setting(
+        "MAX_MESSAGES", 1000, "Most messages accepted in one chat request (400 above).",
+    )
+    max_input_chars: int = _setting(
+        "MAX_INPUT_CHARS", 1_000_000, "Most characters of text (all messages and tool schemas) in one chat request.",
+    )
+    max_images: int = _setting(
+        "MAX_IMAGES", 8, "Most images in one chat request.",
+    )
+    max_image_bytes: int = _setting(
+        "MAX_IMAGE_BYTES", 5 * 1024 * 1024, "Largest image accepted (decoded bytes, inline or fetched).",
+    )
     drop_unsupported_params: bool = _setting(
         "DROP_UNSUPPORTED_PARAMS", False,
         "Drop OpenAI parameters the target model family cannot take instead of answering 400 (like LiteLLM's "

@@ -7,6 +7,7 @@ import time
 from core import client as oci
 from core.aliases import resolve
 from core.catalog import CHAT
+from core.chat.limits import check_chat_limits
 from core.chat.relay import relay
 from core.chat.request import ChatRequest, parse_chat_request
 from core.chat.stream import StreamTranslator
@@ -22,6 +23,7 @@ async def handle(request: Request) -> Response:
     data = parse_json_object(request.body)
     chat = parse_chat_request(data)
     settings = get_settings()
+    check_chat_limits(chat, settings)
     target = resolve(chat.model, settings)
     target.require_kind(CHAT)
     if target.params:
