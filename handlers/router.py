@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable
 
 from core import logs
 from core.errors import SERVER, APIError, ConfigError, config_error, invalid_request, not_found
+from core.policy import key_id_of
 from core.settings import get_settings
 from core.transport import HTTP, Request, Response
 
@@ -57,6 +58,9 @@ def _route(method: str, path: str, module: str, name: str) -> Route:
 ROUTES: dict[str, tuple[Route, ...]] = {
     "gateway": (
         _route("POST", "/v1/chat/completions", "handlers.chat", "chat"),
+        _route("GET", "/v1/models/{id}", "handlers.models", "model"),
+        _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
+        _route("GET", "/v1/models", "handlers.models", "models"),
     ),
     "ingest": (),
     "authorizer": (),
@@ -66,9 +70,18 @@ ROUTES: dict[str, tuple[Route, ...]] = {
 INVOKE_SHAPES: dict[str, tuple[tuple[str, Callable[[dict[str, Any]], bool], str], ...]] = {
     "gateway": (
         ("chat", lambda body: "messages" in body, "handlers.chat"),
+        ("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
     ),
     "ingest": (),
-    "authorizer": (),
+    "authorizer": (
+        ("authorizer", lambda body: body.get("type") in ("USER_DEFINED", "TOKEN"), "handlers.authorizer"),
+    ),
+}
+
+# A role's handler for invocations of any other shape. The authorizer must answer every call with its
+# contract's JSON (``{"active": false}``), never an OpenAI error: API Gateway reads only that shape.
+INVOKE_FALLBACK: dict[str, tuple[str, str]] = {
+    "authorizer": ("authorizer", "handlers.authorizer"),
 }
 
 
@@ -110,6 +123,9 @@ def resolve_invoke(role: str, request: Request) -> tuple[str, Handler]:
         for name, predicate, module in INVOKE_SHAPES.get(role, ()):
             if predicate(body):
                 return name, _load(module)
+    if role in INVOKE_FALLBACK:
+        name, module = INVOKE_FALLBACK[role]
+        return name, _load(module)
     raise invalid_request(
         "Could not tell what this invocation asks for: send an OpenAI request body as JSON "
         "(a chat completion with 'messages').", code="unrecognized_invocation",
@@ -148,9 +164,10 @@ async def dispatch(request: Request) -> Response:
         )
     if response.status in (502, 504):  # the platform would discard the body
         response.status = 503
+    fields: dict[str, Any] = {"key_id": key_id_of(request)}  # per-key usage: an operator sums tokens by key_id
+    fields.update({k: v for k, v in response.meta.items() if isinstance(v, (str, int, float, bool))})
     logs.log_event("request", route=route_name, method=request.method if request.kind == HTTP else "INVOKE",
-                   status=response.status, latency_ms=watch.ms(), request_id=request.request_id,
-                   **{k: v for k, v in response.meta.items() if isinstance(v, (str, int, float, bool))})
+                   status=response.status, latency_ms=watch.ms(), request_id=request.request_id, **fields)
     return response
 
 

@@ -1,0 +1,311 @@
+"""Which OCI model (and how it is served) a public model name means.
+
+Clients such as LlamaIndex insist on OpenAI model names (``text-embedding-3-small``,
+``gpt-4o``), and dedicated AI clusters are addressed by an endpoint OCID nobody wants in
+client code. The operator therefore declares *aliases*: a public name mapped to a
+catalog model id, a serving mode (on-demand, or dedicated with an endpoint OCID), an
+optional region and compartment, and default request parameters.
+
+Aliases come from a JSON file shipped with the function (``MODEL_ALIASES_FILE``) and/or a
+function configuration value (``MODEL_ALIASES``, which wins per name). Both are read once
+per process and cached: resolving a name never touches the network or the disk again.
+
+:func:`resolve` is shared by every route (chat, embeddings, models) so that a name means
+the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from core import catalog
+from core.catalog import CATALOG, RETIRED, ModelInfo
+from core.errors import ConfigError, invalid_request, model_not_found, not_found
+from core.settings import Settings, get_settings
+
+ON_DEMAND = "ON_DEMAND"
+DEDICATED = "DEDICATED"
+SERVING_MODES = (ON_DEMAND, DEDICATED)
+
+FUNCTION_DIR = Path(__file__).resolve().parents[1]
+"""Relative alias-file paths are resolved against the function's directory (where ``func.py`` lives)."""
+
+_ALIAS_KEYS = frozenset({"model", "serving_mode", "endpoint", "region", "compartment", "params", "description",
+                         "hidden"})
+DEDICATED_ENDPOINT = re.compile(r"^ocid1\.generativeaiendpoint\.[a-z0-9]+\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
+"""A dedicated endpoint OCID used directly as the model name (its model is unknown to the gateway)."""
+KNOWN_VENDORS = frozenset({"meta", "xai", "cohere", "google", "openai"})
+"""Vendors whose unlisted ``vendor.model`` ids are passed through (new OCI models work on day one)."""
+
+
+@dataclass(frozen=True)
+class Alias:
+    """One operator-declared public name."""
+
+    name: str
+    model: str
+    serving_mode: str = ON_DEMAND
+    endpoint: str | None = None
+    region: str | None = None
+    compartment: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    hidden: bool = False
+    """Served but not listed in ``/v1/models``."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """What a request's ``model`` means: the OCI model, how to reach it, and the alias defaults."""
+
+    name: str
+    """The public name the caller used (echoed back as the response's ``model``)."""
+    model_id: str
+    """The OCI model id (catalog key) whose capabilities apply."""
+    info: ModelInfo
+    serving_mode: str = ON_DEMAND
+    endpoint_id: str | None = None
+    region: str | None = None
+    compartment_id: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    alias: Alias | None = None
+
+    @property
+    def known(self) -> bool:
+        """Pass as ``known_model`` to the client: OCI's 404 then means IAM trouble, not a missing model."""
+        return self.info.known or self.alias is not None
+
+    @property
+    def opaque(self) -> bool:
+        """A raw dedicated endpoint OCID: what it hosts is unknown, so OCI judges the request."""
+        return self.alias is None and self.serving_mode == DEDICATED
+
+    def serving_mode_body(self) -> dict[str, str]:
+        """The ``servingMode`` object of an OCI inference request."""
+        if self.serving_mode == DEDICATED:
+            return {"servingType": DEDICATED, "endpointId": self.endpoint_id or ""}
+        return {"servingType": ON_DEMAND, "modelId": self.model_id}
+
+    def compartment(self, settings: Settings, credentials: Any) -> str:
+        """The compartment billed: the alias's, else the deployment's."""
+        from core.deployment import compartment_id
+
+        return self.compartment_id or compartment_id(settings, credentials)
+
+    def url(self, settings: Settings, credentials: Any, action: str) -> str:
+        """URL of a Generative AI action in the alias's region, else the deployment's."""
+        from core.deployment import genai_url, region
+        from core.endpoints import genai_base_url
+
+        if self.region is None or settings.oci_genai_endpoint:
+            return genai_url(settings, credentials, action)
+        home = region(settings, credentials)
+        metadata = settings.oci_region_metadata if home == self.region else None
+        base = genai_base_url(self.region, region_metadata=metadata)
+        return f"{base}/actions/{action}"
+
+    def with_defaults(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The OpenAI request body with the alias's default parameters filled in where the caller set none."""
+        merged = dict(body)
+        for key, value in self.params.items():
+            if merged.get(key) is None:
+                merged[key] = value
+        return merged
+
+    def require_kind(self, kind: str) -> None:
+        """400 when the model cannot do what the route asks (a chat model on /v1/embeddings, or the reverse)."""
+        if self.info.kind != kind and not self.opaque:
+            route = "/v1/embeddings" if self.info.kind == catalog.EMBEDDING else "/v1/chat/completions"
+            raise invalid_request(
+                f"The model '{self.name}' is {'an' if self.info.kind == catalog.EMBEDDING else 'a'} "
+                f"{self.info.kind} model and cannot serve this request; use it with {route}.",
+                param="model", code="model_not_supported",
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing (pure)
+
+
+def parse_aliases(data: Any, source: str) -> dict[str, Alias]:
+    """Validate an alias table; ``source`` (the setting name) is named in every :class:`ConfigError`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a JSON object mapping alias names to models")
+    table: dict[str, Alias] = {}
+    for name, entry in data.items():
+        if not name or not name.strip() or "/" in name:
+            raise ConfigError(f"{source}: alias name {name!r} must be non-empty and contain no '/'")
+        table[name] = _parse_alias(name, entry, source)
+    return table
+
+
+def _parse_alias(name: str, entry: Any, source: str) -> Alias:
+    where = f"{source}: alias {name!r}"
+    if isinstance(entry, str):
+        entry = {"model": entry}
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where} must be a model id string or an object")
+    unknown = set(entry) - _ALIAS_KEYS
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_ALIAS_KEYS)}")
+    model = entry.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError(f"{where} needs 'model', the OCI model id whose capabilities apply")
+    for key in ("endpoint", "region", "compartment", "description"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise ConfigError(f"{where}: '{key}' must be a string")
+    endpoint = entry.get("endpoint")
+    mode = entry.get("serving_mode", DEDICATED if endpoint else ON_DEMAND)
+    if not isinstance(mode, str) or mode.upper() not in SERVING_MODES:
+        raise ConfigError(f"{where}: 'serving_mode' must be ON_DEMAND or DEDICATED")
+    mode = mode.upper()
+    if mode == DEDICATED and not endpoint:
+        raise ConfigError(f"{where}: serving_mode DEDICATED needs 'endpoint' (the endpoint OCID)")
+    if mode == ON_DEMAND and endpoint:
+        raise ConfigError(f"{where}: 'endpoint' is only meaningful with serving_mode DEDICATED")
+    params = entry.get("params", {})
+    if not isinstance(params, dict):
+        raise ConfigError(f"{where}: 'params' must be an object of default request parameters")
+    if "model" in params:
+        raise ConfigError(f"{where}: 'params' must not set 'model'")
+    hidden = entry.get("hidden", False)
+    if not isinstance(hidden, bool):
+        raise ConfigError(f"{where}: 'hidden' must be true or false")
+    region = entry.get("region")
+    if region is not None:
+        from core.endpoints import normalize_region
+
+        region = normalize_region(region)
+    return Alias(name=name, model=model.strip(), serving_mode=mode, endpoint=endpoint, region=region,
+                 compartment=entry.get("compartment"), params=MappingProxyType(dict(params)),
+                 description=entry.get("description") or "", hidden=hidden)
+
+
+def read_alias_file(path: str) -> dict[str, Alias]:
+    """Load the alias file; a missing or malformed file names ``MODEL_ALIASES_FILE``."""
+    full = Path(path)
+    if not full.is_absolute():
+        full = FUNCTION_DIR / full
+    try:
+        text = full.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"setting MODEL_ALIASES_FILE={path!r}: cannot read the file ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"setting MODEL_ALIASES_FILE={path!r}: not valid JSON ({exc})") from None
+    return parse_aliases(data, f"setting MODEL_ALIASES_FILE={path!r}")
+
+
+def load_aliases(settings: Settings) -> dict[str, Alias]:
+    """File aliases, then ``MODEL_ALIASES`` entries over them."""
+    table: dict[str, Alias] = {}
+    if settings.model_aliases_file:
+        table.update(read_alias_file(settings.model_aliases_file))
+    if settings.model_aliases is not None:
+        table.update(parse_aliases(settings.model_aliases, "setting MODEL_ALIASES"))
+    return table
+
+
+def served_patterns(settings: Settings) -> tuple[str, ...]:
+    """``SERVED_MODELS`` as a tuple of globs (empty: everything)."""
+    raw = settings.served_models or ""
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+def is_served(model_id: str, patterns: tuple[str, ...]) -> bool:
+    return not patterns or any(fnmatch.fnmatchcase(model_id, p) for p in patterns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cached per process
+
+_lock = threading.Lock()
+_cache: dict[tuple[Any, ...], dict[str, Alias]] = {}
+
+
+def aliases(settings: Settings | None = None) -> dict[str, Alias]:
+    """The deployment's aliases, read once per process (per distinct configuration)."""
+    settings = settings or get_settings()
+    key = (settings.model_aliases_file, json.dumps(settings.model_aliases, sort_keys=True))
+    table = _cache.get(key)
+    if table is None:
+        with _lock:
+            table = _cache.get(key)
+            if table is None:
+                table = load_aliases(settings)
+                _cache[key] = table
+    return table
+
+
+def reset() -> None:
+    """Forget cached alias tables (tests)."""
+    _cache.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution
+
+
+def resolve(name: str, settings: Settings | None = None) -> ResolvedModel:
+    """What ``name`` means in this deployment.
+
+    Order: an alias; a catalog model allowed by ``SERVED_MODELS``; a dedicated endpoint
+    OCID (DEDICATED, model unknown); an unlisted ``vendor.model`` id of a known vendor
+    (passed through, ``info.known`` False).
+    Raises a 404 ``model_not_found`` for anything else, and for a retired model (the
+    message names its replacement). Does not check the model's kind: call
+    :meth:`ResolvedModel.require_kind`.
+    """
+    settings = settings or get_settings()
+    alias = aliases(settings).get(name)
+    if alias is not None:
+        info = catalog.lookup(alias.model)
+        if info.status == RETIRED and alias.serving_mode == ON_DEMAND:
+            raise _retired(name, info)
+        return ResolvedModel(name=name, model_id=alias.model, info=info, serving_mode=alias.serving_mode,
+                             endpoint_id=alias.endpoint, region=alias.region, compartment_id=alias.compartment,
+                             params=alias.params, alias=alias)
+    patterns = served_patterns(settings)
+    info = CATALOG.get(name)
+    if info is not None:
+        if not is_served(name, patterns):
+            raise model_not_found(name)
+        if info.status == RETIRED:
+            raise _retired(name, info)
+        return ResolvedModel(name=name, model_id=name, info=info)
+    if DEDICATED_ENDPOINT.match(name):
+        info = replace(catalog.lookup("unknown.dedicated"), id=name)
+        return ResolvedModel(name=name, model_id=name, info=info, serving_mode=DEDICATED, endpoint_id=name)
+    vendor, dot, rest = name.partition(".")
+    if dot and rest and vendor in KNOWN_VENDORS and is_served(name, patterns) and name == name.strip():
+        return ResolvedModel(name=name, model_id=name, info=catalog.lookup(name))
+    raise model_not_found(name)
+
+
+def _retired(name: str, info: ModelInfo) -> Exception:
+    hint = f" Use '{info.replacement}' instead." if info.replacement else ""
+    return not_found(f"The model '{name}' has been retired by OCI Generative AI and is no longer served.{hint}",
+                     code="model_not_found", param="model")
+
+
+def listed_models(settings: Settings | None = None) -> list[tuple[str, ModelInfo, Alias | None]]:
+    """What ``/v1/models`` shows: served, non-retired catalog models, then visible aliases."""
+    settings = settings or get_settings()
+    patterns = served_patterns(settings)
+    table = aliases(settings)
+    rows: list[tuple[str, ModelInfo, Alias | None]] = [
+        (m.id, m, None) for m in CATALOG.values()
+        if m.status != RETIRED and is_served(m.id, patterns) and m.id not in table
+    ]
+    for alias in table.values():
+        if not alias.hidden:
+            rows.append((alias.name, catalog.lookup(alias.model), alias))
+    return rows

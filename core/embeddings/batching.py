@@ -1,0 +1,43 @@
+"""Run a request's upstream calls concurrently, at most ``concurrency`` at a time.
+
+Kept free of HTTP: the caller passes ``send`` (one call -> its parsed result), so the
+fan-out, ordering and failure rules are tested without a network. One failing call fails
+the whole request with that call's error, and the calls still running are cancelled
+(their answers could not be used, and each costs money).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+async def run_concurrently(items: Sequence[T], send: Callable[[int, T], Awaitable[Any]], concurrency: int) -> list[Any]:
+    """``[await send(i, item) ...]`` in item order, with at most ``concurrency`` in flight."""
+    if len(items) == 1:
+        return [await send(0, items[0])]
+    results: list[Any] = [None] * len(items)
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(index: int, item: T) -> None:
+        async with gate:
+            results[index] = await send(index, item)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for index, item in enumerate(items):
+                group.create_task(one(index, item))
+    except BaseExceptionGroup as failures:
+        raise _first(failures) from None
+    return results
+
+
+def _first(group: BaseExceptionGroup) -> BaseException:
+    """The first real failure (TaskGroup wraps them; callers want the upstream's own error)."""
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first(exc)
+        return exc
+    return group  # pragma: no cover - a group is never empty

@@ -1,0 +1,57 @@
+"""One OpenAI embeddings request answered through OCI: the only module here that does I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import aliases
+from core import client as oci
+from core.catalog import EMBEDDING
+from core.embeddings.batching import run_concurrently
+from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
+from core.embeddings.request import parse_embedding_request
+from core.embeddings.response import assemble
+from core.settings import Settings, get_settings
+from core.validation import string
+
+
+@dataclass
+class EmbeddingsResult:
+    """The OpenAI response body plus facts for logs and headers."""
+
+    body: dict[str, Any]
+    model_id: str
+    upstream_calls: int
+    request_ids: list[str] = field(default_factory=list)
+
+
+async def create_embeddings(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
+                            settings: Settings | None = None) -> EmbeddingsResult:
+    """Validate ``data`` (an OpenAI embeddings body), call OCI in ≤96-input batches, assemble the answer."""
+    settings = settings or get_settings()
+    name = (string(data, "model", required=True, non_empty=True) or "").strip()
+    resolved = aliases.resolve(name, settings)
+    resolved.require_kind(EMBEDDING)
+    request = parse_embedding_request(resolved.with_defaults(data))
+    options = embed_options(request, resolved.info, default_truncate=settings.embeddings_truncate, name=name)
+    items = decode_inputs(request, settings.embeddings_token_encoding)
+    credentials = oci.get_credentials(settings)
+    batches = plan_batches(items, serving_mode=resolved.serving_mode_body(),
+                           compartment_id=resolved.compartment(settings, credentials), options=options)
+    url = resolved.url(settings, credentials, "embedText")
+    client = oci.get_client()
+    request_ids: list[str] = [""] * len(batches)
+
+    async def send(index: int, batch: Batch) -> Any:
+        call_id = request_id if len(batches) == 1 else (f"{request_id}-{index:03d}" if request_id else None)
+        upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline,
+                                        request_id=call_id or None, model=name, known_model=resolved.known)
+        request_ids[index] = upstream.request_id
+        return upstream.json()
+
+    results = await run_concurrently(batches, send, settings.embeddings_concurrency)
+    body = assemble(batches, results, model=name, encoding_format=request.encoding_format,
+                    expected_dimensions=options.expected_dimensions)
+    return EmbeddingsResult(body=body, model_id=resolved.model_id, upstream_calls=len(batches),
+                            request_ids=request_ids)

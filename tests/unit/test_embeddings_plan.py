@@ -1,0 +1,246 @@
+"""Model checks, the ≤96 batching plan, reassembly in order, base64 float32, and the bounded fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import struct
+
+import pytest
+
+from core.catalog import CATALOG
+from core.embeddings.batching import run_concurrently
+from core.embeddings.plan import EmbedOptions, Prepared, decode_inputs, embed_options, plan_batches
+from core.embeddings.request import parse_embedding_request
+from core.embeddings.response import assemble, encode_base64
+from core.errors import APIError
+from tests.support.oci_sdk import assert_sdk_roundtrip
+
+V4 = CATALOG["cohere.embed-v4.0"]
+V3 = CATALOG["cohere.embed-english-v3.0"]
+V3_IMAGE = CATALOG["cohere.embed-english-image-v3.0"]
+PNG = "data:image/png;base64,iVBORw0KGgo="
+MODE = {"servingType": "ON_DEMAND", "modelId": "cohere.embed-v4.0"}
+COMPARTMENT = "ocid1.compartment.oc1..aaaa"
+
+
+def request(model="cohere.embed-v4.0", **fields):
+    return parse_embedding_request({"model": model, "input": "x", **fields})
+
+
+def options(**kw):
+    base = dict(input_type="SEARCH_DOCUMENT", truncate="END", output_dimensions=None, expected_dimensions=None)
+    return EmbedOptions(**{**base, **kw})
+
+
+# --- model checks ------------------------------------------------------------------------------
+
+
+def test_defaults_come_from_catalog_and_setting():
+    opts = embed_options(request(), V3, default_truncate="END", name="m")
+    assert opts == options()
+
+
+def test_request_options_win():
+    opts = embed_options(request(input_type="clustering", truncate="none"), V3, default_truncate="END", name="m")
+    assert (opts.input_type, opts.truncate) == ("CLUSTERING", "NONE")
+
+
+@pytest.mark.parametrize("dims", [256, 512, 1024, 1536])
+def test_dimensions_map_to_output_dimensions_on_v4(dims):
+    opts = embed_options(request(dimensions=dims), V4, default_truncate="END", name="m")
+    assert opts.output_dimensions == dims and opts.expected_dimensions == dims
+
+
+def test_unsupported_size_on_v4_is_400_listing_sizes():
+    with pytest.raises(APIError) as info:
+        embed_options(request(dimensions=768), V4, default_truncate="END", name="cohere.embed-v4.0")
+    assert info.value.param == "dimensions" and "256, 512, 1024, 1536" in info.value.message
+
+
+def test_dimensions_on_fixed_size_model_is_400():
+    with pytest.raises(APIError) as info:
+        embed_options(request("cohere.embed-english-v3.0", dimensions=512), V3, default_truncate="END", name="x")
+    assert info.value.status == 400 and info.value.param == "dimensions"
+    assert info.value.code == "unsupported_dimensions"
+
+
+def test_native_size_on_fixed_size_model_is_accepted_without_output_dimensions():
+    opts = embed_options(request(dimensions=1024), V3, default_truncate="END", name="x")
+    assert opts.output_dimensions is None and opts.expected_dimensions == 1024
+
+
+def test_image_to_text_only_model_is_400_naming_the_input():
+    req = parse_embedding_request({"model": "m", "input": ["text", PNG]})
+    with pytest.raises(APIError) as info:
+        embed_options(req, V3, default_truncate="END", name="cohere.embed-english-v3.0")
+    assert info.value.param == "input[1]" and info.value.code == "image_input_not_supported"
+
+
+def test_images_allowed_on_image_models():
+    req = parse_embedding_request({"model": "m", "input": [PNG]})
+    for info in (V4, V3_IMAGE):
+        embed_options(req, info, default_truncate="END", name="m")
+
+
+# --- decoding ------------------------------------------------------------------------------------
+
+
+def test_token_inputs_decode_and_text_only_never_loads_tokenizer():
+    calls = []
+
+    class Table:
+        def decode(self, ids, param):
+            return "".join(chr(96 + i) for i in ids)
+
+    def table(name):
+        calls.append(name)
+        return Table()
+
+    assert decode_inputs(request(input=["a", PNG]), "cl100k_base", table) == [Prepared("a"), Prepared(PNG, True)]
+    assert calls == []
+    assert decode_inputs(request(input=[[1, 2], [3]]), "cl100k_base", table) == [Prepared("ab"), Prepared("c")]
+    assert calls == ["cl100k_base"]
+
+
+def test_token_ids_refused_when_encoding_is_none():
+    with pytest.raises(APIError) as info:
+        decode_inputs(request(input=[1, 2]), "none", lambda n: pytest.fail("loaded"))
+    assert info.value.status == 400 and info.value.code == "token_ids_not_supported"
+
+
+def test_real_decoding_with_cl100k():
+    assert decode_inputs(request(input=[[9906, 11, 1917, 0]]), "cl100k_base") == [Prepared("Hello, world!")]
+
+
+# --- batching plan -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count, sizes", [(1, [1]), (96, [96]), (97, [96, 1]), (1000, [96] * 10 + [40])])
+def test_texts_split_into_calls_of_at_most_96(count, sizes):
+    items = [Prepared(f"t{i}") for i in range(count)]
+    batches = plan_batches(items, serving_mode=MODE, compartment_id=COMPARTMENT, options=options())
+    assert [len(b.indices) for b in batches] == sizes
+    assert [i for b in batches for i in b.indices] == list(range(count))
+    assert [t for b in batches for t in b.body["inputs"]] == [f"t{i}" for i in range(count)]
+    for batch in batches:
+        assert_sdk_roundtrip(batch.body, "EmbedTextDetails")
+
+
+def test_each_image_is_its_own_call_with_input_type_image():
+    items = [Prepared("a"), Prepared(PNG, True), Prepared("b"), Prepared(PNG, True)]
+    batches = plan_batches(items, serving_mode=MODE, compartment_id=COMPARTMENT, options=options(output_dimensions=512))
+    assert sorted(b.indices for b in batches) == [(0, 2), (1,), (3,)]
+    image = next(b for b in batches if b.indices == (1,))
+    assert image.body == {"inputs": [PNG], "servingMode": MODE, "compartmentId": COMPARTMENT, "inputType": "IMAGE",
+                          "outputDimensions": 512}
+    text = next(b for b in batches if b.indices == (0, 2))
+    assert text.body == {"inputs": ["a", "b"], "servingMode": MODE, "compartmentId": COMPARTMENT,
+                         "inputType": "SEARCH_DOCUMENT", "truncate": "END", "outputDimensions": 512}
+    for batch in batches:
+        assert_sdk_roundtrip(batch.body, "EmbedTextDetails")
+
+
+def test_dedicated_serving_mode_body_round_trips():
+    dedicated = {"servingType": "DEDICATED", "endpointId": "ocid1.generativeaiendpoint.oc1.us-chicago-1.aaaa"}
+    [batch] = plan_batches([Prepared("a")], serving_mode=dedicated, compartment_id=COMPARTMENT, options=options())
+    model = assert_sdk_roundtrip(batch.body, "EmbedTextDetails")
+    assert type(model.serving_mode).__name__ == "DedicatedServingMode"
+
+
+# --- assembly ------------------------------------------------------------------------------------
+
+
+def result(vectors, prompt=3):
+    return {"id": "x", "embeddings": vectors, "modelId": "cohere.embed-v4.0",
+            "usage": {"promptTokens": prompt, "totalTokens": prompt, "completionTokens": 0}}
+
+
+def test_assemble_puts_vectors_back_in_request_order_and_sums_usage():
+    items = [Prepared("a"), Prepared(PNG, True), Prepared("b")]
+    batches = plan_batches(items, serving_mode=MODE, compartment_id=COMPARTMENT, options=options())
+    answers = {(0, 2): result([[0.0, 0.5], [2.0, 2.5]], 4), (1,): result([[1.0, 1.5]], 1000)}
+    body = assemble(batches, [answers[b.indices] for b in batches], model="alias", encoding_format="float")
+    assert body["object"] == "list" and body["model"] == "alias"
+    assert [d["index"] for d in body["data"]] == [0, 1, 2]
+    assert [d["embedding"][0] for d in body["data"]] == [0.0, 1.0, 2.0]
+    assert all(d["object"] == "embedding" for d in body["data"])
+    assert body["usage"] == {"prompt_tokens": 1004, "total_tokens": 1004}
+
+
+def test_base64_is_little_endian_float32_as_the_openai_sdk_decodes():
+    vector = [0.1, -2.5, 3.25e-3, 1e6]
+    encoded = encode_base64(vector)
+    raw = base64.b64decode(encoded)
+    assert list(struct.unpack("<4f", raw)) == pytest.approx(vector, rel=1e-6)
+    assert raw == struct.pack("<4f", *vector) and len(raw) == 4 * len(vector)
+
+
+def test_assemble_base64():
+    [batch] = plan_batches([Prepared("a")], serving_mode=MODE, compartment_id=COMPARTMENT, options=options())
+    body = assemble([batch], [result([[0.25, -1.0]])], model="m", encoding_format="base64")
+    assert body["data"][0]["embedding"] == encode_base64([0.25, -1.0])
+
+
+def test_wrong_count_or_size_from_upstream_is_an_error_not_a_wrong_answer():
+    [batch] = plan_batches([Prepared("a"), Prepared("b")], serving_mode=MODE, compartment_id=COMPARTMENT,
+                           options=options())
+    with pytest.raises(APIError) as info:
+        assemble([batch], [result([[1.0]])], model="m", encoding_format="float")
+    assert info.value.code == "upstream_bad_response"
+    with pytest.raises(APIError) as info:
+        assemble([batch], [result([[1.0, 2.0], [1.0, 2.0]])], model="m", encoding_format="float",
+                 expected_dimensions=3)
+    assert info.value.code == "dimension_mismatch"
+
+
+def test_missing_usage_counts_zero():
+    [batch] = plan_batches([Prepared("a")], serving_mode=MODE, compartment_id=COMPARTMENT, options=options())
+    body = assemble([batch], [{"embeddings": [[1.0]]}], model="m", encoding_format="float")
+    assert body["usage"] == {"prompt_tokens": 0, "total_tokens": 0}
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+
+async def test_run_concurrently_bounds_in_flight_and_keeps_order():
+    in_flight = peak = 0
+
+    async def send(index, item):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.001 * ((7 * index) % 5))  # finish out of order
+        in_flight -= 1
+        return item * 10
+
+    assert await run_concurrently(list(range(20)), send, 3) == [i * 10 for i in range(20)]
+    assert peak == 3
+
+
+async def test_one_failing_call_fails_the_request_and_cancels_the_rest():
+    cancelled = []
+
+    async def send(index, item):
+        if index == 1:
+            raise APIError(429, "throttled", code="rate_limit_exceeded")
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.append(index)
+            raise
+
+    with pytest.raises(APIError) as info:
+        await run_concurrently([0, 1, 2, 3], send, 4)
+    assert info.value.status == 429
+    assert sorted(cancelled) == [0, 2, 3]
+
+
+def test_unknown_model_passes_dimensions_and_images_through_for_oci_to_judge():
+    from core.catalog import lookup
+
+    unknown = lookup("cohere.embed-v9.0")
+    assert not unknown.known
+    req = parse_embedding_request({"model": "m", "input": [PNG], "dimensions": 768})
+    opts = embed_options(req, unknown, default_truncate="END", name="m")
+    assert opts.output_dimensions == 768 and opts.expected_dimensions == 768

@@ -1,0 +1,101 @@
+"""Token-id decoding from bpe-openai's shipped rank files: offline, lazy, identical to tiktoken."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from core.embeddings import tokens
+from core.embeddings.tokens import data_file, get_table, load_table, parse_rank_file
+from core.errors import APIError, ConfigError
+
+CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+
+
+def seeded_tiktoken(cache_dir: Path, monkeypatch):
+    """tiktoken's cl100k_base, from a cache seeded with bpe-openai's copy (tiktoken would download it)."""
+    import tiktoken
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    blob = gzip.decompress(data_file("cl100k_base").read_bytes())
+    (cache_dir / hashlib.sha1(CL100K_URL.encode()).hexdigest()).write_bytes(blob)
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(cache_dir))
+    return tiktoken.get_encoding("cl100k_base")
+
+
+def test_data_file_comes_from_the_installed_package_not_the_network():
+    path = data_file("cl100k_base")
+    assert path.name == "cl100k_base.tiktoken.gz" and "bpe_openai" in path.parts
+    # The very bytes tiktoken expects (its pinned sha256 for cl100k_base).
+    digest = hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
+    assert digest == "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
+
+
+def test_decode_matches_tiktoken_round_trip(tmp_path, monkeypatch):
+    enc = seeded_tiktoken(tmp_path / "tiktoken", monkeypatch)
+    table = get_table("cl100k_base")
+    texts = ["Hello, world!", "OCI Generative AI serves Cohere embeddings.", "naïve café — 東京 🚀",
+             "  leading spaces\n\ttabs\r\nand newlines  ", "<|endoftext|> is special"]
+    for text in texts:
+        ids = enc.encode(text, allowed_special="all")
+        assert table.decode(ids) == text == enc.decode(ids)
+
+
+def test_special_tokens_decode():
+    assert get_table("cl100k_base").decode([100257]) == "<|endoftext|>"
+
+
+def test_split_utf8_character_becomes_replacement_not_an_error():
+    table = get_table("cl100k_base")
+    ids = [i for i in range(len(table)) if table._tokens[i] == "é".encode()[:1]]  # a lone lead byte token
+    assert ids, "cl100k has single-byte tokens for every byte"
+    assert table.decode(ids) == "\ufffd"
+
+
+@pytest.mark.parametrize("bad", [-1, 100256, 10**9, "7", 1.5, None])
+def test_unknown_token_id_is_400_naming_param(bad):
+    with pytest.raises(APIError) as info:
+        get_table("cl100k_base").decode([9906, bad], param="input[3]")
+    err = info.value
+    assert err.status == 400 and err.param == "input[3]" and err.code == "invalid_token_ids"
+    assert "position 1" in err.message and "cl100k_base" in err.message
+
+
+def test_parse_rank_file_builds_a_dense_table():
+    raw = b"\n".join(base64.b64encode(tok) + b" " + str(rank).encode()
+                     for rank, tok in [(0, b"a"), (2, b"bc")])
+    table = parse_rank_file(raw, "tiny", {5: b"<|x|>"})
+    assert len(table) == 6
+    assert table.decode([0, 2, 5]) == "abc<|x|>"
+    with pytest.raises(APIError):
+        table.decode([1])  # a hole in the ranks
+
+
+def test_missing_package_is_config_error_naming_the_setting(monkeypatch):
+    monkeypatch.setattr(tokens, "DATA_PACKAGE", "no_such_package_xyz")
+    with pytest.raises(ConfigError) as info:
+        load_table("cl100k_base")
+    assert "EMBEDDINGS_TOKEN_ENCODING" in str(info.value) and "bpe-openai" in str(info.value)
+
+
+def test_corrupt_file_is_config_error(tmp_path):
+    bad = tmp_path / "cl100k_base.tiktoken.gz"
+    bad.write_bytes(b"not gzip")
+    with pytest.raises(ConfigError) as info:
+        load_table("cl100k_base", bad)
+    assert "EMBEDDINGS_TOKEN_ENCODING" in str(info.value)
+
+
+def test_unknown_encoding_is_config_error():
+    with pytest.raises(ConfigError):
+        load_table("p50k_base")
+
+
+def test_table_is_loaded_once(monkeypatch):
+    first = get_table("cl100k_base")
+    monkeypatch.setattr(tokens, "load_table", lambda name: pytest.fail("reloaded"))
+    assert get_table("cl100k_base") is first
