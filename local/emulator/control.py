@@ -138,7 +138,8 @@ async def list_models(emu: "Emulator", request: EmuRequest) -> EmuResponse:
 
 
 async def add_model(emu: "Emulator", request: EmuRequest) -> EmuResponse:
-    """``{"modelId", "kind": "chat"|"embed", "apiFormats": [...], "version", "dimensions", "outputDimensions"}``."""
+    """``{"modelId", "kind": "chat"|"embed", "apiFormats": [...], "version", "dimensions", "outputDimensions",
+    "multimodal": bool, "reasoning": bool}``."""
     body = _body(request)
     kind = str(body.get("kind", "chat"))
     try:
@@ -150,6 +151,8 @@ async def add_model(emu: "Emulator", request: EmuRequest) -> EmuResponse:
                 api_formats=tuple(body.get("apiFormats") or (("GENERIC",) if kind == "chat" else ())),
                 dimensions=int(body.get("dimensions", 0)),
                 output_dimensions=tuple(int(d) for d in body.get("outputDimensions") or ()),
+                multimodal=bool(body.get("multimodal", False)),
+                reasoning=bool(body.get("reasoning", False)),
             )
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -161,6 +164,48 @@ async def set_verification(emu: "Emulator", request: EmuRequest) -> EmuResponse:
     """``{"enabled": false}`` switches signature checking off (it is on by default)."""
     emu.verify_signatures = bool(_body(request).get("enabled", True))
     return _ok({"verifySignatures": emu.verify_signatures})
+
+
+async def get_stream(emu: "Emulator", request: EmuRequest) -> EmuResponse:
+    return _ok(emu.stream.to_json())
+
+
+async def set_stream(emu: "Emulator", request: EmuRequest) -> EmuResponse:
+    """``{"delaySeconds": 0.2, "eventsPerWrite": 3, "maxWriteBytes": 7, "separator": "\\n", "pad": true,
+    "cohereDone": false}``: omitted keys keep their value; ``"maxWriteBytes": null`` clears it."""
+    body = _body(request)
+    try:
+        emu.configure_stream(
+            delay=None if body.get("delaySeconds") is None else float(body["delaySeconds"]),
+            events_per_write=None if body.get("eventsPerWrite") is None else int(body["eventsPerWrite"]),
+            max_write_bytes=body["maxWriteBytes"] if "maxWriteBytes" in body else "keep",
+            separator=body.get("separator"),
+            pad=body.get("pad"),
+            cohere_done=body.get("cohereDone"),
+        )
+    except (TypeError, ValueError) as exc:
+        raise _bad(f"invalid stream settings: {exc}")
+    return _ok(emu.stream.to_json())
+
+
+async def set_stream_error(emu: "Emulator", request: EmuRequest) -> EmuResponse:
+    """``{"afterEvents": 3, "code": "InternalServerError", "message": "...", "times": 1}``."""
+    body = _body(request)
+    try:
+        emu.break_streams(
+            int(body["afterEvents"]),
+            code=None if body.get("code") is None else str(body["code"]),
+            message=None if body.get("message") is None else str(body["message"]),
+            times=int(body.get("times", 1)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad(f"invalid stream error: {exc}")
+    return _ok(emu.stream.to_json())
+
+
+async def clear_stream_error(emu: "Emulator", request: EmuRequest) -> EmuResponse:
+    emu.stream.clear_error()
+    return _ok(emu.stream.to_json())
 
 
 # (method, path) -> handler. Exact paths: the control surface is small and flat.
@@ -180,4 +225,8 @@ CONTROL_ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("GET", f"{PREFIX}/models"): list_models,
     ("POST", f"{PREFIX}/models"): add_model,
     ("POST", f"{PREFIX}/verification"): set_verification,
+    ("GET", f"{PREFIX}/stream"): get_stream,
+    ("POST", f"{PREFIX}/stream"): set_stream,
+    ("POST", f"{PREFIX}/stream/error"): set_stream_error,
+    ("DELETE", f"{PREFIX}/stream/error"): clear_stream_error,
 }

@@ -1,17 +1,18 @@
 """OCI Generative AI inference: ``/actions/chat`` and ``/actions/embedText``, deterministically.
 
-Answers are pure functions of the request so tests can assert exact values:
+Answers are pure functions of the request so tests can assert exact values (the rules are in
+:mod:`local.emulator.replies` and :mod:`local.emulator.tools`):
 
-* chat text is ``"Echo: <text of the last USER (or TOOL) message>"``; tokens are
-  whitespace-separated words; ``stop`` cuts the echoed text at the earliest stop string,
-  ``maxTokens`` keeps the first N words (finish reason "length"); ``numGenerations`` repeats
-  the choice.
+* chat text is ``"Echo: <text of the last USER message>"`` (or of the trailing TOOL results);
+  tokens are whitespace-separated words; ``stop`` cuts the echoed text, ``maxTokens`` keeps the
+  first N words (finish reason "length"); ``numGenerations`` repeats the choice;
+* with ``tools`` on a USER turn the model calls tools (``call:<name>`` directives pick them);
 * embeddings are unit vectors expanded from a SHAKE-256 hash of (model id, input), so the same
   text always maps to the same vector and different texts to (nearly) orthogonal ones.
 
-Each chat ``apiFormat`` is one :class:`ChatFormat` in ``CHAT_FORMATS``: it knows where the
-prompt is and how the response looks. Tool calls and streaming are later additions: a format
-grows ``tool_calls``; streaming registers a builder in ``STREAM_BUILDERS``.
+Each chat ``apiFormat`` is one :class:`~local.emulator.chat_formats.ChatFormat` in
+``CHAT_FORMATS``; ``isStream`` requests go through ``STREAM_BUILDERS`` (one per format, all
+sharing :func:`stream_chat`).
 """
 
 from __future__ import annotations
@@ -20,240 +21,43 @@ import base64
 import datetime as dt
 import hashlib
 import math
-import re
 import struct
-from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
+from .chat_formats import CHAT_FORMATS, NON_TEXT_PART_TOKENS, ChatContext, ChatFormat
 from .models import ModelSpec, ModelTable
+from .replies import Completion, Reply, complete, count_tokens, plan_replies
+from .streaming import SSE_CONTENT_TYPE, StreamSettings, frames, paced, writes
 from .validation import parse_json, validate_chat, validate_embed, validate_for_model
 from .wire import EmuRequest, EmuResponse, NotFound, OciError
 
-_WORD = re.compile(r"\S+")
-NON_TEXT_PART_TOKENS = 1  # an image/audio/... part counts as one prompt token
+__all__ = [
+    "CHAT_FORMATS",
+    "STREAM_BUILDERS",
+    "ChatContext",
+    "ChatFormat",
+    "Completion",
+    "chat",
+    "complete",
+    "count_tokens",
+    "embed_text",
+    "embedding_vector",
+]
 
 
 class GenAIHost(Protocol):
-    """What the handlers need from the emulator: the model table and the clock."""
+    """What the handlers need from the emulator: models, the clock and stream settings."""
 
     models: ModelTable
+    stream: StreamSettings
 
     def now(self) -> float: ...
-
-
-def count_tokens(text: str) -> int:
-    """Whitespace tokens: deterministic and easy to predict in tests."""
-    return len(text.split())
 
 
 def iso_millis(timestamp: float) -> str:
     """``2026-09-18T19:46:59.025Z``: OCI's ``timeCreated`` format."""
     moment = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One generated answer. ``reason`` is neutral: ``stop``, ``stop_sequence`` or ``length``."""
-
-    text: str
-    reason: str
-
-    @property
-    def tokens(self) -> int:
-        return count_tokens(self.text)
-
-
-def complete(source: str, *, stop: list[str] | None, max_tokens: int | None) -> Completion:
-    """The deterministic model: echo ``source``, then apply stop strings and the token cap."""
-    reason = "stop"
-    # Stop strings are searched in the echoed part only, so a test can predict the cut from the
-    # text it sent (a stop of "o" must not hit the "Echo" prefix).
-    cuts = [source.find(s) for s in stop or [] if s and s in source]
-    if cuts:
-        source = source[: min(cuts)]
-        reason = "stop_sequence"
-    text = f"Echo: {source}"
-    if max_tokens is not None:
-        words = list(_WORD.finditer(text))
-        if len(words) > max_tokens:
-            text = text[: words[max_tokens - 1].end()] if max_tokens > 0 else ""
-            reason = "length"
-    return Completion(text, reason)
-
-
-def _parts_text(content: list[Mapping[str, Any]] | None) -> str:
-    return " ".join(p.get("text") or "" for p in content or [] if p.get("type") == "TEXT").strip()
-
-
-def _parts_tokens(content: list[Mapping[str, Any]] | None) -> int:
-    total = 0
-    for part in content or []:
-        total += count_tokens(part.get("text") or "") if part.get("type") == "TEXT" else NON_TEXT_PART_TOKENS
-    return total
-
-
-def _usage(prompt: int, completion: int, model: ModelSpec) -> dict[str, Any]:
-    usage: dict[str, Any] = {"completionTokens": completion, "promptTokens": prompt, "totalTokens": prompt + completion}
-    if model.vendor == "openai":  # captured gpt-5.4 responses carry the detail objects
-        usage["completionTokensDetails"] = {"acceptedPredictionTokens": 0, "reasoningTokens": 0}
-        usage["promptTokensDetails"] = {"cachedTokens": 0}
-    return usage
-
-
-class ChatFormat(Protocol):
-    """One chat ``apiFormat``: where the prompt lives and how the answer is shaped."""
-
-    def source_text(self, chat: Mapping[str, Any]) -> str: ...
-    def prompt_tokens(self, chat: Mapping[str, Any]) -> int: ...
-    def stop(self, chat: Mapping[str, Any]) -> list[str] | None: ...
-    def max_tokens(self, chat: Mapping[str, Any]) -> int | None: ...
-    def generations(self, chat: Mapping[str, Any]) -> int: ...
-    def response(
-        self, chat: Mapping[str, Any], completions: list[Completion], model: ModelSpec, ctx: "ChatContext"
-    ) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class ChatContext:
-    """Per-request facts a format needs to build a response."""
-
-    time_created: str
-    request_id: str
-    prompt_tokens: int
-
-
-class GenericFormat:
-    """Meta, xAI, OpenAI, Google: ``messages`` with typed content parts."""
-
-    def _last_prompt_message(self, chat: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        return next((m for m in reversed(chat.get("messages") or []) if m.get("role") in ("USER", "TOOL")), None)
-
-    def source_text(self, chat: Mapping[str, Any]) -> str:
-        message = self._last_prompt_message(chat)
-        return _parts_text(message.get("content")) if message else ""
-
-    def prompt_tokens(self, chat: Mapping[str, Any]) -> int:
-        return sum(_parts_tokens(m.get("content")) for m in chat.get("messages") or [])
-
-    def stop(self, chat: Mapping[str, Any]) -> list[str] | None:
-        return chat.get("stop")
-
-    def max_tokens(self, chat: Mapping[str, Any]) -> int | None:
-        return chat.get("maxCompletionTokens") or chat.get("maxTokens")
-
-    def generations(self, chat: Mapping[str, Any]) -> int:
-        return chat.get("numGenerations") or 1
-
-    def response(
-        self, chat: Mapping[str, Any], completions: list[Completion], model: ModelSpec, ctx: ChatContext
-    ) -> dict[str, Any]:
-        choices = []
-        for index, completion in enumerate(completions):
-            message: dict[str, Any] = {
-                "role": "ASSISTANT",
-                "content": [{"type": "TEXT", "text": completion.text}],
-                "toolCalls": [],
-            }
-            if model.vendor == "openai":
-                message["annotations"] = []
-            choices.append(
-                {
-                    "index": index,
-                    "message": message,
-                    "finishReason": "length" if completion.reason == "length" else "stop",
-                    "logprobs": {},
-                }
-            )
-        body: dict[str, Any] = {
-            "apiFormat": "GENERIC",
-            "timeCreated": ctx.time_created,
-            "choices": choices,
-            "usage": _usage(ctx.prompt_tokens, sum(c.tokens for c in completions), model),
-        }
-        if model.vendor == "openai":
-            body["serviceTier"] = "DEFAULT"
-        return body
-
-
-class CohereFormat:
-    """Cohere v1: ``message`` + ``chatHistory``; the reply restates the whole history."""
-
-    def source_text(self, chat: Mapping[str, Any]) -> str:
-        return chat.get("message") or ""
-
-    def prompt_tokens(self, chat: Mapping[str, Any]) -> int:
-        texts = [chat.get("message") or "", chat.get("preambleOverride") or ""]
-        texts += [m.get("message") or "" for m in chat.get("chatHistory") or []]
-        return sum(count_tokens(t) for t in texts)
-
-    def stop(self, chat: Mapping[str, Any]) -> list[str] | None:
-        return chat.get("stopSequences")
-
-    def max_tokens(self, chat: Mapping[str, Any]) -> int | None:
-        return chat.get("maxTokens")
-
-    def generations(self, chat: Mapping[str, Any]) -> int:
-        return 1
-
-    def response(
-        self, chat: Mapping[str, Any], completions: list[Completion], model: ModelSpec, ctx: ChatContext
-    ) -> dict[str, Any]:
-        completion = completions[0]
-        history = [dict(m) for m in chat.get("chatHistory") or []]
-        history.append({"role": "USER", "message": chat.get("message") or ""})
-        history.append({"role": "CHATBOT", "message": completion.text})
-        return {
-            "apiFormat": "COHERE",
-            "text": completion.text,
-            "chatHistory": history,
-            "finishReason": "MAX_TOKENS" if completion.reason == "length" else "COMPLETE",
-            "usage": _usage(ctx.prompt_tokens, completion.tokens, model),
-        }
-
-
-class CohereV2Format:
-    """Cohere v2: ``messages`` with ``content`` arrays; the reply is one ASSISTANT message."""
-
-    def source_text(self, chat: Mapping[str, Any]) -> str:
-        message = next((m for m in reversed(chat.get("messages") or []) if m.get("role") in ("USER", "TOOL")), None)
-        return _parts_text(message.get("content")) if message else ""
-
-    def prompt_tokens(self, chat: Mapping[str, Any]) -> int:
-        return sum(_parts_tokens(m.get("content")) for m in chat.get("messages") or [])
-
-    def stop(self, chat: Mapping[str, Any]) -> list[str] | None:
-        return chat.get("stopSequences")
-
-    def max_tokens(self, chat: Mapping[str, Any]) -> int | None:
-        return chat.get("maxTokens")
-
-    def generations(self, chat: Mapping[str, Any]) -> int:
-        return 1
-
-    def response(
-        self, chat: Mapping[str, Any], completions: list[Completion], model: ModelSpec, ctx: ChatContext
-    ) -> dict[str, Any]:
-        completion = completions[0]
-        reasons = {"length": "MAX_TOKENS", "stop_sequence": "STOP_SEQUENCE"}
-        return {
-            "apiFormat": "COHEREV2",
-            "id": ctx.request_id,
-            "message": {"role": "ASSISTANT", "content": [{"type": "TEXT", "text": completion.text}]},
-            "finishReason": reasons.get(completion.reason, "COMPLETE"),
-            "usage": _usage(ctx.prompt_tokens, completion.tokens, model),
-        }
-
-
-CHAT_FORMATS: dict[str, ChatFormat] = {
-    "GENERIC": GenericFormat(),
-    "COHERE": CohereFormat(),
-    "COHEREV2": CohereV2Format(),
-}
-
-# apiFormat -> builder of an SSE response; empty until streaming is implemented.
-StreamBuilder = Callable[[GenAIHost, EmuRequest, dict[str, Any], ModelSpec], Awaitable[EmuResponse]]
-STREAM_BUILDERS: dict[str, StreamBuilder] = {}
 
 
 def resolve_model(models: ModelTable, serving_mode: Mapping[str, Any]) -> ModelSpec:
@@ -275,8 +79,46 @@ def _json_headers(request: EmuRequest) -> dict[str, str]:
     return {"opc-request-id": request.request_id}
 
 
+def _replies(
+    fmt: ChatFormat, chat_request: Mapping[str, Any], model: ModelSpec, host: GenAIHost, request: EmuRequest
+) -> tuple[list[Reply], ChatContext]:
+    prompt = fmt.prompt(chat_request, model)
+    replies = plan_replies(prompt, id_seed=request.request_id, id_style=fmt.id_style(model))
+    include_usage = bool((chat_request.get("streamOptions") or {}).get("isIncludeUsage"))
+    ctx = ChatContext(iso_millis(host.now()), request.request_id, prompt.prompt_tokens, include_usage)
+    return replies, ctx
+
+
+async def stream_chat(host: GenAIHost, request: EmuRequest, body: dict[str, Any], model: ModelSpec) -> EmuResponse:
+    """An SSE answer: events from the format, framed and paced per the emulator's settings."""
+    chat_request = body["chatRequest"]
+    api_format = chat_request["apiFormat"]
+    fmt = CHAT_FORMATS[api_format]
+    replies, ctx = _replies(fmt, chat_request, model, host, request)
+    events = fmt.stream_events(chat_request, replies, model, ctx)
+    plan = host.stream.take()
+    if api_format == "COHERE" and plan.cohere_done:
+        events = [*events, "[DONE]"]
+    chunks = writes(frames(events, plan), plan)
+    headers = {
+        "content-type": SSE_CONTENT_TYPE,
+        "cache-control": "no-cache",
+        "opc-request-id": request.request_id,
+    }
+    return EmuResponse(200, b"", headers, stream=paced(chunks, plan, request.on_stream))
+
+
+# apiFormat -> builder of an SSE response.
+StreamBuilder = Callable[[GenAIHost, EmuRequest, dict[str, Any], ModelSpec], Awaitable[EmuResponse]]
+STREAM_BUILDERS: dict[str, StreamBuilder] = {name: stream_chat for name in CHAT_FORMATS}
+
+
 async def chat(host: GenAIHost, request: EmuRequest) -> EmuResponse:
-    """``POST /20231130/actions/chat``."""
+    """``POST /20231130/actions/chat``: JSON, or SSE when ``isStream`` is set.
+
+    Validation, model lookup and faults happen before the stream starts, so they stay normal
+    JSON error responses.
+    """
     body = request.json if request.json is not None else parse_json(request.body)
     validate_chat(body)
     model = resolve_model(host.models, body["servingMode"])
@@ -289,15 +131,11 @@ async def chat(host: GenAIHost, request: EmuRequest) -> EmuResponse:
             raise OciError(501, "NotImplemented", f"Emulator: streaming is not implemented for {api_format}.")
         return await builder(host, request, body, model)
     fmt = CHAT_FORMATS[api_format]
-    completion = complete(
-        fmt.source_text(chat_request), stop=fmt.stop(chat_request), max_tokens=fmt.max_tokens(chat_request)
-    )
-    completions = [completion] * fmt.generations(chat_request)
-    ctx = ChatContext(iso_millis(host.now()), request.request_id, fmt.prompt_tokens(chat_request))
+    replies, ctx = _replies(fmt, chat_request, model, host, request)
     payload = {
         "modelId": model.model_id,
         "modelVersion": model.version,
-        "chatResponse": fmt.response(chat_request, completions, model, ctx),
+        "chatResponse": fmt.response(chat_request, replies, model, ctx),
     }
     return EmuResponse.json(200, payload, _json_headers(request))
 

@@ -32,6 +32,8 @@ class ModelSpec:
     ``api_formats`` lists the chat ``apiFormat`` values the model accepts (empty for embed
     models). ``dimensions`` is the default embedding size; ``output_dimensions`` the sizes a
     caller may pick with ``outputDimensions`` (empty: the field is rejected for this model).
+    ``multimodal`` chat models accept image parts (others answer 400); ``reasoning`` models
+    return reasoning content when a GENERIC request sets ``reasoningEffort``.
     """
 
     model_id: str
@@ -41,6 +43,7 @@ class ModelSpec:
     dimensions: int = 0
     output_dimensions: tuple[int, ...] = ()
     multimodal: bool = False
+    reasoning: bool = False
 
     @property
     def vendor(self) -> str:
@@ -48,8 +51,12 @@ class ModelSpec:
         return self.model_id.split(".", 1)[0]
 
 
-def _chat(model_id: str, *formats: str, version: str = "1.0.0", multimodal: bool = False) -> ModelSpec:
-    return ModelSpec(model_id, CHAT, version=version, api_formats=formats or (GENERIC,), multimodal=multimodal)
+def _chat(
+    model_id: str, *formats: str, version: str = "1.0.0", multimodal: bool = False, reasoning: bool = False
+) -> ModelSpec:
+    return ModelSpec(
+        model_id, CHAT, version=version, api_formats=formats or (GENERIC,), multimodal=multimodal, reasoning=reasoning
+    )
 
 
 def _embed(model_id: str, dims: int, *, version: str = "3.0", v4: bool = False, multimodal: bool = False) -> ModelSpec:
@@ -77,35 +84,35 @@ SEED_MODELS: tuple[ModelSpec, ...] = (
     _chat("meta.llama-3.1-70b-instruct"),
     # xAI Grok (GENERIC)
     _chat("xai.grok-3"),
-    _chat("xai.grok-3-mini"),
+    _chat("xai.grok-3-mini", reasoning=True),
     _chat("xai.grok-3-fast"),
-    _chat("xai.grok-3-mini-fast"),
-    _chat("xai.grok-4"),
-    _chat("xai.grok-4-fast"),
-    _chat("xai.grok-4-fast-reasoning"),
+    _chat("xai.grok-3-mini-fast", reasoning=True),
+    _chat("xai.grok-4", reasoning=True),
+    _chat("xai.grok-4-fast", reasoning=True),
+    _chat("xai.grok-4-fast-reasoning", reasoning=True),
     _chat("xai.grok-4-fast-non-reasoning"),
-    _chat("xai.grok-4.1-fast"),
-    _chat("xai.grok-4.20"),
-    _chat("xai.grok-4.20-multi-agent"),
-    _chat("xai.grok-4.3"),
+    _chat("xai.grok-4.1-fast", reasoning=True),
+    _chat("xai.grok-4.20", reasoning=True),
+    _chat("xai.grok-4.20-multi-agent", reasoning=True),
+    _chat("xai.grok-4.3", reasoning=True),
     _chat("xai.grok-code-fast-1"),
     # Cohere Command (COHERE v1 and v2; vision needs v2)
     _chat("cohere.command-r-08-2024", *_COHERE_CHAT, version="1.7"),
     _chat("cohere.command-r-plus-08-2024", *_COHERE_CHAT, version="1.6"),
     _chat("cohere.command-a-03-2025", *_COHERE_CHAT, version="1.0"),
-    _chat("cohere.command-a-reasoning-08-2025", *_COHERE_CHAT, version="1.0"),
+    _chat("cohere.command-a-reasoning-08-2025", *_COHERE_CHAT, version="1.0", reasoning=True),
     _chat("cohere.command-a-translate-08-2025", *_COHERE_CHAT, version="1.0"),
     _chat("cohere.command-a-vision-07-2025", COHEREV2, version="1.0", multimodal=True),
     _chat("cohere.command-latest", *_COHERE_CHAT, version="1.0"),
     _chat("cohere.command-plus-latest", *_COHERE_CHAT, version="1.0"),
     # Google Gemini (GENERIC)
-    _chat("google.gemini-2.5-pro", multimodal=True),
-    _chat("google.gemini-2.5-flash", multimodal=True),
-    _chat("google.gemini-2.5-flash-lite", multimodal=True),
+    _chat("google.gemini-2.5-pro", multimodal=True, reasoning=True),
+    _chat("google.gemini-2.5-flash", multimodal=True, reasoning=True),
+    _chat("google.gemini-2.5-flash-lite", multimodal=True, reasoning=True),
     # OpenAI (GENERIC)
-    _chat("openai.gpt-oss-120b"),
-    _chat("openai.gpt-oss-20b"),
-    _chat("openai.gpt-5.4"),
+    _chat("openai.gpt-oss-120b", reasoning=True),
+    _chat("openai.gpt-oss-20b", reasoning=True),
+    _chat("openai.gpt-5.4", reasoning=True),
     # Cohere Embed
     _embed("cohere.embed-v4.0", 1536, version="4.0", v4=True, multimodal=True),
     _embed("cohere.embed-english-v3.0", 1024),

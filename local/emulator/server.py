@@ -31,6 +31,7 @@ from .control import CONTROL_ROUTES, PREFIX
 from .faults import FaultPlan
 from .models import ModelTable
 from .signature import KeyStore, Verification, redact_key_id, verify_request
+from .streaming import StreamSettings
 from .validation import RequestInvalid, parse_json
 from .wire import AUTH_FAILED_MESSAGE, EmuRequest, EmuResponse, OciError, oci_error, redact_headers
 
@@ -80,6 +81,13 @@ class RecordedRequest:
     request_id: str = ""
     status: int | None = None
     fault: int | None = None
+    stream_sent: int | None = None  # streamed responses: chunks the server has written so far
+    stream_total: int | None = None
+
+    @property
+    def stream_finished(self) -> bool:
+        """True once every chunk of a streamed response has been written."""
+        return self.stream_total is not None and self.stream_sent == self.stream_total
 
     def __repr__(self) -> str:
         return (
@@ -101,6 +109,8 @@ class RecordedRequest:
             "requestId": self.request_id,
             "status": self.status,
             "fault": self.fault,
+            "streamSent": self.stream_sent,
+            "streamTotal": self.stream_total,
             "timestamp": self.timestamp,
         }
 
@@ -123,6 +133,7 @@ class Emulator:
         self.requests: list[RecordedRequest] = []
         self.routes: list[Route] = list(ROUTES)
         self.clock = clock
+        self.stream = StreamSettings()
 
     # --- configuration -----------------------------------------------------------------------
     def now(self) -> float:
@@ -184,9 +195,36 @@ class Emulator:
     def slow_body(self, seconds: float) -> None:
         self.faults.slow_body = max(0.0, float(seconds))
 
+    def configure_stream(
+        self,
+        *,
+        delay: float | None = None,
+        events_per_write: int | None = None,
+        max_write_bytes: int | None | str = "keep",
+        separator: str | None = None,
+        pad: bool | None = None,
+        cohere_done: bool | None = None,
+    ) -> None:
+        """Pacing and framing of SSE answers (see :mod:`local.emulator.streaming`); None keeps a value."""
+        self.stream.configure(
+            delay=delay,
+            events_per_write=events_per_write,
+            max_write_bytes=max_write_bytes,
+            separator=separator,
+            pad=pad,
+            cohere_done=cohere_done,
+        )
+
+    def break_streams(
+        self, after: int, *, code: str | None = None, message: str | None = None, times: int = 1
+    ) -> None:
+        """The next ``times`` streams send ``after`` events, then ``{"code","message"}``, then end."""
+        self.stream.break_streams(after, code=code, message=message, times=times)
+
     def reset(self) -> None:
-        """Clear faults, latency and recorded requests. Keys, models and endpoints stay."""
+        """Clear faults, latency, stream settings and recorded requests. Keys, models and endpoints stay."""
         self.faults.reset()
+        self.stream.reset()
         self.requests.clear()
 
     # --- request handling --------------------------------------------------------------------
@@ -251,6 +289,11 @@ class Emulator:
         )
         self.requests.append(record)
         headers = {"opc-request-id": request.request_id}
+
+        def on_stream(sent: int, total: int) -> None:
+            record.stream_sent, record.stream_total = sent, total
+
+        request.on_stream = on_stream
 
         if self.latency > 0:
             await asyncio.sleep(self.latency)

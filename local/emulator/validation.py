@@ -549,6 +549,23 @@ def rule_chat_model_format(body: Mapping[str, Any], model: ModelSpec) -> None:
         )
 
 
+_IMAGE_PARTS = {"GENERIC": "IMAGE", "COHEREV2": "IMAGE_URL"}
+
+
+def rule_chat_images(body: Mapping[str, Any], model: ModelSpec) -> None:
+    """Image parts only for vision (multimodal) models, as OCI rejects them elsewhere."""
+    chat = body["chatRequest"]
+    kind = _IMAGE_PARTS.get(chat["apiFormat"])
+    if kind is None or model.multimodal:
+        return
+    for index, message in enumerate(chat.get("messages") or []):
+        if any(part.get("type") == kind for part in message.get("content") or []):
+            raise RequestInvalid(
+                f"Invalid parameter: 'chatRequest.messages[{index}].content' contains an image, "
+                f"but model '{model.model_id}' does not support image inputs."
+            )
+
+
 def rule_embed_model(body: Mapping[str, Any], model: ModelSpec) -> None:
     """An embed model; ``outputDimensions`` and ``embedContents`` only where the model has them."""
     if model.kind != EMBED:
@@ -575,7 +592,7 @@ BODY_RULES: dict[str, list[BodyRule]] = {
     "embed": [rule_embed_inputs, rule_embed_truncate],
 }
 MODEL_RULES: dict[str, list[ModelRule]] = {
-    "chat": [rule_chat_model_format],
+    "chat": [rule_chat_model_format, rule_chat_images],
     "embed": [rule_embed_model],
 }
 

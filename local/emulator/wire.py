@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Callable, Mapping
 
 AUTH_FAILED_MESSAGE = "The required information to complete authentication was not provided or was incorrect."
 SECRET_HEADERS = frozenset({"authorization", "x-security-token", "opc-obo-token"})
@@ -27,6 +27,8 @@ class EmuRequest:
     body: bytes
     json: Any = None
     params: dict[str, str] = field(default_factory=dict)  # filled by the route's path pattern
+    # Told (chunks sent, chunks total) while a streamed response is written; set by the server.
+    on_stream: Callable[[int, int], None] | None = None
 
     @property
     def target(self) -> str:

@@ -30,6 +30,18 @@ from oci.generative_ai_inference import models as M
 from local.emulator import Emulator, FaultPlan, RunningEmulator, serve_in_thread
 from local.emulator.genai import complete
 from local.emulator.signature import KeyStore, verify_request
+from local.emulator.tools import (
+    Directive,
+    ToolChoice,
+    ToolSpec,
+    cohere_v1_schema,
+    parse_directives,
+    pick_word,
+    plan_calls,
+    strip_directives,
+    synthesize,
+)
+from tests.support.oci_sdk import assert_sdk_roundtrip, sdk_model
 
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaatesttenancy"
 USER = "ocid1.user.oc1..aaaaaaaatestuser"
@@ -549,7 +561,8 @@ def test_parallel_tool_results_pair_with_the_assistant_turn(emu: Emulator, http:
     ]
     response = post(http, signer, CHAT_PATH, payload)
     assert response.status_code == 200, response.text
-    assert response.json()["chatResponse"]["choices"][0]["message"]["content"][0]["text"] == "Echo: rainy"
+    # Every trailing tool result is answered, in order.
+    assert response.json()["chatResponse"]["choices"][0]["message"]["content"][0]["text"] == "Echo: sunny rainy"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -636,10 +649,6 @@ def test_unknown_path_and_wrong_method(emu: Emulator, http: httpx.Client, signer
     assert_oci_error(post(http, signer, "/20231130/actions/nothing", {}), 404, "NotAuthorizedOrNotFound")
     headers = sign(signer, "GET", f"{http.base_url}{CHAT_PATH}", b"")
     assert http.get(CHAT_PATH, headers=headers).status_code == 405
-
-
-def test_streaming_is_reported_as_not_implemented_yet(emu: Emulator, http: httpx.Client, signer: Any) -> None:
-    assert_oci_error(post(http, signer, CHAT_PATH, generic(isStream=True)), 501, "NotImplemented")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -737,3 +746,325 @@ def test_complete_rules() -> None:
     assert complete("a b c", stop=["c", "b"], max_tokens=None).text == "Echo: a "
     assert complete("hello", stop=["o"], max_tokens=None).text == "Echo: hell"  # not cut inside "Echo"
     assert complete("a b", stop=["zz"], max_tokens=10).reason == "stop"
+
+
+# ------------------------------------------------------------------------------------------------
+# Tool calls, reasoning, JSON output, images, n, logprobs (responses checked by the SDK round trip)
+
+WEATHER = {
+    "type": "FUNCTION",
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            "days": {"type": "integer"},
+            "hourly": {"type": "boolean"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "where": {"type": "object", "properties": {"lat": {"type": "number"}}, "required": ["lat"]},
+            "note": {"type": "string"},
+        },
+        "required": ["city", "unit", "days", "hourly", "tags", "where"],
+    },
+}
+TIME = {"type": "FUNCTION", "name": "get_time", "parameters": {"type": "object", "properties": {}}}
+
+
+def chat_ok(http: httpx.Client, signer: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """POST a chat, require 200, and prove the body is exactly an SDK ``ChatResult``."""
+    response = post(http, signer, CHAT_PATH, payload)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert sdk_model(body, "ChatResult").chat_response.api_format == body["chatResponse"]["apiFormat"]
+    # The SDK re-renders timeCreated with microseconds, so the exact-shape round trip leaves it out.
+    untimed = json.loads(json.dumps(body))
+    untimed["chatResponse"].pop("timeCreated", None)
+    assert_sdk_roundtrip(untimed, "ChatResult")
+    return body
+
+
+def first_message(body: dict[str, Any]) -> dict[str, Any]:
+    return body["chatResponse"]["choices"][0]["message"]
+
+
+def test_generic_tool_call_synthesizes_arguments_from_the_schema(
+    emu: Emulator, http: httpx.Client, signer: Any
+) -> None:
+    body = chat_ok(http, signer, generic("What's the weather in Paris?", tools=[WEATHER, TIME]))
+    choice = body["chatResponse"]["choices"][0]
+    assert choice["finishReason"] == "tool_calls"
+    assert "content" not in choice["message"]
+    [call] = choice["message"]["toolCalls"]
+    assert re.fullmatch(r"chatcmpl-tool-[0-9a-f]+", call["id"])
+    assert (call["type"], call["name"]) == ("FUNCTION", "get_weather")  # the first tool by default
+    assert json.loads(call["arguments"]) == {
+        "city": "Paris",  # the last word of the user text
+        "unit": "celsius",  # the first enum value
+        "days": 1,
+        "hourly": True,
+        "tags": [],
+        "where": {"lat": 1},  # nested required properties too; optional "note" left out
+    }
+    model = sdk_model(body, "ChatResult")
+    assert isinstance(model.chat_response.choices[0].message.tool_calls[0], M.FunctionCall)
+
+
+def test_call_directives_make_parallel_calls_in_order(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    text = 'call:get_time call:get_weather{"city": "Oslo", "unit": "fahrenheit"} call:unknown_tool'
+    calls = first_message(chat_ok(http, signer, generic(text, tools=[WEATHER, TIME])))["toolCalls"]
+    assert [c["name"] for c in calls] == ["get_time", "get_weather"]
+    assert json.loads(calls[0]["arguments"]) == {}
+    assert json.loads(calls[1]["arguments"]) == {"city": "Oslo", "unit": "fahrenheit"}  # inline JSON wins
+    assert len({c["id"] for c in calls}) == 2
+
+    single = generic(text, tools=[WEATHER, TIME], isParallelToolCalls=False)
+    assert [c["name"] for c in first_message(chat_ok(http, signer, single))["toolCalls"]] == ["get_time"]
+
+
+@pytest.mark.parametrize(
+    ("text", "choice", "expected"),
+    [
+        ("call:get_time", {"type": "NONE"}, None),
+        ("call:get_time", {"type": "FUNCTION", "name": "get_weather"}, ["get_weather"]),
+        ("hello call:none", {"type": "AUTO"}, None),
+        ("hello call:none", {"type": "REQUIRED"}, ["get_weather"]),
+        ("hello", {"type": "REQUIRED"}, ["get_weather"]),
+    ],
+)
+def test_generic_tool_choice(
+    emu: Emulator, http: httpx.Client, signer: Any, text: str, choice: dict, expected: list[str] | None
+) -> None:
+    message = first_message(chat_ok(http, signer, generic(text, tools=[WEATHER, TIME], toolChoice=choice)))
+    if expected is None:
+        assert message["toolCalls"] == [] and message["content"][0]["text"] == f"Echo: {text}"
+    else:
+        assert [c["name"] for c in message["toolCalls"]] == expected
+
+
+def test_generic_tool_result_turn_answers_text(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    first = chat_ok(http, signer, generic("weather in Rome", tools=[WEATHER]))
+    call = first_message(first)["toolCalls"][0]
+    payload = generic("weather in Rome", tools=[WEATHER])
+    payload["chatRequest"]["messages"] += [
+        {"role": "ASSISTANT", "toolCalls": [call]},
+        {"role": "TOOL", "toolCallId": call["id"], "content": [{"type": "TEXT", "text": "21C and sunny"}]},
+    ]
+    body = chat_ok(http, signer, payload)
+    choice = body["chatResponse"]["choices"][0]
+    assert choice["message"]["content"][0]["text"] == "Echo: 21C and sunny"
+    assert choice["message"]["toolCalls"] == [] and choice["finishReason"] == "stop"
+
+
+def test_gemini_tool_calls_have_no_id(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    body = chat_ok(http, signer, generic("call:get_time call:get_weather", model="google.gemini-2.5-flash",
+                                         tools=[WEATHER, TIME]))
+    calls = first_message(body)["toolCalls"]
+    assert [c["name"] for c in calls] == ["get_time", "get_weather"]
+    assert all("id" not in c for c in calls)
+
+
+def test_num_generations_with_tool_calls_have_distinct_ids(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    body = chat_ok(http, signer, generic("call:get_time call:get_time", tools=[TIME], numGenerations=2))
+    ids = [c["id"] for choice in body["chatResponse"]["choices"] for c in choice["message"]["toolCalls"]]
+    assert len(ids) == 4 and len(set(ids)) == 4
+
+
+def cohere_v1(message: str, **chat: Any) -> dict[str, Any]:
+    return {
+        "compartmentId": COMPARTMENT,
+        "servingMode": {"servingType": "ON_DEMAND", "modelId": "cohere.command-r-plus-08-2024"},
+        "chatRequest": {"apiFormat": "COHERE", "message": message, **chat},
+    }
+
+
+COHERE_WEATHER = {
+    "name": "get_weather",
+    "description": "Weather",
+    "parameterDefinitions": {
+        "city": {"type": "str", "description": "City", "isRequired": True},
+        "days": {"type": "int", "isRequired": True},
+        "verbose": {"type": "bool"},
+    },
+}
+COHERE_TIME = {"name": "get_time", "description": "Time", "parameterDefinitions": {}}
+
+
+def test_cohere_v1_tool_calls_then_results(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    body = chat_ok(http, signer, cohere_v1("weather in Tokyo call:get_weather call:get_time",
+                                           tools=[COHERE_WEATHER, COHERE_TIME]))
+    chat = body["chatResponse"]
+    expected_calls = [{"name": "get_weather", "parameters": {"city": "Tokyo", "days": 1}},
+                      {"name": "get_time", "parameters": {}}]
+    assert chat["toolCalls"] == expected_calls  # no ids, parameters as objects
+    assert chat["finishReason"] == "COMPLETE"  # Cohere says COMPLETE even when calling tools
+    assert chat["text"] == "I will call get_weather, get_time."
+    assert chat["chatHistory"][-1] == {"role": "CHATBOT", "message": chat["text"], "toolCalls": expected_calls}
+
+    results = [{"call": expected_calls[0], "outputs": [{"output": "rain"}]},
+               {"call": expected_calls[1], "outputs": [{"hour": 9}]}]
+    answer = chat_ok(http, signer, cohere_v1("weather in Tokyo", tools=[COHERE_WEATHER], toolResults=results))
+    assert answer["chatResponse"]["text"] == 'Echo: rain {"hour":9}'
+    assert "toolCalls" not in answer["chatResponse"]
+
+    history = [{"role": "USER", "message": "weather?"},
+               {"role": "CHATBOT", "message": "", "toolCalls": expected_calls[:1]},
+               {"role": "TOOL", "toolResults": results[:1]}]
+    answer = chat_ok(http, signer, cohere_v1("", tools=[COHERE_WEATHER], chatHistory=history))
+    assert answer["chatResponse"]["text"] == "Echo: rain"
+
+
+def cohere_v2(messages: list[dict[str, Any]], model: str = "cohere.command-a-03-2025", **chat: Any) -> dict[str, Any]:
+    return {
+        "compartmentId": COMPARTMENT,
+        "servingMode": {"servingType": "ON_DEMAND", "modelId": model},
+        "chatRequest": {"apiFormat": "COHEREV2", "messages": messages, **chat},
+    }
+
+
+def user_v2(text: str, *extra: dict[str, Any]) -> dict[str, Any]:
+    return {"role": "USER", "content": [{"type": "TEXT", "text": text}, *extra]}
+
+
+V2_TOOLS = [
+    {"type": "FUNCTION", "function": {"name": "get_weather", "description": "w", "parameters": WEATHER["parameters"]}},
+    {"type": "FUNCTION", "function": {"name": "get_time", "description": "t", "parameters": {"type": "object"}}},
+]
+
+
+def test_cohere_v2_tool_calls_tools_choice_and_results(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    body = chat_ok(http, signer, cohere_v2([user_v2("call:get_time call:get_weather in Lima")], tools=V2_TOOLS))
+    chat = body["chatResponse"]
+    assert chat["finishReason"] == "TOOL_CALL"
+    message = chat["message"]
+    assert message["toolPlan"] == "I will call get_time, get_weather."
+    assert [c["function"]["name"] for c in message["toolCalls"]] == ["get_time", "get_weather"]
+    assert all(c["type"] == "FUNCTION" and c["id"] for c in message["toolCalls"])
+    assert json.loads(message["toolCalls"][1]["function"]["arguments"])["city"] == "Lima"
+
+    none = chat_ok(http, signer, cohere_v2([user_v2("call:get_time")], tools=V2_TOOLS, toolsChoice="NONE"))
+    assert none["chatResponse"]["message"]["content"] == [{"type": "TEXT", "text": "Echo: call:get_time"}]
+    required = chat_ok(http, signer, cohere_v2([user_v2("hi call:none")], tools=V2_TOOLS, toolsChoice="REQUIRED"))
+    assert required["chatResponse"]["finishReason"] == "TOOL_CALL"
+
+    call = message["toolCalls"][0]
+    follow_up = [
+        user_v2("call:get_time"),
+        {"role": "ASSISTANT", "toolPlan": message["toolPlan"], "toolCalls": [call]},
+        {"role": "TOOL", "toolCallId": call["id"], "content": [{"type": "TEXT", "text": "noon"}]},
+    ]
+    answer = chat_ok(http, signer, cohere_v2(follow_up, tools=V2_TOOLS))
+    assert answer["chatResponse"]["message"]["content"] == [{"type": "TEXT", "text": "Echo: noon"}]
+    assert answer["chatResponse"]["finishReason"] == "COMPLETE"
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "reasons"),
+    [
+        ("xai.grok-3-mini", "LOW", True),
+        ("openai.gpt-oss-120b", "HIGH", True),
+        ("google.gemini-2.5-pro", "MEDIUM", True),
+        ("xai.grok-3-mini", "NONE", False),
+        ("meta.llama-3.3-70b-instruct", "HIGH", False),  # not a reasoning model
+    ],
+)
+def test_generic_reasoning(
+    emu: Emulator, http: httpx.Client, signer: Any, model: str, effort: str, reasons: bool
+) -> None:
+    body = chat_ok(http, signer, generic("why is the sky blue", model=model, reasoningEffort=effort))
+    message, usage = first_message(body), body["chatResponse"]["usage"]
+    if reasons:
+        assert message["reasoningContent"] == "Thinking about: why is the sky blue"
+        assert usage["completionTokensDetails"]["reasoningTokens"] == 7
+        assert usage["completionTokens"] == 6 + 7  # "Echo: why is the sky blue" + the reasoning
+    else:
+        assert "reasoningContent" not in message
+        assert usage.get("completionTokensDetails", {}).get("reasoningTokens", 0) == 0
+
+
+def test_cohere_v2_thinking_part(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    body = chat_ok(http, signer, cohere_v2([user_v2("plan it")], model="cohere.command-a-reasoning-08-2025",
+                                           thinking={"type": "ENABLED", "tokenBudget": 100}))
+    assert body["chatResponse"]["message"]["content"] == [
+        {"type": "THINKING", "thinking": "Thinking about: plan it"},
+        {"type": "TEXT", "text": "Echo: plan it"},
+    ]
+    assert body["chatResponse"]["usage"]["completionTokensDetails"]["reasoningTokens"] == 4
+
+
+def test_json_response_formats(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    plain = chat_ok(http, signer, generic("list colors", responseFormat={"type": "JSON_OBJECT"}))
+    assert json.loads(first_message(plain)["content"][0]["text"]) == {"echo": "list colors"}
+
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"},
+                                               "pets": {"type": "array"}, "x": {"type": "string"}},
+              "required": ["name", "age", "pets"]}
+    fmt = {"type": "JSON_SCHEMA", "jsonSchema": {"name": "person", "schema": schema, "isStrict": True}}
+    structured = chat_ok(http, signer, generic("describe Ada", responseFormat=fmt))
+    assert json.loads(first_message(structured)["content"][0]["text"]) == {"name": "Ada", "age": 1, "pets": []}
+
+    v1 = chat_ok(http, signer, cohere_v1("describe Bob", responseFormat={"type": "JSON_OBJECT", "schema": schema}))
+    assert json.loads(v1["chatResponse"]["text"]) == {"name": "Bob", "age": 1, "pets": []}
+
+
+IMAGE = {"type": "IMAGE", "imageUrl": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "AUTO"}}
+
+
+def test_images_for_vision_models_only(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    payload = generic("what is this", model="meta.llama-3.2-90b-vision-instruct")
+    payload["chatRequest"]["messages"][0]["content"].append(IMAGE)
+    assert first_message(chat_ok(http, signer, payload))["content"][0]["text"] == "Echo: what is this [image]"
+
+    payload["servingMode"]["modelId"] = LLAMA
+    message = assert_oci_error(post(http, signer, CHAT_PATH, payload), 400, "400")
+    assert "image" in message and LLAMA in message
+
+    v2_image = {"type": "IMAGE_URL", "imageUrl": {"url": "data:image/png;base64,AAA"}}
+    vision = chat_ok(http, signer, cohere_v2([user_v2("and this", v2_image)], model="cohere.command-a-vision-07-2025"))
+    assert vision["chatResponse"]["message"]["content"][0]["text"] == "Echo: and this [image]"
+    assert_oci_error(post(http, signer, CHAT_PATH, cohere_v2([user_v2("and this", v2_image)])), 400, "400")
+
+
+def test_logprobs_in_oci_column_shape(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    body = chat_ok(http, signer, generic("alpha beta gamma", logProbs=2))
+    logprobs = body["chatResponse"]["choices"][0]["logprobs"]
+    text = first_message(body)["content"][0]["text"]
+    assert "".join(logprobs["tokens"]) == text
+    n = len(logprobs["tokens"])
+    assert n == 4 and len(logprobs["tokenLogprobs"]) == n and len(logprobs["topLogprobs"]) == n
+    assert logprobs["textOffset"] == [text.index(t) for t in logprobs["tokens"]]
+    assert all(len(top) == 3 for top in logprobs["topLogprobs"])  # the token plus logProbs alternatives
+    assert all(v < 0 for v in logprobs["tokenLogprobs"])
+    sdk_logprobs = sdk_model(body, "ChatResult").chat_response.choices[0].logprobs
+    assert isinstance(sdk_logprobs, M.Logprobs) and sdk_logprobs.tokens == logprobs["tokens"]
+
+    without = chat_ok(http, signer, generic("alpha"))
+    assert without["chatResponse"]["choices"][0]["logprobs"] == {}
+
+
+def test_added_models_can_be_reasoning_and_multimodal(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    spec = {"modelId": "acme.thinker", "kind": "chat", "reasoning": True, "multimodal": True}
+    assert http.post("/_emulator/models", json=spec).status_code == 200
+    payload = generic("look", model="acme.thinker", reasoningEffort="LOW")
+    payload["chatRequest"]["messages"][0]["content"].append(IMAGE)
+    message = first_message(chat_ok(http, signer, payload))
+    assert message["reasoningContent"] == "Thinking about: look [image]"
+
+
+def test_tool_scripting_rules() -> None:
+    assert parse_directives('x call:a call:b{"k": [1]} call:c{bad') == [
+        Directive("a"), Directive("b", {"k": [1]}), Directive("c")
+    ]
+    assert strip_directives('weather call:a{"k": 1} in  Paris?') == "weather in Paris?"
+    assert pick_word("weather in Paris? call:get_weather") == "Paris"
+    assert pick_word("call:x") == "x"
+    assert synthesize({"type": ["string", "null"]}, "w") == "w"
+    assert synthesize({"type": "object", "required": ["a"], "properties": {}}, "w") == {"a": {}}  # untyped -> {}
+    schema = cohere_v1_schema({"a": {"type": "List[str]", "isRequired": True}, "b": {"type": "float"}})
+    assert schema == {"type": "object", "properties": {"a": {"type": "array"}, "b": {"type": "number"}},
+                      "required": ["a"]}
+    tools = [ToolSpec("a", {}), ToolSpec("b", {})]
+    assert [c.name for c in plan_calls(tools, ToolChoice(), "call:b call:a")] == ["b", "a"]
+    assert plan_calls(tools, ToolChoice("function", "zzz"), "hi") == []
+    assert plan_calls([], ToolChoice("required"), "hi") == []
