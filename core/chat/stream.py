@@ -37,6 +37,29 @@ class UpstreamStreamError(Exception):
 class _Call:
     id: str
     name: str
+    arguments: str = ""
+
+
+def starts_new_call(current: _Call, call_id: str | None, name: str | None) -> bool:
+    """Whether a streamed fragment opens a new tool call.
+
+    OCI gives no per-call index: a fragment with a new id opens a call; without an id (Gemini,
+    gpt-oss) a fragment naming a function opens a call unless it only re-sends the current call's
+    name while that call's arguments are still incomplete JSON.
+    """
+    if call_id is not None:
+        return call_id != current.id
+    if name is None:
+        return False
+    if name != current.name:
+        return True
+    if not current.arguments:
+        return False
+    try:
+        json.loads(current.arguments)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -139,20 +162,16 @@ class StreamTranslator:
                        out: list[dict[str, Any]]) -> None:
         call_id, name, arguments = fragment
         current = state.calls[-1] if state.calls else None
-        starts_new = (
-            current is None
-            or (call_id is not None and call_id != current.id)
-            or (call_id is None and name is not None and name != current.name)
-        )
-        if starts_new:
+        if current is None or starts_new_call(current, call_id, name):
             position = len(state.calls)
-            call = _Call(call_id or tool_call_id(name or "", "", position, self.response_id), name or "")
+            call = _Call(call_id or tool_call_id(name or "", "", position, self.response_id), name or "", arguments)
             state.calls.append(call)
             out.append(self._chunk(index, {"tool_calls": [{
                 "index": position, "id": call.id, "type": "function",
                 "function": {"name": call.name, "arguments": arguments},
             }]}))
         elif arguments:
+            current.arguments += arguments
             out.append(self._chunk(index, {"tool_calls": [{"index": len(state.calls) - 1,
                                                            "function": {"arguments": arguments}}]}))
 

@@ -281,3 +281,25 @@ async def test_cohere_stream_without_done_sentinel_still_ends_with_done(gateway_
     events = parse_sse(await (await dispatch(request)).read())
     text = "".join(e[1]["choices"][0]["delta"].get("content", "") for e in events if e[0] == "chunk")
     assert text == "Why did" and events[-1] == ("done", None)
+
+
+def test_gemini_parallel_calls_to_the_same_tool_stay_apart():
+    events = [
+        {"index": 0, "message": {"toolCalls": [{"type": "FUNCTION", "name": "w", "arguments": "{\"c\":\"a\"}"}]}},
+        {"index": 0, "message": {"toolCalls": [{"type": "FUNCTION", "name": "w", "arguments": "{\"c\":\"b\"}"}]}},
+        {"finishReason": "stop"},
+    ]
+    calls = [d[1]["tool_calls"][0] for d in deltas(translate(events)) if "tool_calls" in d[1]]
+    assert [c["index"] for c in calls] == [0, 1]
+    assert [c["function"]["arguments"] for c in calls] == ["{\"c\":\"a\"}", "{\"c\":\"b\"}"]
+
+
+def test_name_resent_with_partial_arguments_continues_the_call():
+    events = [
+        {"index": 0, "message": {"toolCalls": [{"type": "FUNCTION", "name": "w", "arguments": "{\"c\":"}]}},
+        {"index": 0, "message": {"toolCalls": [{"type": "FUNCTION", "name": "w", "arguments": "\"a\"}"}]}},
+        {"finishReason": "tool_calls"},
+    ]
+    calls = [d[1]["tool_calls"][0] for d in deltas(translate(events)) if "tool_calls" in d[1]]
+    assert [c["index"] for c in calls] == [0, 0]
+    assert "".join(c["function"]["arguments"] for c in calls) == "{\"c\":\"a\"}"
