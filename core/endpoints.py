@@ -122,3 +122,20 @@ def auth_base_url(region: str, region_metadata: Mapping[str, Any] | None = None)
     """The identity federation endpoint used by instance principals."""
     name = normalize_region(region)
     return f"https://auth.{name}.{realm_domain(name, region_metadata)}"
+
+
+SECRETS_API_VERSION = "20190301"
+
+
+def secrets_base_url(region: str | None, *, override: str | None = None,
+                     region_metadata: Mapping[str, Any] | None = None) -> str:
+    """Base URL of the Vault secret-retrieval API.
+
+    For example ``https://secrets.vaults.us-ashburn-1.oci.oraclecloud.com/20190301`` (note the ``oci.`` label).
+    """
+    if override:
+        return f"{_override(override, 'OCI_SECRETS_ENDPOINT')}/{SECRETS_API_VERSION}"
+    if not region:
+        raise ConfigError("no region for OCI Vault: set OCI_REGION (or use credentials that carry a region)")
+    name = normalize_region(region)
+    return f"https://secrets.vaults.{name}.oci.{realm_domain(name, region_metadata)}/{SECRETS_API_VERSION}"

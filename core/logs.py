@@ -36,6 +36,21 @@ class _JsonLineFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners and the fdk may swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001
+        pass
+
+
 def configure(level: str = "INFO") -> None:
     """Install the JSON line handler on the gateway logger and silence noisy libraries (idempotent)."""
     global _configured
@@ -44,7 +59,7 @@ def configure(level: str = "INFO") -> None:
     _logger.setLevel(getattr(logging, level.upper(), logging.INFO))
     if _configured:
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(_JsonLineFormatter())
     _logger.addHandler(handler)
     _logger.propagate = False  # the fdk's root handler would prefix and duplicate the line

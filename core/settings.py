@@ -58,8 +58,9 @@ class Settings:
     oci_auth: str = _setting(
         "OCI_AUTH", "auto",
         "Credential provider: `auto` (resource principal if present, else `OCI_USER`/`OCI_KEY` API key, else "
-        "`~/.oci/config`), or one of `resource_principal`, `api_key`, `config_file`, `instance_principal`, "
-        "`oke_workload_identity`.",
+        "`~/.oci/config`), or one of `resource_principal`, `api_key`, `config_file`, `instance_principal` (an OCI "
+        "compute instance), `oke_workload_identity` (a pod on an enhanced OKE cluster); the last two are never "
+        "auto-detected.",
         choices=AUTH_MODES,
     )
     oci_region: str | None = _setting(
@@ -119,6 +120,19 @@ class Settings:
         "LOG_LEVEL", "INFO", "Level of the gateway's JSON log lines (`DEBUG`, `INFO`, `WARNING`, `ERROR`).",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
     )
+    image_url_fetch: bool = _setting(
+        "IMAGE_URL_FETCH", True,
+        "Fetch `http(s)` chat image URLs and inline them as data URIs (public addresses only, DNS pinned, redirects "
+        "re-checked, size and time capped). `false` makes no outbound fetch: image URLs then get a 400.",
+    )
+    image_url_max_bytes: int = _setting(
+        "IMAGE_URL_MAX_BYTES", 5 * 1024 * 1024,
+        "Largest image fetched from a URL; a larger one is a 400.",
+    )
+    image_url_timeout_seconds: float = _setting(
+        "IMAGE_URL_TIMEOUT_SECONDS", 10.0,
+        "Time cap for fetching one image URL (DNS, redirects and body together); a slower one is a 400.",
+    )
     # Credential variables: declared for the table; values are read only by core.credentials.
     oci_user: str | None = _setting("OCI_USER", None, "API-key auth: user OCID.")
     oci_fingerprint: str | None = _setting("OCI_FINGERPRINT", None, "API-key auth: fingerprint of the public key.")
@@ -153,7 +167,25 @@ class Settings:
         "Passphrase of the session private key, or its path.", secret=True,
     )
     oci_resource_principal_region: str | None = _setting(
-        "OCI_RESOURCE_PRINCIPAL_REGION", None, "Set by OCI Functions: the function's region."
+        "OCI_RESOURCE_PRINCIPAL_REGION", None,
+        "Set by OCI Functions: the function's region. OKE workload identity: set it in the pod spec."
+    )
+    oci_metadata_base_url: str | None = _setting(
+        "OCI_METADATA_BASE_URL", None,
+        "Instance-principal auth: base URL of the instance metadata service (default "
+        "`http://169.254.169.254/opc/v2`, then the IPv6 one).",
+    )
+    kubernetes_service_host: str | None = _setting(
+        "KUBERNETES_SERVICE_HOST", None, "Set by Kubernetes: OKE workload identity exchanges tokens at "
+        "`https://$KUBERNETES_SERVICE_HOST:12250`."
+    )
+    oci_kubernetes_service_account_token_path: str | None = _setting(
+        "OCI_KUBERNETES_SERVICE_ACCOUNT_TOKEN_PATH", None, "OKE workload identity: the pod's service account token "
+        "file (default `/var/run/secrets/kubernetes.io/serviceaccount/token`)."
+    )
+    oci_kubernetes_service_account_cert_path: str | None = _setting(
+        "OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH", None, "OKE workload identity: CA bundle that verifies the token "
+        "service (default `/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`)."
     )
     oci_region_metadata: dict[str, Any] | None = _setting(
         "OCI_REGION_METADATA", None,
@@ -190,6 +222,110 @@ class Settings:
         "Default `truncate` for embeddings when neither the request nor its alias sets one: `END`, `START`, or "
         "`NONE` (an input over 512 tokens is then an error).",
         choices=("NONE", "START", "END"),
+    )
+    # Document ingestion (the `ingest` role).
+    ingest_input_buckets: str | None = _setting(
+        "INGEST_INPUT_BUCKETS", None,
+        "Ingest: comma-separated buckets whose object events are processed, as `bucket` (any namespace) or "
+        "`namespace/bucket`. Events for any other bucket are refused and logged. Required for the `ingest` role.",
+    )
+    ingest_output_bucket: str | None = _setting(
+        "INGEST_OUTPUT_BUCKET", None,
+        "Ingest: bucket (`bucket` or `namespace/bucket`; the event's namespace by default) receiving the embeddings, "
+        "manifests and dead letters. Required for the `ingest` role.",
+    )
+    ingest_embedding_model: str = _setting(
+        "INGEST_EMBEDDING_MODEL", "cohere.embed-multilingual-v3.0",
+        "Ingest: embedding model (an OCI model id or an alias from \"Models and aliases\").",
+    )
+    ingest_prefixes: str | None = _setting(
+        "INGEST_PREFIXES", None,
+        "Ingest: comma-separated object-name prefixes to process (others are skipped and logged); unset processes "
+        "every object of the input buckets.",
+    )
+    ingest_chunk_tokens: int = _setting(
+        "INGEST_CHUNK_TOKENS", 400,
+        "Ingest: most tokens per chunk, counted with cl100k_base; at most 450 so Cohere's 512-token input limit "
+        "keeps a safety margin (its own tokenizer is not available offline).",
+    )
+    ingest_chunk_overlap_tokens: int = _setting(
+        "INGEST_CHUNK_OVERLAP_TOKENS", 50,
+        "Ingest: tokens of trailing sentences repeated at the start of the next chunk (0 for none).",
+    )
+    ingest_part_max_bytes: int = _setting(
+        "INGEST_PART_MAX_BYTES", 16 * 1024 * 1024,
+        "Ingest: a `part-NNNNN.jsonl` output object is closed once it reaches this size.",
+    )
+    ingest_embedding_format: str = _setting(
+        "INGEST_EMBEDDING_FORMAT", "float",
+        "Ingest: `float` (a JSON list) or `base64` (little-endian float32, about 3x smaller) for each line's "
+        "`embedding`.",
+        choices=("float", "base64"),
+    )
+    ingest_json_text_fields: str | None = _setting(
+        "INGEST_JSON_TEXT_FIELDS", None,
+        "Ingest: comma-separated field names (dotted paths allowed) whose values are the text of JSON and JSON "
+        "Lines records; unset takes every string value.",
+    )
+    ingest_max_object_bytes: int = _setting(
+        "INGEST_MAX_OBJECT_BYTES", 2 * 1024 * 1024 * 1024,
+        "Ingest: larger objects are not read; they get a dead letter (`too_large`).",
+    )
+    ingest_max_whole_object_bytes: int = _setting(
+        "INGEST_MAX_WHOLE_OBJECT_BYTES", 32 * 1024 * 1024,
+        "Ingest: largest JSON document or PDF (these are parsed whole, in memory); larger ones get a dead letter.",
+    )
+    ingest_output_prefix: str = _setting(
+        "INGEST_OUTPUT_PREFIX", "embeddings/",
+        "Ingest: where the outputs of object `<name>` go: `<prefix><name>/part-NNNNN.jsonl` and "
+        "`<prefix><name>/manifest.json`. `{bucket}` and `{namespace}` are replaced by the source's.",
+    )
+    ingest_failed_prefix: str = _setting(
+        "INGEST_FAILED_PREFIX", "failed/",
+        "Ingest: dead letters go to `<prefix><name>.json`; `{bucket}` and `{namespace}` are replaced.",
+    )
+    ingest_time_reserve_seconds: float = _setting(
+        "INGEST_TIME_RESERVE_SECONDS", 25.0,
+        "Ingest: when less than this remains before the invocation deadline, the work done so far is saved "
+        "(a `partial` manifest) and the object is recorded for a resumed retry.",
+    )
+    # API keys (the `authorizer` role). Pepper values are read only by core.keystore, like credentials.
+    api_keys_secret_ocid: str | None = _setting(
+        "API_KEYS_SECRET_OCID", None,
+        "Authorizer: OCID of the OCI Vault secret holding the API key table (JSON, see \"API keys\"). Wins over "
+        "`API_KEYS`.",
+    )
+    api_keys: str | None = _setting(
+        "API_KEYS", None,
+        "Authorizer: the API key table as JSON in the function configuration (small setups; 4 KB config limit, "
+        "about 15 keys).",
+        secret=True,
+    )
+    api_keys_pepper_secret_ocid: str | None = _setting(
+        "API_KEYS_PEPPER_SECRET_OCID", None,
+        "Authorizer: OCID of the OCI Vault secret holding the pepper (HMAC key of the stored key hashes). Wins over "
+        "`API_KEYS_PEPPER`.",
+    )
+    api_keys_pepper: str | None = _setting(
+        "API_KEYS_PEPPER", None,
+        "Authorizer: the pepper itself (at least 32 bytes). Visible to anyone who can read the function's "
+        "configuration: prefer `API_KEYS_PEPPER_SECRET_OCID`.",
+        secret=True,
+    )
+    api_keys_cache_seconds: float = _setting(
+        "API_KEYS_CACHE_SECONDS", 60.0,
+        "Authorizer: how long a loaded key table and pepper are reused before Vault is read again (a revoked key "
+        "stops working after at most this plus `API_KEYS_AUTH_TTL_SECONDS`).",
+    )
+    api_keys_auth_ttl_seconds: int = _setting(
+        "API_KEYS_AUTH_TTL_SECONDS", 60,
+        "Authorizer: `expiresAt` of an accepted key is now plus this (never past the key's expiry); API Gateway "
+        "caches the decision until then (it caches for at least 60 s).",
+    )
+    oci_secrets_endpoint: str | None = _setting(
+        "OCI_SECRETS_ENDPOINT", None,
+        "Overrides the Vault secrets host (`scheme://host[:port]`); used for the local emulator and private "
+        "endpoints.",
     )
 
     @classmethod

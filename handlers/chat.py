@@ -12,6 +12,8 @@ from core.chat.relay import relay
 from core.chat.request import ChatRequest, parse_chat_request
 from core.chat.stream import StreamTranslator
 from core.chat.translate import build_chat_details, completion_from_result
+from core.images import inline_images
+from core.policy import check_model_allowed, key_id_of
 from core.settings import get_settings
 from core.transport import Request, Response
 from core.validation import parse_json_object
@@ -25,9 +27,12 @@ async def handle(request: Request) -> Response:
     settings = get_settings()
     check_chat_limits(chat, settings)
     target = resolve(chat.model, settings)
+    check_model_allowed(request, target.name, target.model_id)
     target.require_kind(CHAT)
     if target.params:
         chat = parse_chat_request(target.with_defaults(data))
+    if settings.image_url_fetch and (target.info.vision or not target.info.known):
+        chat = await inline_images(chat, settings)  # http(s) image URLs -> data URIs (SSRF-fenced fetch)
     credentials = oci.get_credentials(settings)
     details, fmt = build_chat_details(chat, target, target.compartment(settings, credentials),
                                       drop_unsupported=settings.drop_unsupported_params)
@@ -51,7 +56,8 @@ async def _stream(chat: ChatRequest, fmt: str, url: str, call: dict, request: Re
     translator = StreamTranslator(response_id=f"chatcmpl-{stream.request_id.lower()}", model=chat.model,
                                   created=int(time.time()), include_usage=chat.include_usage)
     body = relay(stream, translator, deadline=request.deadline, margin=margin,
-                 log_fields={"model": chat.model, "request_id": request.request_id, "api_format": fmt})
+                 log_fields={"model": chat.model, "request_id": request.request_id, "api_format": fmt,
+                             "key_id": key_id_of(request)})
     headers = {"content-type": "text/event-stream", "cache-control": "no-cache", "x-request-id": stream.request_id}
     response = Response(200, headers, body)
     response.meta.update(model=chat.model, api_format=fmt, stream=True)

@@ -15,6 +15,7 @@ from core import aliases
 from core.aliases import Alias
 from core.catalog import CATALOG, CHAT, DEPRECATED, ModelInfo
 from core.errors import model_not_found
+from core.policy import KeyPolicy, policy_of
 from core.settings import get_settings
 from core.transport import Request, Response
 
@@ -52,15 +53,22 @@ def model_object(name: str, info: ModelInfo, alias: Alias | None = None) -> dict
     return obj
 
 
-def list_models() -> dict[str, Any]:
+def list_models(policy: KeyPolicy | None = None) -> dict[str, Any]:
+    """Every served model, or only those the caller's API key may use."""
     rows = aliases.listed_models(get_settings())
-    return {"object": "list", "data": [model_object(name, info, alias) for name, info, alias in rows]}
+    return {"object": "list", "data": [model_object(name, info, alias) for name, info, alias in rows
+                                       if policy is None or policy.allows(name, alias.model if alias else info.id)]}
 
 
-def get_model(model_id: str) -> dict[str, Any]:
-    """One served model; a retired one is a 404 that names its replacement (via :func:`aliases.resolve`)."""
+def get_model(model_id: str, policy: KeyPolicy | None = None) -> dict[str, Any]:
+    """One served model; a retired one is a 404 that names its replacement (via :func:`aliases.resolve`).
+
+    A model outside the caller's allow-list is a 404 too, so a key cannot discover other models.
+    """
     settings = get_settings()
     table = aliases.aliases(settings)
+    if policy is not None and not policy.allows(model_id, table[model_id].model if model_id in table else None):
+        raise model_not_found(model_id)
     if model_id in table:
         alias = table[model_id]
         resolved = aliases.resolve(model_id, settings)  # a retired on-demand target is a 404 here too
@@ -72,6 +80,7 @@ def get_model(model_id: str) -> dict[str, Any]:
 
 async def handle(request: Request) -> Response:
     model_id = request.path_params.get("id")
+    policy = policy_of(request)
     if model_id is None:
-        return Response.json(list_models())
-    return Response.json(get_model(unquote(model_id)))
+        return Response.json(list_models(policy))
+    return Response.json(get_model(unquote(model_id), policy))

@@ -61,6 +61,7 @@ ROUTES: dict[str, tuple[Route, ...]] = {
         _route("GET", "/v1/models/{id}", "handlers.models", "model"),
         _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
         _route("GET", "/v1/models", "handlers.models", "models"),
+        _route("GET", "/health", "handlers.health", "health"),  # suffix match: /health, /v1/health, /<prefix>/health
     ),
     "ingest": (),
     "authorizer": (),
@@ -72,7 +73,11 @@ INVOKE_SHAPES: dict[str, tuple[tuple[str, Callable[[dict[str, Any]], bool], str]
         ("chat", lambda body: "messages" in body, "handlers.chat"),
         ("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
     ),
-    "ingest": (),
+    "ingest": (
+        ("ingest", lambda body: isinstance(body.get("eventType"), str)
+         and body["eventType"].startswith("com.oraclecloud.objectstorage.") and isinstance(body.get("data"), dict),
+         "handlers.ingest"),
+    ),
     "authorizer": (
         ("authorizer", lambda body: body.get("type") in ("USER_DEFINED", "TOKEN"), "handlers.authorizer"),
     ),
@@ -117,7 +122,7 @@ def resolve_http(role: str, request: Request) -> tuple[str, Handler, dict[str, s
 def resolve_invoke(role: str, request: Request) -> tuple[str, Handler]:
     try:
         body = json.loads(request.body) if request.body.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: a deeply nested JSON bomb
         body = None
     if isinstance(body, dict):
         for name, predicate, module in INVOKE_SHAPES.get(role, ()):

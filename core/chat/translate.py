@@ -45,8 +45,10 @@ def _check_images(request: ChatRequest, info: ModelInfo) -> None:
                                       "meta.llama-4-maverick-17b-128e-instruct-fp8.", param=param,
                                       code="image_not_supported")
             if part.url.lower().startswith(("http://", "https://")):
-                raise invalid_request("Image URLs are not fetched by this gateway; send the image inline as a "
-                                      "data URI (data:image/png;base64,...).", param=param, code="image_url_not_supported")
+                # Reached only when IMAGE_URL_FETCH is off: otherwise the handler inlined every URL already.
+                raise invalid_request("Image URLs are not fetched by this gateway (IMAGE_URL_FETCH is off); send the "
+                                      "image inline as a data URI (data:image/png;base64,...).", param=param,
+                                      code="image_url_not_supported")
             if not _DATA_URI.match(part.url):
                 raise invalid_request("Invalid image: expected a base64 data URI such as data:image/png;base64,....",
                                       param=param, code="invalid_image")

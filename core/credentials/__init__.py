@@ -6,6 +6,10 @@
 2. API key, when ``OCI_USER`` or ``OCI_KEY`` / ``OCI_KEY_FILE`` is set (LiteLLM's names);
 3. the OCI config file (``OCI_CONFIG_FILE`` or ``~/.oci/config``), when it exists.
 
+``instance_principal`` (an OCI compute instance) and ``oke_workload_identity`` (a pod on
+an enhanced OKE cluster) must be chosen explicitly: detecting them would mean calling
+the metadata service or the cluster at start-up, and ``auto`` makes no network call.
+
 Credential values are read from the environment here and nowhere else (``Settings``
 only documents their names), and every failure is a :class:`ConfigError` that names
 the setting without quoting a key or token.
@@ -20,6 +24,8 @@ from typing import Mapping, Protocol, runtime_checkable
 from core.credentials.api_key import KEY, KEY_FILE, USER, ApiKeyCredentials, load_api_key
 from core.credentials.common import Clock, non_empty
 from core.credentials.config_file import CONFIG_FILE, config_file_exists, config_path, load_config_file
+from core.credentials.instance_principal import InstancePrincipalCredentials, load_instance_principal
+from core.credentials.oke_workload import OkeWorkloadIdentityCredentials, load_oke_workload_identity
 from core.credentials.resource_principal import VERSION, ResourcePrincipalCredentials, load_resource_principal
 from core.credentials.session import SessionTokenCredentials
 from core.errors import ConfigError
@@ -29,20 +35,21 @@ from core.signing import SigningKey
 __all__ = [
     "ApiKeyCredentials",
     "Credentials",
+    "InstancePrincipalCredentials",
+    "OkeWorkloadIdentityCredentials",
     "ResourcePrincipalCredentials",
     "SessionTokenCredentials",
     "detect_auth",
     "load_credentials",
 ]
 
-NOT_YET_SUPPORTED = ("instance_principal", "oke_workload_identity")
-
 
 @runtime_checkable
 class Credentials(Protocol):
     """An OCI identity that can sign requests."""
 
-    kind: str  # "resource_principal" | "api_key" | "config_file" | "session_token"
+    kind: str  # "resource_principal" | "api_key" | "config_file" | "session_token" | "instance_principal"
+    #            | "oke_workload_identity"
     region: str | None
     tenancy_id: str | None
     compartment_id: str | None  # resource principal: the token's res_compartment
@@ -67,7 +74,8 @@ def detect_auth(environ: Mapping[str, str]) -> str:
     raise ConfigError(
         f"no OCI credentials found: looked for a resource principal ({VERSION}), an API key ({USER}, "
         f"{KEY} or {KEY_FILE}) and a config file ({CONFIG_FILE}, here {config_path(environ)}). "
-        "Set OCI_AUTH and the matching variables"
+        "Set OCI_AUTH and the matching variables (OCI_AUTH=instance_principal or oke_workload_identity are never "
+        "detected: set them explicitly)"
     )
 
 
@@ -85,10 +93,11 @@ def load_credentials(
         return load_api_key(env)
     if mode == "config_file":
         return load_config_file(env, clock=clock)
-    if mode in NOT_YET_SUPPORTED:
-        raise ConfigError(
-            f"setting OCI_AUTH={mode} is not supported yet: use resource_principal, api_key or config_file"
-        )
+    if mode == "instance_principal":
+        return load_instance_principal(env, clock=clock)
+    if mode == "oke_workload_identity":
+        return load_oke_workload_identity(env, clock=clock)
     raise ConfigError(
-        f"setting OCI_AUTH={mode!r} is invalid: expected auto, resource_principal, api_key or config_file"
+        f"setting OCI_AUTH={mode!r} is invalid: expected auto, resource_principal, api_key, config_file, "
+        "instance_principal or oke_workload_identity"
     )

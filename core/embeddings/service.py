@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.policy import KeyPolicy, model_not_allowed
 from core import aliases
 from core import client as oci
 from core.catalog import EMBEDDING
@@ -27,11 +28,16 @@ class EmbeddingsResult:
 
 
 async def create_embeddings(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
-                            settings: Settings | None = None) -> EmbeddingsResult:
-    """Validate ``data`` (an OpenAI embeddings body), call OCI in ≤96-input batches, assemble the answer."""
+                            settings: Settings | None = None, policy: KeyPolicy | None = None) -> EmbeddingsResult:
+    """Validate ``data`` (an OpenAI embeddings body), call OCI in ≤96-input batches, assemble the answer.
+
+    ``policy`` is the caller's API-key allow-list (None: no allow-list, e.g. the ingestion pipeline).
+    """
     settings = settings or get_settings()
     name = (string(data, "model", required=True, non_empty=True) or "").strip()
     resolved = aliases.resolve(name, settings)
+    if policy is not None and not policy.allows(name, resolved.model_id):
+        raise model_not_allowed(name, policy)
     resolved.require_kind(EMBEDDING)
     request = parse_embedding_request(resolved.with_defaults(data))
     options = embed_options(request, resolved.info, default_truncate=settings.embeddings_truncate, name=name)

@@ -356,10 +356,10 @@ def test_missing_everything_is_a_clear_error(tmp_path: Path) -> None:
         assert looked_for in message
 
 
-@pytest.mark.parametrize("mode", ["instance_principal", "oke_workload_identity"])
-def test_later_providers_are_not_supported_yet(mode: str) -> None:
-    with pytest.raises(ConfigError, match=f"OCI_AUTH={mode} is not supported yet"):
-        load({}, oci_auth=mode)
+def test_oke_workload_identity_outside_a_pod_is_a_clear_error() -> None:
+    # Instance principals and OKE are tested in test_credentials_principals.py.
+    with pytest.raises(ConfigError, match="KUBERNETES_SERVICE_HOST"):
+        load({}, oci_auth="oke_workload_identity")
 
 
 def test_providers_satisfy_the_protocol(jwt_factory) -> None:

@@ -1,0 +1,383 @@
+"""Fetch ``http(s)`` image URLs for chat requests without becoming an SSRF proxy.
+
+OCI Generative AI takes images only as ``data:`` URIs, so an OpenAI request that names
+an image by URL is fetched here and inlined. The gateway runs with a resource principal
+and sits next to a metadata service, so the fetch is fenced:
+
+* only ``http`` and ``https``; no user name or password in the URL;
+* the host name is resolved **once**; every address it resolves to must be public
+  (not private, loopback, link-local, multicast, unspecified, reserved, CGNAT, IPv6
+  ULA/site-local, nor a metadata address; IPv4 embedded in IPv6 is checked as IPv4), and
+  the connection goes to that address literally: the request URL carries the IP, the
+  ``Host`` header and TLS SNI/certificate check carry the name, so no second DNS answer
+  can change where the bytes go;
+* numeric hosts other than plain dotted-quad (``2130706433``, ``0x7f000001``, ``127.1``)
+  are refused outright, as browsers and resolvers disagree on them;
+* redirects are followed by hand, at most :data:`MAX_REDIRECTS`, each one checked again
+  as a new URL, on a new connection;
+* the whole fetch (DNS, redirects, body) has one time cap, the body a streamed size cap,
+  the response must be ``image/png|jpeg|gif|webp`` and the bytes must look like one;
+  no content encoding is accepted (a compressed bomb cannot expand past the cap).
+
+Errors the caller sees say what was wrong with *their* URL ("address not allowed"),
+never which address a name resolved to. Environment proxies are ignored on purpose: a
+proxy would resolve the name itself and undo the pinning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import logging
+import re
+import socket
+import ssl
+from dataclasses import dataclass, field, replace
+from typing import Awaitable, Callable, Iterable
+
+import httpx
+
+from core import logs
+from core.chat.request import ChatRequest
+from core.errors import APIError, invalid_request
+from core.settings import Settings
+
+MAX_REDIRECTS = 3
+MAX_CONCURRENT_FETCHES = 4
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+ALLOWED_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+USER_AGENT = "oci-genai-gateway-image-fetcher/1"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+# Blocked on top of what `ipaddress` calls non-global (Python versions differ on the details).
+_BLOCKED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
+    "::/128", "::1/128", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32",
+    "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+))
+# Cloud metadata services, named for the record (all also fall in a blocked range above).
+METADATA_ADDRESSES = tuple(ipaddress.ip_address(a) for a in (
+    "169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "fd00:ec2::254", "fd00:c1::a9fe:a9fe",
+))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class ImageFetchError(Exception):
+    """Why an image URL was not used; ``message`` is safe to show the caller."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _not_allowed(reason: str = "address not allowed") -> ImageFetchError:
+    return ImageFetchError("image_url_not_allowed", reason)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64, IPv4-compatible), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or (int(address) >> 32) == 0:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def address_allowed(address: IPAddress, *, allow_loopback: bool = False) -> bool:
+    """Whether a fetch may connect to ``address``: public unicast only.
+
+    ``allow_loopback`` exists for the test suite's local server and is never a setting.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:
+            return False
+        inner = embedded_ipv4(address)
+        if inner is not None and address != ipaddress.IPv6Address("::1") and address != ipaddress.IPv6Address("::"):
+            return address_allowed(inner, allow_loopback=allow_loopback)
+    if allow_loopback and address.is_loopback:
+        return True
+    if address in METADATA_ADDRESSES:
+        return False
+    if (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
+            or address.is_unspecified or address.is_reserved or not address.is_global):
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return False
+    return not any(address.version == net.version and address in net for net in _BLOCKED_NETWORKS)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked URL, split into what the connection and the request need."""
+
+    url: httpx.URL
+    scheme: str
+    host: str  # ASCII (IDNA) host name or IP literal, no brackets
+    port: int
+    ip_literal: IPAddress | None
+
+
+def parse_target(url: str | httpx.URL) -> Target:
+    """Check scheme, credentials and host syntax; no network."""
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise ImageFetchError("invalid_image_url", "not a valid URL") from None
+    scheme = parsed.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise _not_allowed("only http and https image URLs are fetched")
+    if parsed.userinfo:
+        raise _not_allowed("credentials in image URLs are not accepted")
+    try:
+        host = parsed.raw_host.decode("ascii").lower().rstrip(".")
+    except UnicodeDecodeError:
+        raise ImageFetchError("invalid_image_url", "not a valid URL") from None
+    if not host:
+        raise ImageFetchError("invalid_image_url", "the URL has no host")
+    port = parsed.port or (443 if scheme == "https" else 80)
+    literal: IPAddress | None = None
+    if ":" in host or "%" in host:
+        if "%" in host:
+            raise _not_allowed()
+        try:
+            literal = ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ImageFetchError("invalid_image_url", "not a valid URL") from None
+    else:
+        labels = host.split(".")
+        last = labels[-1]
+        if last.isdigit() or last.startswith("0x"):  # a numeric host (the URL standard's IPv4 rule)
+            try:
+                literal = ipaddress.IPv4Address(host)
+            except ValueError:  # decimal, hex, octal or short forms: ambiguous, refused
+                raise _not_allowed() from None
+        elif not all(_HOST_LABEL.match(label) for label in labels):
+            raise ImageFetchError("invalid_image_url", "the URL's host name is not valid")
+    return Target(parsed, scheme, host, port, literal)
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (one lookup, through the event loop's executor)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+@dataclass(frozen=True)
+class FetchedImage:
+    media_type: str
+    data: bytes
+
+    def data_uri(self) -> str:
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """The image type the first bytes announce, among the four allowed ones."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+@dataclass
+class ImageFetcher:
+    """Fetches one image URL under the rules in the module docstring."""
+
+    max_bytes: int
+    timeout_seconds: float
+    max_redirects: int = MAX_REDIRECTS
+    resolver: Resolver = system_resolver
+    allow_loopback: bool = False  # test suite only: lets a local server serve images
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False)  # test suite only: trust a test CA
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ImageFetcher":
+        """The fetcher the settings describe; the byte cap also honours the per-image limit (``MAX_IMAGE_BYTES``)."""
+        limit = settings.image_url_max_bytes
+        per_image = getattr(settings, "max_image_bytes", None)
+        if isinstance(per_image, int) and per_image > 0:
+            limit = min(limit, per_image)
+        return cls(max_bytes=limit, timeout_seconds=settings.image_url_timeout_seconds)
+
+    async def fetch(self, url: str) -> FetchedImage:
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                return await self._follow(url)
+        except TimeoutError:
+            raise ImageFetchError("image_fetch_timeout",
+                                  f"the image did not arrive within {self.timeout_seconds:g} s") from None
+
+    async def _follow(self, url: str) -> FetchedImage:
+        current = parse_target(url)
+        location = ""
+        for hop in range(self.max_redirects + 1):
+            try:
+                if hop:  # a redirect: a new URL, checked from scratch
+                    current = parse_target(current.url.join(location))
+                address = await self._resolve(current)
+            except ImageFetchError as exc:
+                if hop and exc.code == "image_url_not_allowed":
+                    raise _not_allowed(f"redirected to a URL that is not allowed ({exc.message})") from None
+                raise
+            result = await self._get(current, address)
+            if isinstance(result, FetchedImage):
+                return result
+            location = result
+        raise ImageFetchError("image_fetch_failed", f"more than {self.max_redirects} redirects")
+
+    async def _resolve(self, target: Target) -> IPAddress:
+        """The one address to connect to; every address the name has must be allowed."""
+        if target.ip_literal is not None:
+            addresses: list[IPAddress] = [target.ip_literal]
+        else:
+            try:
+                raw = await self.resolver(target.host, target.port)
+            except (OSError, UnicodeError):
+                raise ImageFetchError("image_fetch_failed", "the image host name could not be resolved") from None
+            addresses = []
+            for value in raw:
+                try:
+                    addresses.append(ipaddress.ip_address(value))
+                except ValueError:  # a scoped IPv6 address ("fe80::1%eth0") and the like
+                    raise _not_allowed() from None
+            if not addresses:
+                raise ImageFetchError("image_fetch_failed", "the image host name could not be resolved")
+        if not all(address_allowed(a, allow_loopback=self.allow_loopback) for a in addresses):
+            logs.log_event("image_fetch_refused", logging.INFO, reason="address")
+            raise _not_allowed()
+        return addresses[0]
+
+    async def _get(self, target: Target, address: IPAddress) -> FetchedImage | str:
+        """One GET pinned to ``address``: the image, or a redirect's Location."""
+        pinned = httpx.URL(scheme=target.scheme, host=str(address), port=target.port, raw_path=target.url.raw_path)
+        headers = {"host": target.url.netloc.decode("ascii"), "user-agent": USER_AGENT, "accept": ", ".join(ALLOWED_TYPES),
+                   "accept-encoding": "identity"}
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" and target.ip_literal is None else {}
+        verify: ssl.SSLContext | bool = self.ssl_context if self.ssl_context is not None else True
+        try:
+            async with httpx.AsyncClient(trust_env=False, follow_redirects=False, verify=verify,
+                                         timeout=httpx.Timeout(self.timeout_seconds)) as client:
+                request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
+                response = await client.send(request, stream=True)
+                try:
+                    return await self._read(response)
+                finally:
+                    await response.aclose()
+        except httpx.TimeoutException:
+            raise TimeoutError from None
+        except httpx.HTTPError as exc:
+            raise ImageFetchError("image_fetch_failed",
+                                  f"could not fetch the image ({_transport_reason(exc)})") from None
+
+    async def _read(self, response: httpx.Response) -> FetchedImage | str:
+        status = response.status_code
+        if status in REDIRECT_STATUSES:
+            location = response.headers.get("location")
+            if not location:
+                raise ImageFetchError("image_fetch_failed", f"the image server answered HTTP {status} "
+                                      "without a Location")
+            return location
+        if status != 200:
+            raise ImageFetchError("image_fetch_failed", f"the image server answered HTTP {status}")
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise ImageFetchError("invalid_image", "compressed (content-encoded) images are not accepted")
+        media_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type not in ALLOWED_TYPES:
+            shown = media_type[:60] or "none"
+            raise ImageFetchError("invalid_image", f"the URL's content type is {shown}, not one of "
+                                  f"{', '.join(ALLOWED_TYPES)}")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise _too_large(self.max_bytes)
+        data = bytearray()
+        async for chunk in response.aiter_raw():
+            data += chunk
+            if len(data) > self.max_bytes:
+                raise _too_large(self.max_bytes)
+        sniffed = sniff_image_type(bytes(data[:16]))
+        if sniffed is None:
+            raise ImageFetchError("invalid_image", "the URL's content is not a PNG, JPEG, GIF or WebP image")
+        return FetchedImage(sniffed, bytes(data))
+
+
+def _too_large(limit: int) -> ImageFetchError:
+    return ImageFetchError("image_too_large", f"the image is larger than {limit} bytes")
+
+
+def _transport_reason(exc: httpx.HTTPError) -> str:
+    """A caller-safe summary: the kind of failure, never an address."""
+    if isinstance(exc, httpx.ConnectError):
+        return "connection failed"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "invalid HTTP response"
+    return type(exc).__name__
+
+
+def image_url_parts(request: ChatRequest) -> Iterable[tuple[int, int, str]]:
+    """``(message index, part index, url)`` of every http(s) image part."""
+    for i, message in enumerate(request.messages):
+        for j, part in enumerate(message.parts):
+            if part.type == "image" and part.url[:8].lower().startswith(("http://", "https://")):
+                yield i, j, part.url
+
+
+async def inline_images(request: ChatRequest, settings: Settings, *,
+                        fetcher: ImageFetcher | None = None) -> ChatRequest:
+    """The request with every http(s) image URL replaced by the fetched image as a ``data:`` URI.
+
+    Call only when ``IMAGE_URL_FETCH`` is on; a request without image URLs comes back as is.
+    A URL that cannot be used is a 400 whose ``param`` points at the image part.
+    """
+    found = list(image_url_parts(request))
+    if not found:
+        return request
+    fetcher = fetcher or ImageFetcher.from_settings(settings)
+    gate = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
+    unique = list(dict.fromkeys(url for _, _, url in found))
+
+    async def one(url: str) -> FetchedImage:
+        async with gate:
+            return await fetcher.fetch(url)
+
+    results = await asyncio.gather(*(one(url) for url in unique), return_exceptions=True)
+    by_url = dict(zip(unique, results))
+    for i, j, url in found:  # the first failing part, in request order, names the error
+        outcome = by_url[url]
+        if isinstance(outcome, ImageFetchError):
+            logs.log_event("image_fetch_failed", logging.INFO, code=outcome.code)
+            raise _api_error(outcome, f"messages[{i}].content[{j}].image_url.url")
+        if isinstance(outcome, BaseException):
+            raise outcome
+    messages = list(request.messages)
+    for i, j, url in found:
+        image = by_url[url]
+        assert isinstance(image, FetchedImage)
+        parts = list(messages[i].parts)
+        parts[j] = replace(parts[j], url=image.data_uri())
+        messages[i] = replace(messages[i], parts=tuple(parts))
+    return replace(request, messages=tuple(messages))
+
+
+def _api_error(error: ImageFetchError, param: str) -> APIError:
+    return invalid_request(f"Invalid image URL in '{param}': {error.message}.", param=param, code=error.code)
+
+
+__all__ = [
+    "FetchedImage", "ImageFetchError", "ImageFetcher", "address_allowed", "inline_images", "parse_target",
+    "sniff_image_type",
+]

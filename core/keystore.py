@@ -1,0 +1,100 @@
+"""The authorizer's key table and pepper, loaded from Vault (or configuration) and cached briefly.
+
+Sources, first match wins:
+
+* table: ``API_KEYS_SECRET_OCID`` (a Vault secret), else ``API_KEYS`` (function configuration);
+* pepper: ``API_KEYS_PEPPER_SECRET_OCID`` (a Vault secret), else ``API_KEYS_PEPPER``.
+
+Both are reused for ``API_KEYS_CACHE_SECONDS`` so a warm authorizer does not read Vault on every
+call; after that the next call reads them again, which is how a disabled or added key takes effect
+without a redeploy. A failed load is never cached and never served stale: the caller answers
+"inactive" (fail closed) and the next call tries again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from core.apikeys import KeyTable, parse_pepper, parse_table
+from core.errors import ConfigError
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """What verifying a key needs. ``repr`` never shows the pepper."""
+
+    table: KeyTable = field(repr=False)
+    pepper: bytes = field(repr=False)
+    table_source: str = ""
+    pepper_source: str = ""
+
+
+async def load_material(settings: Settings, *, deadline: float | None = None,
+                        request_id: str | None = None) -> KeyMaterial:
+    """Read and validate the table and the pepper (ConfigError or upstream APIError on failure)."""
+    from core.vault import read_secret
+
+    if settings.api_keys_secret_ocid:
+        raw_table: bytes | str = await read_secret(settings.api_keys_secret_ocid, settings,
+                                                   setting="API_KEYS_SECRET_OCID", deadline=deadline,
+                                                   request_id=request_id)
+        table_source = "API_KEYS_SECRET_OCID"
+    elif settings.api_keys:
+        raw_table, table_source = settings.api_keys, "API_KEYS"
+    else:
+        raise ConfigError("no API key table: set API_KEYS_SECRET_OCID (a Vault secret) or API_KEYS")
+    if settings.api_keys_pepper_secret_ocid:
+        raw_pepper: bytes | str = await read_secret(settings.api_keys_pepper_secret_ocid, settings,
+                                                    setting="API_KEYS_PEPPER_SECRET_OCID", deadline=deadline,
+                                                    request_id=request_id)
+        pepper_source = "API_KEYS_PEPPER_SECRET_OCID"
+    elif settings.api_keys_pepper:
+        raw_pepper, pepper_source = settings.api_keys_pepper, "API_KEYS_PEPPER"
+    else:
+        raise ConfigError("no API key pepper: set API_KEYS_PEPPER_SECRET_OCID (a Vault secret) or API_KEYS_PEPPER")
+    table = parse_table(raw_table, source=table_source)
+    pepper = parse_pepper(raw_pepper, pepper_source)
+    return KeyMaterial(table, pepper, table_source, pepper_source)
+
+
+class KeyStore:
+    """A time-bounded cache around :func:`load_material` (one per process)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._material: KeyMaterial | None = None
+        self._loaded_at = 0.0
+        self.loads = 0
+        """How many times the material was (re)loaded: for tests and the ``auth`` log line."""
+
+    def __repr__(self) -> str:
+        return f"KeyStore(loaded={self._material is not None}, loads={self.loads})"
+
+    async def get(self, settings: Settings, *, deadline: float | None = None,
+                  request_id: str | None = None) -> KeyMaterial:
+        now = self._clock()
+        if self._material is not None and now - self._loaded_at < settings.api_keys_cache_seconds:
+            return self._material
+        self._material = None  # never serve a stale table past its time, even if the reload fails
+        material = await load_material(settings, deadline=deadline, request_id=request_id)
+        self.loads += 1
+        self._material, self._loaded_at = material, self._clock()
+        return material
+
+    def clear(self) -> None:
+        self._material = None
+
+
+_store = KeyStore()
+
+
+def get_store() -> KeyStore:
+    return _store
+
+
+def reset() -> None:
+    """Forget the cached table (tests)."""
+    _store.clear()

@@ -1,0 +1,88 @@
+"""Per-key policy in the gateway: the model allow-list API Gateway's authorizer passes along.
+
+The authorizer (``handlers/authorizer.py``) answers with a context; the API Gateway deployment
+copies it into two request headers of every call to the gateway function, *overwriting* whatever
+the client sent under those names:
+
+* ``X-Gateway-Key-Id``: the key id (logged on every request line, for per-key usage);
+* ``X-Gateway-Allowed-Models``: comma-separated model names, aliases or globs.
+
+When either header is present an allow-list applies: the model the caller asked for (the public
+name, or the OCI model id it resolves to) must match one pattern, else 403 ``model_not_allowed``.
+An empty or missing list then allows nothing (fail closed). When neither header is present
+(local runs, ``fn invoke``, which OCI authenticates with IAM) there is no allow-list.
+
+Pure and cheap to import: the gateway's cold start pays for nothing but ``fnmatch``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Iterable
+
+from core.errors import PERMISSION, APIError
+from core.transport import Request
+
+KEY_ID_HEADER = "x-gateway-key-id"
+ALLOWED_MODELS_HEADER = "x-gateway-allowed-models"
+
+
+@dataclass(frozen=True)
+class KeyPolicy:
+    """What the authorizer granted this call. ``patterns`` is None when no allow-list applies."""
+
+    key_id: str | None
+    patterns: tuple[str, ...] | None
+
+    def allows(self, *names: str | None) -> bool:
+        """True when there is no allow-list, or any of ``names`` matches a pattern (case-sensitive globs)."""
+        if self.patterns is None:
+            return True
+        return model_allowed(self.patterns, *names)
+
+
+def split_models(value: str) -> tuple[str, ...]:
+    """A comma list (the ``X-Gateway-Allowed-Models`` header) as patterns."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def model_allowed(patterns: Iterable[str], *names: str | None) -> bool:
+    """True when any of ``names`` matches any glob pattern."""
+    candidates = [name for name in names if name]
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns for name in candidates)
+
+
+def key_id_of(request: Request) -> str | None:
+    """The key id in ``X-Gateway-Key-Id`` (None for IAM-authenticated calls), trimmed for log lines."""
+    value = request.headers.get(KEY_ID_HEADER)
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:64] or None
+
+
+def policy_of(request: Request) -> KeyPolicy:
+    """The call's policy, read from the headers the API Gateway deployment sets."""
+    key_id = key_id_of(request)
+    raw = request.headers.get(ALLOWED_MODELS_HEADER)
+    if raw is None and key_id is None:
+        return KeyPolicy(None, None)
+    return KeyPolicy(key_id, split_models(raw or ""))
+
+
+def model_not_allowed(name: str, policy: KeyPolicy) -> APIError:
+    allowed = ", ".join(policy.patterns or ()) or "none"
+    if len(allowed) > 200:
+        allowed = allowed[:197] + "..."
+    return APIError(403, f"This API key may not use the model '{name}' (allowed: {allowed}).",
+                    type=PERMISSION, param="model", code="model_not_allowed")
+
+
+def check_model_allowed(request: Request, name: str, resolved_id: str | None = None) -> None:
+    """Raise 403 ``model_not_allowed`` unless the call's allow-list covers ``name`` or ``resolved_id``.
+
+    Call it right after the model is resolved, before any upstream call.
+    """
+    policy = policy_of(request)
+    if not policy.allows(name, resolved_id):
+        raise model_not_allowed(name, policy)

@@ -1,0 +1,78 @@
+"""Reading one OCI Vault secret: a signed GET of its current secret bundle, decoded.
+
+``GET https://secrets.vaults.{region}.oci.{realm domain}/20190301/secretbundles/{secretId}``
+answers ``{"secretId", "versionNumber", "secretBundleContent": {"contentType": "BASE64",
+"content": "<base64>"}, ...}`` (the ``oci`` SDK's ``SecretBundle`` and
+``Base64SecretBundleContentDetails``). The request goes through the shared client, so it is
+signed by the function's principal and retried like every other OCI call.
+
+The secret's region is taken from its OCID (``ocid1.vaultsecret.oc1.iad.<unique>``) when it
+names one, so a Vault in another region than Generative AI needs no setting. Nothing here
+logs or raises the secret's content.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+from urllib.parse import quote
+
+from core.endpoints import REGION_KEYS, secrets_base_url
+from core.errors import ConfigError
+from core.settings import Settings
+
+SECRET_OCID_RE = re.compile(r"^ocid1\.vaultsecret\.([a-z0-9]+)\.([a-z0-9-]*)\.[A-Za-z0-9._-]{1,200}$")
+_REGION_NAME_RE = re.compile(r"^[a-z]+-[a-z]+-\d+$")
+
+
+def secret_region(secret_ocid: str) -> str | None:
+    """The region named by a secret OCID (``iad`` or ``us-ashburn-1``), or None."""
+    found = SECRET_OCID_RE.match(secret_ocid)
+    if not found:
+        return None
+    region = found.group(2)
+    if region in REGION_KEYS:
+        return REGION_KEYS[region]
+    return region if _REGION_NAME_RE.match(region) else None
+
+
+def secret_bundle_url(secret_ocid: str, settings: Settings, credentials: Any, setting: str) -> str:
+    """Where to GET the secret's current bundle; a ConfigError (naming ``setting``) for a malformed OCID."""
+    if not SECRET_OCID_RE.match(secret_ocid):
+        raise ConfigError(f"setting {setting} must be a Vault secret OCID (ocid1.vaultsecret...)")
+    region = secret_region(secret_ocid) or getattr(credentials, "region", None) or settings.oci_region
+    base = secrets_base_url(region, override=settings.oci_secrets_endpoint,
+                            region_metadata=settings.oci_region_metadata)
+    return f"{base}/secretbundles/{quote(secret_ocid, safe='')}"
+
+
+def decode_bundle(payload: Any, setting: str) -> bytes:
+    """The secret's bytes from a secret-bundle response body."""
+    content = payload.get("secretBundleContent") if isinstance(payload, dict) else None
+    if not isinstance(content, dict) or not isinstance(content.get("content"), str):
+        raise ConfigError(f"the Vault secret named by {setting} has no content")
+    kind = content.get("contentType", "BASE64")
+    if kind != "BASE64":
+        raise ConfigError(f"the Vault secret named by {setting} has content type {str(kind)[:20]!r}, not BASE64")
+    try:
+        return base64.b64decode(content["content"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"the Vault secret named by {setting} is not valid base64") from None
+
+
+async def read_secret(secret_ocid: str, settings: Settings, *, setting: str, deadline: float | None = None,
+                      request_id: str | None = None) -> bytes:
+    """The current version of a Vault secret. Upstream failures raise :class:`core.errors.APIError`."""
+    from core import client as oci
+
+    credentials = oci.get_credentials(settings)
+    url = secret_bundle_url(secret_ocid, settings, credentials, setting)
+    upstream = await oci.get_client().request("GET", url, deadline=deadline, request_id=request_id,
+                                              service="OCI Vault", known_model=True)
+    try:
+        payload = upstream.json()
+    except ValueError:
+        raise ConfigError(f"OCI Vault answered the read of {setting} with something other than JSON") from None
+    return decode_bundle(payload, setting)

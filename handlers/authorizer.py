@@ -1,0 +1,165 @@
+"""The ``authorizer`` role: an OCI API Gateway authorizer function (multi-argument contract).
+
+API Gateway invokes it with ``{"type": "USER_DEFINED", "data": {"<argument>": <value>}}``
+(the deployment maps e.g. ``authorization: request.headers[Authorization]`` and
+``api-key: request.headers[api-key]``; multi-valued sources arrive as arrays, missing ones are
+left out) or, in the older single-argument form, ``{"type": "TOKEN", "token": "<value>"}``.
+
+It always answers HTTP 200 with JSON, because API Gateway turns an authorizer 5xx into a 502
+for the client:
+
+* ``{"active": true, "principal": <key id>, "scope": ["gateway"], "expiresAt": <ISO-8601>,
+  "context": {"key_id", "owner", "allowed_models"}}``; the deployment copies the context into
+  the ``X-Gateway-Key-Id`` / ``X-Gateway-Allowed-Models`` headers of the call to the gateway;
+* ``{"active": false, "wwwAuthenticate": "Bearer ..."}`` (the client gets a 401) for a
+  missing, malformed, unknown, disabled or expired key, or when the key table cannot be
+  loaded. Why is logged (with the key id, never the key), not told to the client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from core import logs
+from core.apikeys import KeyRecord, format_time, parse_key, verify
+from core.errors import APIError, ConfigError
+from core.keystore import get_store
+from core.settings import Settings, get_settings
+from core.transport import Request, Response
+
+REALM = "oci-genai-gateway"
+SCOPE = ("gateway",)
+MAX_ARGUMENT_CHARS = 4096
+_KEY_ARGUMENTS = frozenset({"api-key", "x-api-key", "apikey", "key", "token"})
+"""Argument names (case-insensitive, ``_`` same as ``-``) holding a bare key; ``authorization`` holds a Bearer."""
+
+
+def _bearer(value: str) -> str:
+    """The credential of an Authorization value: ``Bearer <key>`` (any case) or a bare key."""
+    value = value.strip()
+    scheme, _, rest = value.partition(" ")
+    if rest and scheme.lower() == "bearer":
+        return rest.strip()
+    return value
+
+
+def _values(raw: Any) -> list[str] | None:
+    """An argument's values (a string or an array of strings); None if it is anything else."""
+    items = raw if isinstance(raw, list) else [raw]
+    if not all(isinstance(item, str) for item in items):
+        return None
+    return [item for item in items if item.strip()]
+
+
+def presented_key(body: Any) -> tuple[str | None, str]:
+    """(key, "ok") or (None, why not) from an authorizer input document. Pure; never raises."""
+    if not isinstance(body, dict):
+        return None, "bad_input"
+    kind = body.get("type")
+    if kind == "TOKEN":
+        token = body.get("token")
+        pairs: list[tuple[str, Any]] = [("authorization", token)] if token is not None else []
+    elif kind == "USER_DEFINED":
+        data = body.get("data")
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            return None, "bad_input"
+        pairs = list(data.items())
+    else:
+        return None, "bad_input"
+    candidates: list[str] = []
+    for name, raw in pairs:
+        label = str(name).strip().lower().replace("_", "-")
+        if label != "authorization" and label not in _KEY_ARGUMENTS:
+            continue
+        values = _values(raw)
+        if values is None:
+            return None, "bad_input"
+        for value in values:
+            if len(value) > MAX_ARGUMENT_CHARS:
+                return None, "malformed"
+            candidates.append(_bearer(value) if label == "authorization" else value.strip())
+    distinct = list(dict.fromkeys(c for c in candidates if c))
+    if not distinct:
+        return None, "missing"
+    if len(distinct) > 1:
+        return None, "ambiguous"
+    return distinct[0], "ok"
+
+
+def active(record: KeyRecord, settings: Settings, now: datetime) -> dict[str, Any]:
+    expires = now + timedelta(seconds=max(1, settings.api_keys_auth_ttl_seconds))
+    if record.expires is not None:
+        expires = min(expires, record.expires)
+    return {
+        "active": True,
+        "principal": record.key_id,
+        "scope": list(SCOPE),
+        "expiresAt": format_time(expires),
+        "context": {"key_id": record.key_id, "owner": record.owner, "allowed_models": record.allowed_models()},
+    }
+
+
+def inactive(reason: str) -> dict[str, Any]:
+    challenge = f'Bearer realm="{REALM}"'
+    if reason != "missing":
+        challenge += ', error="invalid_token"'
+    return {"active": False, "wwwAuthenticate": challenge}
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+async def handle(request: Request) -> Response:
+    """Decide one authorization; never raises and never answers anything but 200 JSON."""
+    watch = logs.Stopwatch()
+    key_id: str | None = None
+    try:
+        key, reason = presented_key(_parse(request.body))
+        if key is not None:
+            key_id = parse_key(key)
+            settings = get_settings()
+            try:
+                material = await get_store().get(settings, deadline=request.deadline,
+                                                 request_id=request.request_id or None)
+            except (ConfigError, APIError) as exc:
+                logs.log_event("apikeys_unavailable", logging.ERROR, request_id=request.request_id,
+                               error=type(exc).__name__, detail=_safe_detail(exc))
+                reason = "table_unavailable"
+            else:
+                now = datetime.now(timezone.utc)
+                verdict = verify(key, material.table, material.pepper, now)
+                reason = verdict.reason
+                if verdict.record is not None:
+                    logs.log_event("auth", outcome="ok", key_id=verdict.record.key_id, owner=verdict.record.owner,
+                                   latency_ms=watch.ms(), request_id=request.request_id)
+                    return _answer(active(verdict.record, settings, now), key_id=key_id, auth_outcome="ok")
+    except Exception as exc:  # noqa: BLE001 - an authorizer 5xx becomes a client 502: answer inactive instead
+        logs.log_event("auth_failed_unexpectedly", logging.ERROR, request_id=request.request_id,
+                       error=type(exc).__name__)
+        reason = "internal_error"
+    logs.log_event("auth", outcome=reason, key_id=key_id, latency_ms=watch.ms(), request_id=request.request_id)
+    return _answer(inactive(reason), key_id=key_id, auth_outcome=reason)
+
+
+def _answer(payload: dict[str, Any], **meta: Any) -> Response:
+    response = Response.json(payload, headers={"cache-control": "no-store"})
+    response.meta.update({k: v for k, v in meta.items() if v is not None})
+    return response
+
+
+def _safe_detail(exc: Exception) -> str:
+    """What an operator needs: a ConfigError's message (never holds a secret) or an upstream error code."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, APIError):
+        return f"{exc.status} {exc.code}: {exc.message}"
+    return type(exc).__name__
