@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from core.errors import APIError, invalid_request
@@ -35,6 +36,9 @@ def parse_json_object(body: bytes, what: str = "request body") -> dict[str, Any]
     if _depth(data) > MAX_JSON_DEPTH:
         raise invalid_request(f"The {what} is nested too deeply (more than {MAX_JSON_DEPTH} levels).",
                               code="invalid_json")
+    if "\\u" in text and _has_lone_surrogate(data):
+        raise invalid_request(f"The {what} contains an invalid \\u escape (a lone UTF-16 surrogate).",
+                              code="invalid_json")
     return data
 
 
@@ -50,6 +54,20 @@ def _depth(value: Any, level: int = 1) -> int:
     if isinstance(value, list):
         return max((_depth(v, level + 1) for v in value), default=level)
     return level
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """JSON may escape a lone surrogate (``"\\ud800"``) that no UTF-8 encoder can send on."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def type_name(value: Any) -> str:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from dataclasses import dataclass
+import re
+import uuid
+from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
 from core import logs
@@ -137,9 +139,20 @@ def resolve_invoke(role: str, request: Request) -> tuple[str, Handler]:
     )
 
 
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
+
+
+def _safe_request_id(request: Request) -> Request:
+    """A request id that can travel in headers and logs; callers may send anything (header injection)."""
+    if _SAFE_REQUEST_ID.match(request.request_id or ""):
+        return request
+    return replace(request, request_id=uuid.uuid4().hex.upper())
+
+
 async def dispatch(request: Request) -> Response:
     """Answer one call; never raises, never leaks a traceback."""
     watch = logs.Stopwatch()
+    request = _safe_request_id(request)
     route_name = "?"
     try:
         settings = get_settings()
@@ -177,6 +190,4 @@ async def dispatch(request: Request) -> Response:
 
 
 def _with_params(request: Request, params: dict[str, str]) -> Request:
-    from dataclasses import replace
-
     return replace(request, path_params=params)
