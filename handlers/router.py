@@ -170,7 +170,12 @@ async def dispatch(request: Request) -> Response:
     except APIError as exc:
         response = error_response(exc, request.request_id)
     except ConfigError as exc:
-        response = error_response(config_error(exc), request.request_id)
+        if request.kind == HTTP and request.path.rstrip("/").endswith("/health"):
+            from handlers.health import handle as health  # a health check reports bad settings as 503
+
+            response = await health(request)
+        else:
+            response = error_response(config_error(exc), request.request_id)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: log the type, answer a clean 500
         logs.log_event("unhandled_exception", logging.ERROR, route=route_name, request_id=request.request_id,
                        exception=type(exc).__name__)
