@@ -127,7 +127,8 @@ class OCIClient:
     async def open_stream(self, method: str, url: str, **kwargs: Any) -> "UpstreamStream":
         """Like :meth:`request`, but returns once a 2xx status arrives, with the body still to be read.
 
-        Retries happen only before the first byte; the caller must ``aclose()`` the stream.
+        Retries happen only before the first byte; the caller must ``aclose()`` the stream. A status in
+        ``ok_statuses`` (e.g. 404/412 for a conditional read) also comes back as a stream: check ``.status``.
         """
         result = await self._send(method, url, stream=True, **kwargs)
         assert isinstance(result, UpstreamStream)
@@ -182,7 +183,7 @@ class OCIClient:
                 upstream_id = response.headers.get("opc-request-id", send_headers["opc-request-id"])
                 logs.log_event("upstream", logging.DEBUG, service=service, status=status, latency_ms=watch.ms(),
                                attempt=attempt, opc_request_id=upstream_id)
-                if stream and 200 <= status < 300:
+                if stream and (200 <= status < 300 or status in ok_statuses):
                     return UpstreamStream(response, upstream_id)
                 try:
                     body = await response.aread()
@@ -226,6 +227,7 @@ class UpstreamStream:
     def __init__(self, response: httpx.Response, request_id: str) -> None:
         self.response = response
         self.request_id = request_id
+        self.status = response.status_code
         self.headers = response.headers
 
     def chunks(self) -> AsyncIterator[bytes]:

@@ -134,6 +134,11 @@ class Emulator:
         self.routes: list[Route] = list(ROUTES)
         self.clock = clock
         self.stream = StreamSettings()
+        from .objectstorage import install_objectstorage  # here, not at module level: it imports this module
+        from .vault import install_vault
+
+        self.objectstorage = install_objectstorage(self)
+        self.vault = install_vault(self, {})
 
     # --- configuration -----------------------------------------------------------------------
     def now(self) -> float:

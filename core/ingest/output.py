@@ -1,0 +1,165 @@
+"""What ingestion writes: JSON lines, bounded parts, the manifest and dead letters (pure builders).
+
+Line (one per chunk, ``part-NNNNN.jsonl``)::
+
+    {"namespace", "bucket", "object", "eTag", "chunk", "start", "end", "tokens", "text",
+     "embedding", "encoding", "model"}
+
+The manifest says which source version the parts describe and is written last; a reader that
+finds ``status: complete`` and the current ``eTag`` can trust every listed part.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from core.embeddings.response import encode_base64
+from core.ingest.chunking import Chunk
+from core.ingest.events import ObjectEvent
+
+MANIFEST_VERSION = 1
+COMPLETE = "complete"
+PARTIAL = "partial"
+
+# Dead-letter reasons. Permanent ones are not retried for the same ETag (a repeat changes nothing).
+BINARY = "binary"
+UNSUPPORTED = "unsupported_type"
+TOO_LARGE = "too_large"
+EXTRACTION_FAILED = "extraction_failed"
+NO_TEXT = "no_text"
+DEADLINE = "deadline"
+UPSTREAM_FAILED = "upstream_failed"
+READ_FAILED = "read_failed"
+PERMANENT_REASONS = frozenset({BINARY, UNSUPPORTED, TOO_LARGE, EXTRACTION_FAILED, NO_TEXT})
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def chunk_line(event: ObjectEvent, chunk: Chunk, vector: Sequence[float], *, model: str,
+               encoding: str) -> bytes:
+    embedding: Any = encode_base64(vector) if encoding == "base64" else vector
+    return dumps({
+        "namespace": event.namespace, "bucket": event.bucket, "object": event.name, "eTag": event.etag,
+        "chunk": chunk.index, "start": chunk.start, "end": chunk.end, "tokens": chunk.tokens, "text": chunk.text,
+        "embedding": embedding, "encoding": encoding, "model": model,
+    }) + b"\n"
+
+
+@dataclass
+class PartInfo:
+    name: str
+    first_chunk: int
+    chunks: int
+    bytes: int
+    etag: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "firstChunk": self.first_chunk, "chunks": self.chunks, "bytes": self.bytes,
+                "eTag": self.etag}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PartInfo":
+        return cls(str(data["name"]), int(data["firstChunk"]), int(data["chunks"]), int(data.get("bytes", 0)),
+                   data.get("eTag"))
+
+
+@dataclass
+class PartBuffer:
+    """Lines of the part being filled; full once it reaches ``max_bytes``."""
+
+    max_bytes: int
+    first_chunk: int = 0
+    lines: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+    def add(self, line: bytes) -> None:
+        self.lines.append(line)
+        self.size += len(line)
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.max_bytes
+
+    def take(self) -> tuple[bytes, int, int]:
+        """(body, first chunk index, chunk count); the buffer restarts after them."""
+        body, count, first = b"".join(self.lines), len(self.lines), self.first_chunk
+        self.lines, self.size, self.first_chunk = [], 0, first + count
+        return body, first, count
+
+
+@dataclass
+class Progress:
+    """What a run has produced so far; saved as a ``partial`` manifest when a run must stop early."""
+
+    kind: str = ""
+    parts: list[PartInfo] = field(default_factory=list)
+    chunks: int = 0
+    tokens: int = 0
+    dimensions: int | None = None
+    model_id: str | None = None
+    invocations: int = 1
+    started: str = field(default_factory=now_iso)
+
+    @classmethod
+    def resume(cls, manifest: dict[str, Any]) -> "Progress":
+        parts = [PartInfo.from_json(p) for p in manifest.get("parts") or []]
+        return cls(kind=str(manifest.get("type") or ""), parts=parts,
+                   chunks=sum(p.chunks for p in parts), tokens=int(manifest.get("tokenCount") or 0),
+                   dimensions=manifest.get("dimensions"), model_id=manifest.get("modelId"),
+                   invocations=int(manifest.get("invocations") or 1) + 1,
+                   started=str(manifest.get("startedAt") or now_iso()))
+
+
+def manifest(event: ObjectEvent, progress: Progress, *, status: str, model: str, encoding: str,
+             chunk_tokens: int, overlap_tokens: int, size: int | None, content_type: str | None,
+             notes: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "version": MANIFEST_VERSION,
+        "status": status,
+        "source": {"namespace": event.namespace, "bucket": event.bucket, "object": event.name, "eTag": event.etag,
+                   "size": size, "contentType": content_type},
+        "type": progress.kind,
+        "model": model,
+        "modelId": progress.model_id,
+        "dimensions": progress.dimensions,
+        "embeddingEncoding": encoding,
+        "chunking": chunking_settings(chunk_tokens, overlap_tokens),
+        "chunkCount": progress.chunks,
+        "tokenCount": progress.tokens,
+        "parts": [p.to_json() for p in progress.parts],
+        "invocations": progress.invocations,
+        "startedAt": progress.started,
+        "updatedAt": now_iso(),
+        "completedAt": now_iso() if status == COMPLETE else None,
+        **({"notes": notes} if notes else {}),
+    }
+
+
+def chunking_settings(chunk_tokens: int, overlap_tokens: int) -> dict[str, Any]:
+    return {"tokenizer": "cl100k_base", "maxTokens": chunk_tokens, "overlapTokens": overlap_tokens}
+
+
+def dead_letter(event: ObjectEvent, reason: str, message: str, *, stage: str, resume_chunk: int | None = None,
+                detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "version": MANIFEST_VERSION,
+        "source": {"namespace": event.namespace, "bucket": event.bucket, "object": event.name, "eTag": event.etag},
+        "eventType": event.event_type,
+        "eventId": event.event_id,
+        "reason": reason,
+        "message": message,
+        "stage": stage,
+        "retryable": reason not in PERMANENT_REASONS,
+        "resumeFromChunk": resume_chunk,
+        "time": now_iso(),
+        **(detail or {}),
+    }

@@ -1,0 +1,216 @@
+"""Object Storage operations on top of the signed, retrying client (``core.client``).
+
+Only what the ingestion pipeline needs: conditional GET (streamed, with ``Range``), HEAD,
+PUT (``if-match`` / ``if-none-match: *``), DELETE (``if-match``) and ListObjects. Object names
+are percent-encoded with ``safe=''`` exactly as the oci SDK does (``a/b c`` -> ``a%2Fb%20c``),
+so the signed ``(request-target)`` is the path that is sent.
+
+Conditional outcomes (304, 404, 412) are answers, not errors: they come back as an
+:class:`ObjectResult` status so the caller decides (a 412 on ``if-match`` means the object was
+overwritten since the event; a 404 means it was deleted). Everything else that is not 2xx
+raises :class:`core.errors.APIError` after the client's retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Iterable
+from urllib.parse import quote, urlencode
+
+from core import client as oci
+from core.deployment import objectstorage_url
+from core.errors import APIError
+from core.settings import Settings, get_settings
+
+SERVICE = "OCI Object Storage"
+CONDITIONAL = (304, 404, 412)
+
+
+def object_path(namespace: str, bucket: str, name: str) -> str:
+    """``/n/{ns}/b/{bucket}/o/{object}`` with every part quoted like the SDK (``safe=''``)."""
+    return f"/n/{_segment(namespace)}/b/{_segment(bucket)}/o/{_segment(name)}"
+
+
+def _segment(value: str) -> str:
+    """One path segment; a bare ``.``/``..`` is escaped so no URL normalizer can collapse it."""
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
+def list_path(namespace: str, bucket: str) -> str:
+    return f"/n/{quote(namespace, safe='')}/b/{quote(bucket, safe='')}/o"
+
+
+@dataclass
+class ObjectInfo:
+    """What HEAD (or a GET's headers) say about an object."""
+
+    status: int
+    etag: str | None = None
+    size: int | None = None
+    content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass
+class ObjectStream:
+    """An open GET: :attr:`info` plus the body to iterate; always :meth:`aclose` it."""
+
+    info: ObjectInfo
+    _stream: Any = None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Decoded body bytes, as they arrive."""
+        if self._stream is None:
+            return
+        async for chunk in self._stream.response.aiter_bytes():
+            yield chunk
+
+    async def aclose(self) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    name: str
+    etag: str | None = None
+    size: int | None = None
+    time_modified: str | None = None
+
+
+def _info(status: int, headers: Any) -> ObjectInfo:
+    length = headers.get("content-length")
+    total = None
+    content_range = headers.get("content-range")  # bytes a-b/size: the object's size, not the range's
+    if content_range and "/" in content_range:
+        tail = content_range.rsplit("/", 1)[1]
+        total = int(tail) if tail.isdigit() else None
+    size = total if total is not None else (int(length) if length and length.isdigit() else None)
+    return ObjectInfo(status, headers.get("etag"), size, headers.get("content-type"),
+                      {k.lower(): v for k, v in headers.items()})
+
+
+class ObjectStorage:
+    """Object Storage calls for one deployment (endpoint from settings or the credentials' region)."""
+
+    def __init__(self, settings: Settings | None = None, client: Any = None) -> None:
+        self.settings = settings or get_settings()
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or oci.get_client()
+
+    def _url(self, path: str, query: dict[str, Any] | None = None) -> str:
+        base = objectstorage_url(self.settings, oci.get_credentials(self.settings))
+        url = base.rstrip("/") + path
+        if query:
+            url += "?" + urlencode({k: v for k, v in query.items() if v is not None}, quote_via=quote)
+        return url
+
+    async def head(self, namespace: str, bucket: str, name: str, *, if_match: str | None = None,
+                   deadline: float | None = None) -> ObjectInfo:
+        headers = {"if-match": if_match} if if_match else {}
+        result = await self.client.request("HEAD", self._url(object_path(namespace, bucket, name)), headers=headers,
+                                           deadline=deadline, ok_statuses=CONDITIONAL, service=SERVICE)
+        return _info(result.status, result.headers)
+
+    async def get_bytes(self, namespace: str, bucket: str, name: str, *, if_match: str | None = None,
+                        byte_range: tuple[int, int] | None = None,
+                        deadline: float | None = None) -> tuple[ObjectInfo, bytes]:
+        """A small object (or a range) read whole; the body is empty unless the status is 2xx."""
+        headers = _conditions(if_match, None, byte_range)
+        result = await self.client.request("GET", self._url(object_path(namespace, bucket, name)), headers=headers,
+                                           deadline=deadline, ok_statuses=CONDITIONAL, service=SERVICE,
+                                           accept="*/*")
+        info = _info(result.status, result.headers)
+        return info, (result.body if info.ok else b"")
+
+    async def open(self, namespace: str, bucket: str, name: str, *, if_match: str | None = None,
+                   byte_range: tuple[int, int] | None = None, deadline: float | None = None) -> ObjectStream:
+        """A streamed GET: never holds the object in memory. 304/404/412 come back with no body."""
+        headers = _conditions(if_match, None, byte_range)
+        url = self._url(object_path(namespace, bucket, name))
+        try:
+            # open_stream raises for every non-2xx; known_model=False keeps a 404 a 404 (not an IAM 503).
+            stream = await self.client.open_stream("GET", url, headers=headers, deadline=deadline,
+                                                   service=SERVICE, accept="*/*", known_model=False)
+        except APIError as exc:
+            if exc.status in CONDITIONAL:
+                return ObjectStream(ObjectInfo(exc.status))
+            raise
+        return ObjectStream(_info(stream.response.status_code, stream.headers), stream)
+
+    async def put(self, namespace: str, bucket: str, name: str, body: bytes, *,
+                  content_type: str = "application/octet-stream", if_match: str | None = None,
+                  if_none_match: bool = False, deadline: float | None = None) -> ObjectInfo:
+        """PutObject; ``if_none_match=True`` sends ``if-none-match: *`` (create only). 412 is returned."""
+        headers = {"content-type": content_type}
+        if if_match:
+            headers["if-match"] = if_match
+        if if_none_match:
+            headers["if-none-match"] = "*"
+        result = await self.client.request("PUT", self._url(object_path(namespace, bucket, name)), content=body,
+                                           headers=headers, deadline=deadline, ok_statuses=(412,),
+                                           service=SERVICE)
+        return _info(result.status, result.headers)
+
+    async def delete(self, namespace: str, bucket: str, name: str, *, if_match: str | None = None,
+                     deadline: float | None = None) -> int:
+        """DeleteObject; returns 204, or 404 (already gone) / 412 (changed since ``if_match``)."""
+        headers = {"if-match": if_match} if if_match else {}
+        result = await self.client.request("DELETE", self._url(object_path(namespace, bucket, name)),
+                                           headers=headers, deadline=deadline, ok_statuses=(404, 412),
+                                           service=SERVICE)
+        return result.status
+
+    async def list_page(self, namespace: str, bucket: str, *, prefix: str | None = None, start: str | None = None,
+                        limit: int = 1000, fields: str = "name,etag,size,timeModified",
+                        deadline: float | None = None) -> tuple[list[ListedObject], str | None]:
+        """One ListObjects page and the ``nextStartWith`` cursor (None at the end)."""
+        query = {"prefix": prefix, "start": start, "limit": limit, "fields": fields}
+        result = await self.client.request("GET", self._url(list_path(namespace, bucket), query),
+                                           deadline=deadline, service=SERVICE)
+        data = result.json()
+        objects = [ListedObject(o["name"], o.get("etag"), o.get("size"), o.get("timeModified"))
+                   for o in data.get("objects") or [] if isinstance(o, dict) and "name" in o]
+        return objects, data.get("nextStartWith")
+
+    async def list(self, namespace: str, bucket: str, *, prefix: str | None = None,
+                   deadline: float | None = None, page_size: int = 1000) -> AsyncIterator[ListedObject]:
+        """Every object under ``prefix``, following ``nextStartWith`` pages."""
+        start: str | None = None
+        while True:
+            objects, start = await self.list_page(namespace, bucket, prefix=prefix, start=start, limit=page_size,
+                                                  deadline=deadline)
+            for item in objects:
+                yield item
+            if not start:
+                return
+
+    async def get_namespace(self, deadline: float | None = None) -> str:
+        result = await self.client.request("GET", self._url("/n/"), deadline=deadline, service=SERVICE)
+        value = result.json()
+        return str(value)
+
+
+def _conditions(if_match: str | None, if_none_match: str | None,
+                byte_range: tuple[int, int] | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if if_match:
+        headers["if-match"] = if_match
+    if if_none_match:
+        headers["if-none-match"] = if_none_match
+    if byte_range is not None:
+        headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+    return headers
+
+
+def names(objects: Iterable[ListedObject]) -> list[str]:
+    return [o.name for o in objects]

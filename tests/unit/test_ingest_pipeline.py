@@ -1,0 +1,98 @@
+"""The pipeline's time budget: out of time -> partial manifest + retryable dead letter; the next delivery
+resumes after the last written part and embeds only the rest. Real HTTP against the emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from core import client as oci_client
+from core.ingest.config import IngestConfig
+from core.ingest.events import CREATE, ObjectEvent
+from core.ingest.pipeline import Pipeline, core_embedder
+from core.settings import get_settings, reset_settings
+
+MODEL = "cohere.embed-english-light-v3.0"
+
+
+@pytest.fixture
+def world(gateway_env, api_key_credentials):
+    import local.emulator as emu
+    from local.emulator.objectstorage import install_objectstorage
+
+    emulator = emu.Emulator()
+    emulator.add_key(api_key_credentials.key.key_id, api_key_credentials.key.private_key)
+    state = install_objectstorage(emulator, namespace="ns")
+    state.create_bucket("out")
+    server = emu.serve_in_thread(emulator)
+    for key, value in {"OCI_OBJECTSTORAGE_ENDPOINT": server.url, "OCI_GENAI_ENDPOINT": server.url,
+                       "INGEST_INPUT_BUCKETS": "in", "INGEST_OUTPUT_BUCKET": "out",
+                       "INGEST_EMBEDDING_MODEL": MODEL, "INGEST_CHUNK_TOKENS": "30",
+                       "INGEST_CHUNK_OVERLAP_TOKENS": "0", "INGEST_PART_MAX_BYTES": "65536",
+                       "EMBEDDINGS_CONCURRENCY": "1", "INGEST_TIME_RESERVE_SECONDS": "20"}.items():
+        gateway_env.setenv(key, value)
+    reset_settings()
+    oci_client.reset()
+    oci_client._credentials = api_key_credentials
+    yield emulator, state
+    server.stop()
+
+
+def embedded_inputs(emulator) -> int:
+    return sum(len(r.json["inputs"]) for r in emulator.requests if "embedText" in r.path and r.status == 200)
+
+
+async def test_out_of_time_saves_progress_and_the_next_delivery_resumes(world):
+    emulator, state = world
+    text = "\n\n".join(f"Paragraph {p} " + "has several words in it. " * 5 for p in range(300))
+    etag = state.put("in", "long.txt", text.encode(), "text/plain")
+    event = ObjectEvent(CREATE, "ns", "in", "long.txt", etag)
+    settings = get_settings()
+    config = IngestConfig.from_settings(settings)
+    skew = {"offset": 0.0}
+    real_embed = core_embedder(MODEL, settings)
+
+    async def embed(texts, deadline, request_id):
+        result = await real_embed(texts, deadline, request_id)
+        skew["offset"] = 1000.0  # after the first window, the clock says the deadline is near
+        return result
+
+    deadline = time.time() + 1010.0
+    first = await Pipeline(config, settings=settings, embed=embed,
+                           clock=lambda: time.time() + skew["offset"]).handle(event, deadline=deadline)
+
+    assert first.status == "partial" and first.reason == "deadline"
+    assert first.chunks == 96  # exactly the first window (96 x EMBEDDINGS_CONCURRENCY=1)
+    manifest = json.loads(state.get("out", "embeddings/long.txt/manifest.json").data)
+    assert manifest["status"] == "partial" and manifest["chunkCount"] == 96
+    letter = json.loads(state.get("out", "failed/long.txt.json").data)
+    assert letter["reason"] == "deadline" and letter["retryable"] and letter["resumeFromChunk"] == 96
+    emulator.requests.clear()
+
+    second = await Pipeline(config, settings=settings).handle(event, deadline=time.time() + 300)
+
+    assert second.status == "embedded" and second.detail["invocations"] == 2
+    assert embedded_inputs(emulator) == second.chunks - 96  # only the rest was embedded
+    manifest = json.loads(state.get("out", "embeddings/long.txt/manifest.json").data)
+    indices = []
+    for number, part in enumerate(manifest["parts"]):
+        assert part["name"] == f"embeddings/long.txt/part-{number:05d}.jsonl"
+        indices += [json.loads(line)["chunk"] for line in state.get("out", part["name"]).data.splitlines()]
+    assert indices == list(range(second.chunks))  # every chunk exactly once, in order
+    assert manifest["status"] == "complete" and state.get("out", "failed/long.txt.json") is None
+
+
+async def test_a_partial_manifest_for_another_etag_is_not_resumed(world):
+    emulator, state = world
+    state.put("in", "doc.txt", b"Old text.\n", "text/plain")
+    etag = state.put("in", "doc.txt", b"New text that replaced the old one.\n", "text/plain")
+    stale = {"status": "partial", "source": {"eTag": "other"}, "parts": [{"name": "x", "firstChunk": 0,
+                                                                        "chunks": 5}]}
+    state.put("out", "embeddings/doc.txt/manifest.json", json.dumps(stale).encode())
+    outcome = await Pipeline(IngestConfig.from_settings(get_settings())).handle(
+        ObjectEvent(CREATE, "ns", "in", "doc.txt", etag))
+    assert outcome.status == "embedded" and outcome.chunks == 1
+    line = json.loads(state.get("out", "embeddings/doc.txt/part-00000.jsonl").data)
+    assert line["chunk"] == 0 and line["text"] == "New text that replaced the old one."
