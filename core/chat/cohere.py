@@ -25,6 +25,7 @@ from typing import Any
 
 from core.catalog import ModelInfo
 from core.chat.common import created_timestamp, finish_reason, tool_call_id, usage
+from core.chat.common import sampling_fields as common_sampling_fields
 from core.chat.request import ChatRequest, Message, ResponseFormat, ToolCall, ToolSpec
 from core.chat.schema import SchemaError, simplify_schema
 from core.errors import invalid_request
@@ -297,21 +298,12 @@ def sampling_fields(request: ChatRequest, max_tokens: int | None) -> dict[str, A
     body: dict[str, Any] = {}
     if max_tokens is not None:
         body["maxTokens"] = max_tokens
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
+    body.update(common_sampling_fields(request))
     if request.top_k is not None:
         if request.top_k > TOP_K_MAX:
             raise invalid_request(f"'top_k' must be at most {TOP_K_MAX} for Cohere models.", param="top_k",
                                   code="invalid_value")
         body["topK"] = max(request.top_k, 0)  # -1 ("off" elsewhere) is Cohere's 0
-    if request.top_p is not None:
-        body["topP"] = request.top_p
-    if request.frequency_penalty is not None:
-        body["frequencyPenalty"] = request.frequency_penalty
-    if request.presence_penalty is not None:
-        body["presencePenalty"] = request.presence_penalty
-    if request.seed is not None:
-        body["seed"] = request.seed
     if request.stop:
         body["stopSequences"] = list(request.stop)
     response_format = cohere_response_format(request.response_format)

@@ -61,3 +61,13 @@ def tool_call_id(name: str, arguments: str, position: int, salt: str = "") -> st
     """
     digest = hashlib.sha256(f"{salt}|{position}|{name}|{arguments}".encode()).hexdigest()[:24]
     return f"call_{digest}"
+
+
+# OpenAI sampling parameters spelled the same way by every OCI chat format.
+_SAMPLING_FIELDS = (("temperature", "temperature"), ("top_p", "topP"), ("frequency_penalty", "frequencyPenalty"),
+                    ("presence_penalty", "presencePenalty"), ("seed", "seed"))
+
+
+def sampling_fields(request: Any) -> dict[str, Any]:
+    """temperature/topP/frequencyPenalty/presencePenalty/seed for the ones the caller sent."""
+    return {key: getattr(request, attr) for attr, key in _SAMPLING_FIELDS if getattr(request, attr) is not None}

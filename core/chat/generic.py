@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from core.catalog import ModelInfo
-from core.chat.common import created_timestamp, finish_reason, tool_call_id, usage
+from core.chat.common import created_timestamp, finish_reason, sampling_fields, tool_call_id, usage
 from core.chat.request import ChatRequest, Message
 from core.chat.schema import SchemaError, simplify_schema
 from core.errors import invalid_request
@@ -174,20 +174,11 @@ def to_generic_chat_request(request: ChatRequest, info: ModelInfo | None = None,
         request.max_tokens if request.max_tokens is not None else default_max_tokens)
     if limit is not None:
         body["maxCompletionTokens" if info is not None and info.max_completion_tokens_field else "maxTokens"] = limit
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
-    if request.top_p is not None:
-        body["topP"] = request.top_p
+    body.update(sampling_fields(request))
     if request.top_k is not None:
         body["topK"] = request.top_k
     if request.stop:
         body["stop"] = list(request.stop)
-    if request.frequency_penalty is not None:
-        body["frequencyPenalty"] = request.frequency_penalty
-    if request.presence_penalty is not None:
-        body["presencePenalty"] = request.presence_penalty
-    if request.seed is not None:
-        body["seed"] = request.seed
     if request.n is not None and request.n > 1:
         body["numGenerations"] = request.n
     if request.logprobs:
