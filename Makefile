@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-dev-nodeps.txt | cksum | cut -d' ' -f1)
 
-.PHONY: serve test unit integration venv clean
+.PHONY: serve test unit integration bench venv clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(PY) -m pytest -q tests/integration $(ARGS)
+
+# Benchmarks against LiteLLM (never part of `make test`); writes bench/RESULTS.md. ARGS="--quick" for a short run.
+bench: $(STAMP)
+	$(PY) -m bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

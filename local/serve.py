@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -87,8 +88,15 @@ def _start_emulator(state: dict[str, Any]) -> tuple[dict[str, str], str]:
     return env, server.url
 
 
+def _exit_on_sigterm() -> None:
+    """uvicorn re-raises SIGTERM after its own shutdown; turn it into SystemExit so ``finally`` stops the fdk pool
+    and the emulator instead of the process dying with them orphaned."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    _exit_on_sigterm()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     prefix = normalise_prefix(args.prefix)
     state: dict[str, Any] = {}

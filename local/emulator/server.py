@@ -418,7 +418,8 @@ class RunningEmulator:
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind before starting uvicorn so the real port is known immediately (port 0 = any free)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only then (else a 40 ms Nagle stall).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
