@@ -90,6 +90,10 @@ class OCIClient:
         self.settings = settings
         self.credentials = credentials
         self._sleep = sleep
+        if transport is None:
+            from core.http11 import Transport
+
+            transport = Transport()
         self._http = httpx.AsyncClient(
             auth=OCIAuth(credentials),
             transport=transport,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core import client as oci_client
 from core.settings import reset_settings
+
+# The OCI client's connection pool speaks httpcore's interface: let respx mock it like httpcore's own.
+respx.mocks.HTTPCoreMocker.add_targets("core.http11.ConnectionPool")
 
 TEST_TENANCY = "ocid1.tenancy.oc1..aaaaaaaatesttenancy"
 TEST_USER = "ocid1.user.oc1..aaaaaaaatestuser"
