@@ -13,6 +13,8 @@ without a redeploy. A failed load is never cached and never served stale: the ca
 
 from __future__ import annotations
 
+import asyncio
+
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -32,29 +34,33 @@ class KeyMaterial:
     pepper_source: str = ""
 
 
-async def load_material(settings: Settings, *, deadline: float | None = None,
-                        request_id: str | None = None) -> KeyMaterial:
-    """Read and validate the table and the pepper (ConfigError or upstream APIError on failure)."""
+async def _secret_or_value(settings: Settings, ocid_setting: str, value_setting: str, what: str, *,
+                           deadline: float | None, request_id: str | None) -> tuple[bytes | str, str]:
+    """A Vault secret when its OCID is set, else the plain config value; (content, the setting it came from)."""
     from core.vault import read_secret
 
-    if settings.api_keys_secret_ocid:
-        raw_table: bytes | str = await read_secret(settings.api_keys_secret_ocid, settings,
-                                                   setting="API_KEYS_SECRET_OCID", deadline=deadline,
-                                                   request_id=request_id)
-        table_source = "API_KEYS_SECRET_OCID"
-    elif settings.api_keys:
-        raw_table, table_source = settings.api_keys, "API_KEYS"
-    else:
-        raise ConfigError("no API key table: set API_KEYS_SECRET_OCID (a Vault secret) or API_KEYS")
-    if settings.api_keys_pepper_secret_ocid:
-        raw_pepper: bytes | str = await read_secret(settings.api_keys_pepper_secret_ocid, settings,
-                                                    setting="API_KEYS_PEPPER_SECRET_OCID", deadline=deadline,
-                                                    request_id=request_id)
-        pepper_source = "API_KEYS_PEPPER_SECRET_OCID"
-    elif settings.api_keys_pepper:
-        raw_pepper, pepper_source = settings.api_keys_pepper, "API_KEYS_PEPPER"
-    else:
-        raise ConfigError("no API key pepper: set API_KEYS_PEPPER_SECRET_OCID (a Vault secret) or API_KEYS_PEPPER")
+    ocid = getattr(settings, ocid_setting.lower())
+    if ocid:
+        content = await read_secret(ocid, settings, setting=ocid_setting, deadline=deadline, request_id=request_id)
+        return content, ocid_setting
+    value = getattr(settings, value_setting.lower())
+    if value:
+        return value, value_setting
+    raise ConfigError(f"no API key {what}: set {ocid_setting} (a Vault secret) or {value_setting}")
+
+
+async def load_material(settings: Settings, *, deadline: float | None = None,
+                        request_id: str | None = None) -> KeyMaterial:
+    """Read and validate the table and the pepper (ConfigError or upstream APIError on failure).
+
+    The two reads are independent, so they run concurrently (two Vault round trips cost one).
+    """
+    (raw_table, table_source), (raw_pepper, pepper_source) = await asyncio.gather(
+        _secret_or_value(settings, "API_KEYS_SECRET_OCID", "API_KEYS", "table", deadline=deadline,
+                         request_id=request_id),
+        _secret_or_value(settings, "API_KEYS_PEPPER_SECRET_OCID", "API_KEYS_PEPPER", "pepper", deadline=deadline,
+                         request_id=request_id),
+    )
     table = parse_table(raw_table, source=table_source)
     pepper = parse_pepper(raw_pepper, pepper_source)
     return KeyMaterial(table, pepper, table_source, pepper_source)
