@@ -18,7 +18,6 @@ from core.transport import HTTP, INVOKE, Headers, Request
 from handlers.router import dispatch
 
 
-
 def _configure_logging() -> None:
     try:
         level = get_settings().log_level

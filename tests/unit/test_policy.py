@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import httpx
 import pytest
 import respx
 
-from core import logs
 from core.policy import KeyPolicy, check_model_allowed, key_id_of, model_allowed, policy_of, split_models
 from core.errors import APIError
 from core.transport import HTTP, Headers, Request
