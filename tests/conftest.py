@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -11,6 +13,13 @@ from core.settings import reset_settings
 
 # The OCI client's connection pool speaks httpcore's interface: let respx mock it like httpcore's own.
 respx.mocks.HTTPCoreMocker.add_targets("core.http11.ConnectionPool")
+
+
+def pytest_unconfigure(config) -> None:
+    """`import fdk` turns the root logger to DEBUG; HTTP clients closed at interpreter exit must not log
+    into streams pytest has already closed."""
+    logging.getLogger().setLevel(logging.WARNING)
+
 
 TEST_TENANCY = "ocid1.tenancy.oc1..aaaaaaaatesttenancy"
 TEST_USER = "ocid1.user.oc1..aaaaaaaatestuser"
