@@ -14,6 +14,19 @@ COPY adapters ./adapters
 RUN find /function /python -name '__pycache__' -prune -exec rm -rf {} + \
  && python3 -m compileall -q /function /python
 
+# True token streaming (OCI Functions buffers responses): the same handlers behind uvicorn, for OCI Container
+# Instances or OKE behind an API Gateway HTTP back end.  docker build --target asgi -t <repo>:<tag>-asgi .
+FROM python:3.11-slim AS asgi
+WORKDIR /app
+COPY requirements.txt requirements-asgi.txt ./
+RUN pip install --no-cache-dir --no-deps -r requirements.txt \
+ && pip install --no-cache-dir --no-deps -r requirements-asgi.txt \
+ && rm -f /usr/local/lib/python3.11/site-packages/bpe_openai/_bindings*.so
+COPY --from=build /function /app
+EXPOSE 8080
+CMD ["uvicorn", "adapters.asgi:app", "--host", "0.0.0.0", "--port", "8080", "--no-server-header"]
+
+# The function image (the default target; what `fn build` builds).
 FROM fnproject/python:3.11
 WORKDIR /function
 COPY --from=build /python /python
