@@ -8,28 +8,19 @@ resource "oci_logging_log_group" "main" {
   freeform_tags  = local.tags
 }
 
-resource "oci_logging_log" "functions_invoke" {
-  display_name       = "${var.name_prefix}-functions-invoke"
-  log_group_id       = oci_logging_log_group.main.id
-  log_type           = "SERVICE"
-  is_enabled         = true
-  retention_duration = var.log_retention_days
-  freeform_tags      = local.tags
-
-  configuration {
-    compartment_id = var.compartment_ocid
-
-    source {
-      category    = "invoke"
-      resource    = oci_functions_application.main.id
-      service     = "functions"
-      source_type = "OCISERVICE"
-    }
+locals {
+  # One service log per source: what it records, which resource emits it, which service owns the category.
+  service_logs = {
+    functions-invoke = { category = "invoke", resource = oci_functions_application.main.id, service = "functions" }
+    api-access       = { category = "access", resource = oci_apigateway_deployment.openai.id, service = "apigateway" }
+    api-execution    = { category = "execution", resource = oci_apigateway_deployment.openai.id, service = "apigateway" }
+    ingest-rule      = { category = "ruleexecutionlog", resource = oci_events_rule.ingest.id, service = "cloudevents" }
   }
 }
 
-resource "oci_logging_log" "api_access" {
-  display_name       = "${var.name_prefix}-api-access"
+resource "oci_logging_log" "service" {
+  for_each           = local.service_logs
+  display_name       = "${var.name_prefix}-${each.key}"
   log_group_id       = oci_logging_log_group.main.id
   log_type           = "SERVICE"
   is_enabled         = true
@@ -40,49 +31,9 @@ resource "oci_logging_log" "api_access" {
     compartment_id = var.compartment_ocid
 
     source {
-      category    = "access"
-      resource    = oci_apigateway_deployment.openai.id
-      service     = "apigateway"
-      source_type = "OCISERVICE"
-    }
-  }
-}
-
-resource "oci_logging_log" "api_execution" {
-  display_name       = "${var.name_prefix}-api-execution"
-  log_group_id       = oci_logging_log_group.main.id
-  log_type           = "SERVICE"
-  is_enabled         = true
-  retention_duration = var.log_retention_days
-  freeform_tags      = local.tags
-
-  configuration {
-    compartment_id = var.compartment_ocid
-
-    source {
-      category    = "execution"
-      resource    = oci_apigateway_deployment.openai.id
-      service     = "apigateway"
-      source_type = "OCISERVICE"
-    }
-  }
-}
-
-resource "oci_logging_log" "ingest_rule" {
-  display_name       = "${var.name_prefix}-ingest-rule"
-  log_group_id       = oci_logging_log_group.main.id
-  log_type           = "SERVICE"
-  is_enabled         = true
-  retention_duration = var.log_retention_days
-  freeform_tags      = local.tags
-
-  configuration {
-    compartment_id = var.compartment_ocid
-
-    source {
-      category    = "ruleexecutionlog"
-      resource    = oci_events_rule.ingest.id
-      service     = "cloudevents"
+      category    = each.value.category
+      resource    = each.value.resource
+      service     = each.value.service
       source_type = "OCISERVICE"
     }
   }
