@@ -96,26 +96,34 @@ def _override(value: str, setting: str) -> str:
     return f"{parts.scheme}://{netloc}"
 
 
-def genai_base_url(region: str | None, *, override: str | None = None,
-                   region_metadata: Mapping[str, Any] | None = None) -> str:
-    """Base URL of the Generative AI inference API, e.g. ``https://inference...com/20231130``."""
+def _service_url(service: str, region: str | None, override: str | None, setting: str,
+                 region_metadata: Mapping[str, Any] | None, *, oci_label: bool, suffix: str = "") -> str:
+    """``https://{service}.{region}[.oci].{realm domain}{suffix}``, or ``{override}{suffix}`` when one is set.
+
+    Newer services (Generative AI, Vault secrets) carry an ``oci.`` label before the realm domain; Object
+    Storage does not.
+    """
     if override:
-        return f"{_override(override, 'OCI_GENAI_ENDPOINT')}/{GENAI_API_VERSION}"
+        return _override(override, setting) + suffix
     if not region:
         raise ConfigError("no region: set OCI_REGION (or use credentials that carry a region)")
     name = normalize_region(region)
-    return f"https://inference.generativeai.{name}.oci.{realm_domain(name, region_metadata)}/{GENAI_API_VERSION}"
+    label = "oci." if oci_label else ""
+    return f"https://{service}.{name}.{label}{realm_domain(name, region_metadata)}{suffix}"
+
+
+def genai_base_url(region: str | None, *, override: str | None = None,
+                   region_metadata: Mapping[str, Any] | None = None) -> str:
+    """Base URL of the Generative AI inference API, e.g. ``https://inference...com/20231130``."""
+    return _service_url("inference.generativeai", region, override, "OCI_GENAI_ENDPOINT", region_metadata,
+                        oci_label=True, suffix=f"/{GENAI_API_VERSION}")
 
 
 def objectstorage_base_url(region: str | None, *, override: str | None = None,
                            region_metadata: Mapping[str, Any] | None = None) -> str:
     """Base URL of Object Storage, e.g. ``https://objectstorage.us-ashburn-1.oraclecloud.com``."""
-    if override:
-        return _override(override, "OCI_OBJECTSTORAGE_ENDPOINT")
-    if not region:
-        raise ConfigError("no region: set OCI_REGION (or use credentials that carry a region)")
-    name = normalize_region(region)
-    return f"https://objectstorage.{name}.{realm_domain(name, region_metadata)}"
+    return _service_url("objectstorage", region, override, "OCI_OBJECTSTORAGE_ENDPOINT", region_metadata,
+                        oci_label=False)
 
 
 def auth_base_url(region: str, region_metadata: Mapping[str, Any] | None = None) -> str:
@@ -133,9 +141,5 @@ def secrets_base_url(region: str | None, *, override: str | None = None,
 
     For example ``https://secrets.vaults.us-ashburn-1.oci.oraclecloud.com/20190301`` (note the ``oci.`` label).
     """
-    if override:
-        return f"{_override(override, 'OCI_SECRETS_ENDPOINT')}/{SECRETS_API_VERSION}"
-    if not region:
-        raise ConfigError("no region for OCI Vault: set OCI_REGION (or use credentials that carry a region)")
-    name = normalize_region(region)
-    return f"https://secrets.vaults.{name}.oci.{realm_domain(name, region_metadata)}/{SECRETS_API_VERSION}"
+    return _service_url("secrets.vaults", region, override, "OCI_SECRETS_ENDPOINT", region_metadata,
+                        oci_label=True, suffix=f"/{SECRETS_API_VERSION}")

@@ -88,3 +88,12 @@ def non_empty(environ: Mapping[str, str], name: str) -> str | None:
     if value is None or not value.strip():
         return None
     return value
+
+
+def first_claim(claims: Mapping[str, Any], *names: str) -> str | None:
+    """The first of ``names`` that the token's claims hold as a non-empty string (e.g. ``res_tenant``)."""
+    for name in names:
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None

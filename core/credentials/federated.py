@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core import logs
-from core.credentials.common import Clock, expires_soon
+from core.credentials.common import Clock, expires_soon, first_claim
 from core.errors import ConfigError
 from core.signing import SECURITY_TOKEN_PREFIX, SigningKey
 
@@ -91,11 +91,11 @@ class FederatedCredentials(ABC):
 
     @property
     def tenancy_id(self) -> str | None:
-        return self._tenancy_id or _claim(self._session.claims, "res_tenant", "tenant")
+        return self._tenancy_id or first_claim(self._session.claims, "res_tenant", "tenant")
 
     @property
     def compartment_id(self) -> str | None:
-        return _claim(self._session.claims, "res_compartment")
+        return first_claim(self._session.claims, "res_compartment")
 
     def signing_key(self) -> SigningKey:
         """The current key, renewed first when the token is stale.
@@ -142,12 +142,6 @@ class FederatedCredentials(ABC):
         return session
 
 
-def _claim(claims: Mapping[str, Any], *names: str) -> str | None:
-    for name in names:
-        value = claims.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 def describe_failure(exc: Exception) -> str:

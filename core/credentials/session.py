@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core.credentials.common import Clock, expires_soon, jwt_claims, read_file, token_expiry
+from core.credentials.common import Clock, expires_soon, first_claim, jwt_claims, read_file, token_expiry
 from core.errors import ConfigError
 from core.signing import SECURITY_TOKEN_PREFIX, SigningKey, load_private_key
 
@@ -82,11 +82,11 @@ class SessionTokenCredentials:
 
     @property
     def tenancy_id(self) -> str | None:
-        return self._tenancy_id or _claim(self._loaded.claims, "res_tenant", "tenant")
+        return self._tenancy_id or first_claim(self._loaded.claims, "res_tenant", "tenant")
 
     @property
     def compartment_id(self) -> str | None:
-        return self._compartment_id or _claim(self._loaded.claims, "res_compartment")
+        return self._compartment_id or first_claim(self._loaded.claims, "res_compartment")
 
     @property
     def rereadable(self) -> bool:
@@ -148,11 +148,3 @@ class SessionTokenCredentials:
             key=SigningKey(SECURITY_TOKEN_PREFIX + token, private_key),
             pem=pem, passphrase=passphrase, claims=claims, expiry=token_expiry(claims),
         )
-
-
-def _claim(claims: Mapping[str, Any], *names: str) -> str | None:
-    for name in names:
-        value = claims.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return None
