@@ -48,20 +48,21 @@ def to_request(ctx: Any, data: io.BytesIO | None) -> Request:
     """The fdk context and body as a :class:`Request`."""
     body = data.getvalue() if data is not None else b""
     method = ctx.Method()
-    all_headers = ctx.Headers() or {}
-    request_id = Headers(all_headers).get("opc-request-id") or ctx.CallID() or ""
+    all_headers = Headers(ctx.Headers() or {})
+    request_id = all_headers.get("opc-request-id") or ctx.CallID() or ""
+    deadline = _deadline(ctx.Deadline())
     if method:  # Fn-Intent: httprequest (API Gateway, HTTP trigger)
         url = ctx.RequestURL() or "/"
         path, _, query = url.partition("?")
         if "://" in path:  # open-source Fn sends a full URL, OCI API Gateway only path and query
             path = "/" + path.split("://", 1)[1].partition("/")[2]
-        headers = Headers(ctx.HTTPHeaders() or {})
-        if "content-type" not in headers and "content-type" in Headers(all_headers):
-            headers = Headers({**dict(headers), "content-type": Headers(all_headers)["content-type"]})
-        return Request(method=method.upper(), path=path, query=query, headers=headers, body=body, kind=HTTP,
-                       deadline=_deadline(ctx.Deadline()), request_id=request_id)
-    return Request(method="POST", path="", headers=Headers(all_headers), body=body, kind=INVOKE,
-                   deadline=_deadline(ctx.Deadline()), request_id=request_id)
+        headers = dict(ctx.HTTPHeaders() or {})
+        if "content-type" in all_headers:  # passed unprefixed, not as Fn-Http-H-Content-Type
+            headers.setdefault("content-type", all_headers["content-type"])
+        return Request(method=method.upper(), path=path, query=query, headers=Headers(headers), body=body, kind=HTTP,
+                       deadline=deadline, request_id=request_id)
+    return Request(method="POST", path="", headers=all_headers, body=body, kind=INVOKE, deadline=deadline,
+                   request_id=request_id)
 
 
 async def handler(ctx: Any, data: io.BytesIO | None = None) -> Any:

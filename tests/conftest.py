@@ -18,7 +18,7 @@ respx.mocks.HTTPCoreMocker.add_targets("core.http11.ConnectionPool")
 def pytest_unconfigure(config) -> None:
     """`import fdk` turns the root logger to DEBUG; HTTP clients closed at interpreter exit must not log
     into streams pytest has already closed."""
-    logging.getLogger().setLevel(logging.WARNING)
+    logging.disable(logging.WARNING)
 
 
 TEST_TENANCY = "ocid1.tenancy.oc1..aaaaaaaatesttenancy"
