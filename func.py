@@ -1,7 +1,7 @@
 """OCI Functions (fdk) entry point: ``fdk func.py handler``.
 
-Adapts the fdk's context to a transport-neutral :class:`core.transport.Request` and
-the handler's :class:`core.transport.Response` back. No business logic lives here;
+Adapts the fdk's context to a transport-neutral :class:`core.exchange.Request` and
+the handler's :class:`core.exchange.Response` back. No business logic lives here;
 routing, errors and everything else are in ``handlers/`` and ``core/``.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from core import logs
 from core.errors import ConfigError
 from core.settings import get_settings
-from core.transport import HTTP, INVOKE, Headers, Request
+from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.router import dispatch
 
 

@@ -18,10 +18,10 @@ import uuid
 from typing import Any, Awaitable, Callable
 
 from core import logs
-from core.client import close_client
+from core.oci.client import close_client
 from core.errors import APIError
 from core.settings import get_settings
-from core.transport import HTTP, Headers, Request, Response
+from core.exchange import HTTP, Headers, Request, Response
 from handlers.router import dispatch, error_response
 
 Scope = dict[str, Any]

@@ -17,7 +17,7 @@ else base64. Lambda buffers the response (like OCI Functions), so ``stream: true
 the whole event stream at once, marked ``x-gateway-streaming: buffered``.
 
 One event loop per container, created at import and reused by every invocation: the
-pooled ``httpx`` client in :mod:`core.client` is per loop, so a warm container keeps its
+pooled ``httpx`` client in :mod:`core.oci.client` is per loop, so a warm container keeps its
 connections to OCI open (and a connection that died while the container was frozen is
 retried by the client). Each call's deadline is ``context.get_remaining_time_in_millis()``.
 Credentials come from the environment as everywhere else: API-key auth with ``OCI_USER``,
@@ -42,10 +42,10 @@ from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from core import logs
-from core.client import close_client
+from core.oci.client import close_client
 from core.errors import APIError, ConfigError, invalid_request
 from core.settings import get_settings
-from core.transport import HTTP, INVOKE, Headers, Request, Response
+from core.exchange import HTTP, INVOKE, Headers, Request, Response
 from handlers.router import dispatch, error_response
 
 BUFFERED_STREAM_HEADER = "x-gateway-streaming"

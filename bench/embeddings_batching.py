@@ -67,7 +67,7 @@ class EmulatorProcess:
 def configure(emulator_url: str, env: dict[str, str], concurrency: int) -> None:
     """Point the gateway core at the emulator with throwaway credentials (this process only)."""
     from core import aliases
-    from core import client as oci
+    from core.oci import client as oci
     from core.settings import reset_settings
 
     for key in [k for k in os.environ if k.startswith(("OCI_", "MODEL_ALIASES", "EMBEDDINGS_", "SERVED_MODELS"))]:
@@ -99,7 +99,7 @@ async def sequential(texts: list[str]) -> float:
 
 
 async def measure(texts: list[str], runs: int) -> tuple[list[float], list[float]]:
-    from core import client as oci
+    from core.oci import client as oci
 
     await one_request(texts[:2])  # warm the connection pool and credentials
     together = [await one_request(texts) for _ in range(runs)]

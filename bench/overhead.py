@@ -83,8 +83,8 @@ def direct_call(client: httpx.Client, upstream: Upstream, call: DirectCall) -> C
 
 def direct_signed_call(client: httpx.Client, upstream: Upstream, call: DirectCall) -> Call:
     """Sign every call (RSA-SHA256 with the API key), like the smallest real OCI client must."""
-    from core.credentials.api_key import load_api_key
-    from core.signing import signing_headers
+    from core.oci.credentials.api_key import load_api_key
+    from core.oci.signing import signing_headers
 
     assert upstream.api is not None
     key = load_api_key(upstream.api.env).signing_key()

@@ -129,8 +129,8 @@ class DirectCall:
 
 def presign(upstream: Upstream, path: str, oci_body: dict[str, Any], *, stream: bool = False) -> DirectCall:
     """Sign ``oci_body`` for ``path`` once with the API key (valid for the emulator's 5-minute skew)."""
-    from core.credentials.api_key import load_api_key
-    from core.signing import signing_headers
+    from core.oci.credentials.api_key import load_api_key
+    from core.oci.signing import signing_headers
 
     assert upstream.api is not None
     key = load_api_key(upstream.api.env).signing_key()

@@ -95,14 +95,14 @@ class ResolvedModel:
 
     def compartment(self, settings: Settings, credentials: Any) -> str:
         """The compartment billed: the alias's, else the deployment's."""
-        from core.deployment import compartment_id
+        from core.oci.deployment import compartment_id
 
         return self.compartment_id or compartment_id(settings, credentials)
 
     def url(self, settings: Settings, credentials: Any, action: str) -> str:
         """URL of a Generative AI action in the alias's region, else the deployment's."""
-        from core.deployment import genai_url, region
-        from core.endpoints import genai_base_url
+        from core.oci.deployment import genai_url, region
+        from core.oci.endpoints import genai_base_url
 
         if self.region is None or settings.oci_genai_endpoint:
             return genai_url(settings, credentials, action)
@@ -180,7 +180,7 @@ def _parse_alias(name: str, entry: Any, source: str) -> Alias:
         raise ConfigError(f"{where}: 'hidden' must be true or false")
     region = entry.get("region")
     if region is not None:
-        from core.endpoints import normalize_region
+        from core.oci.endpoints import normalize_region
 
         region = normalize_region(region)
     return Alias(name=name, model=model.strip(), serving_mode=mode, endpoint=endpoint, region=region,

@@ -37,7 +37,7 @@ class KeyMaterial:
 async def _secret_or_value(settings: Settings, ocid_setting: str, value_setting: str, what: str, *,
                            deadline: float | None, request_id: str | None) -> tuple[bytes | str, str]:
     """A Vault secret when its OCID is set, else the plain config value; (content, the setting it came from)."""
-    from core.vault import read_secret
+    from core.oci.vault import read_secret
 
     ocid = getattr(settings, ocid_setting.lower())
     if ocid:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from core.errors import PERMISSION, APIError
-from core.transport import Request
+from core.exchange import Request
 
 KEY_ID_HEADER = "x-gateway-key-id"
 ALLOWED_MODELS_HEADER = "x-gateway-allowed-models"

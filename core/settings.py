@@ -7,7 +7,7 @@ declaration; the README's configuration table and the Terraform checks are
 generated from / compared with :data:`SETTINGS_TABLE`, so they cannot drift.
 
 Credential variables (``OCI_USER``, ``OCI_KEY``, ``OCI_RESOURCE_PRINCIPAL_*``...)
-are declared here too, for the table, but only :mod:`core.credentials` reads
+are declared here too, for the table, but only :mod:`core.oci.credentials` reads
 their values: secrets never travel through a general settings object that might
 be logged.
 """
@@ -133,7 +133,7 @@ class Settings:
         "IMAGE_URL_TIMEOUT_SECONDS", 10.0,
         "Time cap for fetching one image URL (DNS, redirects and body together); a slower one is a 400.",
     )
-    # Credential variables: declared for the table; values are read only by core.credentials.
+    # Credential variables: declared for the table; values are read only by core.oci.credentials.
     oci_user: str | None = _setting("OCI_USER", None, "API-key auth: user OCID.")
     oci_fingerprint: str | None = _setting("OCI_FINGERPRINT", None, "API-key auth: fingerprint of the public key.")
     oci_tenancy: str | None = _setting("OCI_TENANCY", None, "API-key auth: tenancy OCID.")

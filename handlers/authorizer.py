@@ -28,7 +28,7 @@ from core.apikeys import KeyRecord, format_time, parse_key, verify
 from core.errors import APIError, ConfigError
 from core.keystore import get_store
 from core.settings import Settings, get_settings
-from core.transport import Request, Response
+from core.exchange import Request, Response
 
 REALM = "oci-genai-gateway"
 SCOPE = ("gateway",)

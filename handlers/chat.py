@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from core import client as oci
+from core.oci import client as oci
 from core.aliases import resolve
 from core.catalog import CHAT
 from core.chat.limits import check_chat_limits
@@ -12,10 +12,10 @@ from core.chat.relay import relay
 from core.chat.request import ChatRequest, parse_chat_request
 from core.chat.stream import StreamTranslator
 from core.chat.translate import build_chat_details, completion_from_result
-from core.images import inline_images
+from core.chat.images import inline_images
 from core.policy import check_model_allowed, key_id_of
 from core.settings import get_settings
-from core.transport import Request, Response
+from core.exchange import Request, Response
 from core.validation import parse_json_object
 
 STREAM_ACCEPT = "application/json, text/event-stream"

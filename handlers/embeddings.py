@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.embeddings import create_embeddings
 from core.policy import policy_of
-from core.transport import Request, Response
+from core.exchange import Request, Response
 from core.validation import parse_json_object
 
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from core.errors import ConfigError
-from core.transport import Request, Response
+from core.exchange import Request, Response
 
 FEDERATED_MODES = frozenset({"instance_principal", "oke_workload_identity"})
 
@@ -60,7 +60,7 @@ def _attempt(report: HealthReport, check: str, action: Callable[[], Any]) -> Any
 
 
 def _auth_mode(settings: Any, environ: Mapping[str, str]) -> str:
-    from core.credentials import detect_auth
+    from core.oci.credentials import detect_auth
 
     mode = (settings.oci_auth or "auto").strip()
     return detect_auth(environ) if mode == "auto" else mode
@@ -68,14 +68,14 @@ def _auth_mode(settings: Any, environ: Mapping[str, str]) -> str:
 
 def _cached_credentials() -> Any:
     """Credentials this process already loaded for a request (None before the first one)."""
-    from core import client
+    from core.oci import client
 
     return getattr(client, "_credentials", None)
 
 
 def _load_credentials(settings: Any, mode: str) -> Any:
     """The process's credentials (loaded and cached like a request would), or None when loading needs the network."""
-    from core import client
+    from core.oci import client
 
     if mode in FEDERATED_MODES:
         return None
@@ -84,8 +84,9 @@ def _load_credentials(settings: Any, mode: str) -> Any:
 
 def check_configuration(environ: Mapping[str, str] | None = None) -> HealthReport:
     """Run every local check against the process's configuration (no call to OCI Generative AI)."""
-    from core import aliases, deployment
-    from core.endpoints import genai_base_url
+    from core import aliases
+    from core.oci import deployment
+    from core.oci.endpoints import genai_base_url
     from core.settings import get_settings
 
     env = os.environ if environ is None else environ

@@ -12,7 +12,7 @@ from core.ingest.config import IngestConfig
 from core.ingest.events import parse_event
 from core.ingest.pipeline import Pipeline
 from core.settings import get_settings
-from core.transport import Request, Response
+from core.exchange import Request, Response
 from core.validation import parse_json_object
 
 _pipelines: dict[int, Pipeline] = {}

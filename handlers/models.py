@@ -17,7 +17,7 @@ from core.catalog import CATALOG, CHAT, DEPRECATED, ModelInfo
 from core.errors import model_not_found
 from core.policy import KeyPolicy, policy_of
 from core.settings import get_settings
-from core.transport import Request, Response
+from core.exchange import Request, Response
 
 CREATED = 0
 """OCI publishes no creation time per model; 0 keeps the field an integer as clients expect."""

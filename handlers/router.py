@@ -26,7 +26,7 @@ from core import logs
 from core.errors import SERVER, APIError, ConfigError, config_error, invalid_request, not_found
 from core.policy import key_id_of
 from core.settings import get_settings
-from core.transport import HTTP, Request, Response
+from core.exchange import HTTP, Request, Response
 
 Handler = Callable[[Request], Awaitable[Response]]
 

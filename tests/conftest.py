@@ -8,11 +8,11 @@ import pytest
 import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core import client as oci_client
+from core.oci import client as oci_client
 from core.settings import reset_settings
 
 # The OCI client's connection pool speaks httpcore's interface: let respx mock it like httpcore's own.
-respx.mocks.HTTPCoreMocker.add_targets("core.http11.ConnectionPool")
+respx.mocks.HTTPCoreMocker.add_targets("core.oci.http11.ConnectionPool")
 
 
 def pytest_unconfigure(config) -> None:
@@ -35,8 +35,8 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture
 def api_key_credentials(rsa_key):
-    from core.credentials.api_key import ApiKeyCredentials
-    from core.signing import SigningKey, fingerprint
+    from core.oci.credentials.api_key import ApiKeyCredentials
+    from core.oci.signing import SigningKey, fingerprint
 
     fp = fingerprint(rsa_key.public_key())
     return ApiKeyCredentials(

@@ -19,7 +19,7 @@ import httpx
 from core import logs
 from core.chat.sse import DONE, DONE_EVENT, SSEDecoder, encode_event
 from core.chat.stream import StreamTranslator, UpstreamStreamError
-from core.client import UpstreamStream
+from core.oci.client import UpstreamStream
 from core.errors import upstream_message
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from core.policy import KeyPolicy, model_not_allowed
 from core import aliases
-from core import client as oci
+from core.oci import client as oci
 from core.catalog import EMBEDDING
 from core.embeddings.batching import run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches

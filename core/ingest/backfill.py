@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"object": name, "status": status}), flush=True)
 
     async def run() -> dict[str, int]:
-        from core.client import close_client
+        from core.oci.client import close_client
 
         try:
             return await backfill(pipeline, args.bucket, args.namespace, prefix=args.prefix,

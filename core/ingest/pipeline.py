@@ -43,7 +43,7 @@ from core.ingest.config import IngestConfig
 from core.ingest.events import ObjectEvent
 from core.ingest.extract import ExtractionError, make_extractor
 from core.ingest.tokenizer import Counter, get_counter
-from core.objectstorage import ObjectStorage
+from core.oci.objectstorage import ObjectStorage
 from core.settings import Settings, get_settings
 
 # Outcome statuses.

@@ -19,7 +19,7 @@ import pytest
 
 from adapters import aws_lambda
 from core import aliases
-from core import client as oci_client
+from core.oci import client as oci_client
 from core.settings import reset_settings
 from local.emulator.genai import embedding_vector
 from local.local_credentials import make_api_key_env

@@ -109,7 +109,7 @@ def test_emulated_vault_speaks_the_sdk_protocol(emulator, rsa_key):
     import oci
     from cryptography.hazmat.primitives import serialization
 
-    from core.signing import fingerprint
+    from core.oci.signing import fingerprint
     from tests.conftest import TEST_TENANCY, TEST_USER
 
     fp = fingerprint(rsa_key.public_key())

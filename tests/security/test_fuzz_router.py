@@ -14,7 +14,7 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.transport import HTTP, INVOKE, Headers, Request
+from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.router import dispatch
 from tests.conftest import GENAI
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.transport import HTTP, INVOKE, Headers, Request
+from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.router import dispatch
 
 CHAT = {"model": "meta.llama-3.3-70b-instruct", "messages": [{"role": "user", "content": "x"}]}
@@ -61,7 +61,7 @@ async def test_json_bombs_and_bad_encodings_are_400(gateway_env, body, kind):
 def test_odd_object_names_stay_one_encoded_path_segment(name, expected):
     import httpx
 
-    from core.objectstorage import object_path
+    from core.oci.objectstorage import object_path
 
     path = object_path("ns", "bk", name)
     assert path == expected

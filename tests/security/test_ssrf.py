@@ -25,7 +25,7 @@ import respx
 
 from core.chat.request import parse_chat_request
 from core.errors import APIError
-from core.images import ImageFetcher, ImageFetchError, address_allowed, inline_images, parse_target
+from core.chat.images import ImageFetcher, ImageFetchError, address_allowed, inline_images, parse_target
 from core.settings import Settings
 
 
@@ -376,9 +376,9 @@ async def test_fetch_settings_shape_the_fetcher() -> None:
 
 async def test_handler_fetches_urls_or_refuses_them_when_fetching_is_off(gateway_env, server: str,
                                                                          monkeypatch) -> None:
-    from core import images
+    from core.chat import images
     from core.settings import reset_settings
-    from core.transport import HTTP, Headers, Request
+    from core.exchange import HTTP, Headers, Request
     from handlers.router import dispatch
 
     monkeypatch.setattr(images.ImageFetcher, "from_settings",

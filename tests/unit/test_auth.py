@@ -1,4 +1,4 @@
-"""core.auth.OCIAuth driven by real httpx clients against respx routes.
+"""core.oci.auth.OCIAuth driven by real httpx clients against respx routes.
 
 The signature on each request that reaches the (mocked) server is checked by an
 independent verifier below: it rebuilds the signing string from what was received
@@ -19,10 +19,10 @@ import respx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from core.auth import OCIAuth
-from core.credentials import ApiKeyCredentials, load_credentials
+from core.oci.auth import OCIAuth
+from core.oci.credentials import ApiKeyCredentials, load_credentials
 from core.settings import Settings
-from core.signing import SigningKey
+from core.oci.signing import SigningKey
 from tests.unit.conftest import TEST_TENANCY, TEST_USER, THROWAWAY_TEST_KEY_FINGERPRINT, pem_of
 
 URL = "https://inference.generativeai.us-chicago-1.oci.oraclecloud.com/20231130/actions/chat"

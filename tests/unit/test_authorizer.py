@@ -16,7 +16,7 @@ from core import keystore, logs
 from core.apikeys import key_hash, new_key, parse_key
 from core.keystore import KeyStore
 from core.settings import Settings, reset_settings
-from core.transport import HTTP, INVOKE, Headers, Request
+from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.authorizer import presented_key
 from handlers.router import dispatch
 

@@ -17,7 +17,7 @@ import pytest
 import respx
 
 from adapters import aws_lambda
-from core.transport import HTTP, INVOKE, Response
+from core.exchange import HTTP, INVOKE, Response
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws"
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from core.chat.limits import data_uri_size
-from core.transport import HTTP, Headers, Request
+from core.exchange import HTTP, Headers, Request
 from handlers.router import dispatch
 
 PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG" + b"\0" * 2000).decode()

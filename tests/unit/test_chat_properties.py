@@ -18,7 +18,7 @@ from core.chat.request import parse_chat_request
 from core.chat.translate import build_chat_details
 from core.errors import APIError
 from core.settings import Settings
-from core.transport import HTTP, Headers, Request
+from core.exchange import HTTP, Headers, Request
 from handlers.router import dispatch
 from tests.support.oci_sdk import assert_sdk_roundtrip
 

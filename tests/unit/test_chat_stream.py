@@ -10,7 +10,7 @@ import respx
 
 from core.chat.sse import SSEDecoder
 from core.chat.stream import StreamTranslator, UpstreamStreamError
-from core.transport import HTTP, Headers, Request
+from core.exchange import HTTP, Headers, Request
 from handlers.router import dispatch
 from tests.conftest import GENAI
 

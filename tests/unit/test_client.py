@@ -11,7 +11,7 @@ import respx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from core.client import OCIClient, backoff_delay, parse_retry_after
+from core.oci.client import OCIClient, backoff_delay, parse_retry_after
 from core.errors import APIError
 from core.settings import Settings
 

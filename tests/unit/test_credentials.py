@@ -1,4 +1,4 @@
-"""core.credentials: every provider, refresh behaviour, selection and error hygiene."""
+"""core.oci.credentials: every provider, refresh behaviour, selection and error hygiene."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import pytest
 
-from core.credentials import (
+from core.oci.credentials import (
     ApiKeyCredentials,
     Credentials,
     ResourcePrincipalCredentials,
@@ -16,7 +16,7 @@ from core.credentials import (
 )
 from core.errors import ConfigError
 from core.settings import Settings
-from core.signing import fingerprint
+from core.oci.signing import fingerprint
 from tests.unit.conftest import (
     TEST_COMPARTMENT,
     TEST_TENANCY,

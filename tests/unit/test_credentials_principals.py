@@ -24,15 +24,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from core.auth import OCIAuth
-from core.credentials import (
+from core.oci.auth import OCIAuth
+from core.oci.credentials import (
     Credentials,
     InstancePrincipalCredentials,
     OkeWorkloadIdentityCredentials,
     detect_auth,
     load_credentials,
 )
-from core.credentials.instance_principal import federation_headers, sha1_fingerprint
+from core.oci.credentials.instance_principal import federation_headers, sha1_fingerprint
 from core.errors import ConfigError
 from core.settings import Settings
 from tests.unit.conftest import TEST_COMPARTMENT, TEST_TENANCY, make_jwt, pem_of

@@ -16,7 +16,7 @@ import respx
 from core import aliases
 from core.embeddings import tokens
 from core.settings import reset_settings
-from core.transport import HTTP, INVOKE, Headers, Request
+from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.router import dispatch
 from tests.conftest import GENAI, TEST_COMPARTMENT
 from tests.support.oci_sdk import assert_sdk_roundtrip

@@ -9,7 +9,7 @@ import respx
 
 from core import aliases
 from core.settings import reset_settings
-from core.transport import HTTP, Request
+from core.exchange import HTTP, Request
 from handlers import health
 from handlers.router import dispatch
 
@@ -78,7 +78,7 @@ async def test_broken_key_is_reported_without_the_key(clean_config):
 async def test_no_region_is_reported(gateway_env, api_key_credentials):
     from dataclasses import replace
 
-    from core import client
+    from core.oci import client
 
     gateway_env.delenv("OCI_REGION")
     client._credentials = replace(api_key_credentials, region=None)
@@ -121,7 +121,7 @@ def test_federated_credentials_are_not_loaded_by_the_check(clean_config, monkeyp
     def network(*args, **kwargs):
         raise AssertionError("health must not federate")
 
-    monkeypatch.setattr("core.credentials.load_instance_principal", network)
+    monkeypatch.setattr("core.oci.credentials.load_instance_principal", network)
     with respx.mock:
         report = health.check_configuration()
     assert report.ok, report.problems
@@ -131,7 +131,7 @@ def test_federated_credentials_are_not_loaded_by_the_check(clean_config, monkeyp
 
 
 async def test_a_setting_that_does_not_parse_is_a_503_health_report(clean_config):
-    from core.transport import HTTP, Request
+    from core.exchange import HTTP, Request
     from handlers.router import dispatch
 
     clean_config.setenv("OCI_MAX_RETRIES", "many")

@@ -106,7 +106,7 @@ def test_bad_configuration_names_the_setting(env, message):
 def test_router_sends_object_events_to_the_ingest_handler_only_in_that_role():
     import json as _json
 
-    from core.transport import INVOKE, Request
+    from core.exchange import INVOKE, Request
     from handlers.router import resolve_invoke
 
     request = Request(kind=INVOKE, body=_json.dumps(SAMPLE).encode())

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core import client as oci_client
+from core.oci import client as oci_client
 from core.ingest.config import IngestConfig
 from core.ingest.events import CREATE, ObjectEvent
 from core.ingest.pipeline import Pipeline, core_embedder

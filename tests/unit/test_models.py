@@ -10,7 +10,7 @@ import respx
 from core import aliases
 from core.catalog import CATALOG, RETIRED
 from core.settings import reset_settings
-from core.transport import HTTP, Headers, Request
+from core.exchange import HTTP, Headers, Request
 from handlers.router import dispatch
 
 

@@ -6,8 +6,8 @@ import httpx
 import pytest
 import respx
 
-from core import client as oci_client
-from core.objectstorage import ObjectStorage, object_path
+from core.oci import client as oci_client
+from core.oci.objectstorage import ObjectStorage, object_path
 from core.settings import get_settings, reset_settings
 
 OS = "https://objectstorage.us-chicago-1.oraclecloud.com"

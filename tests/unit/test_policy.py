@@ -10,7 +10,7 @@ import respx
 
 from core.policy import KeyPolicy, check_model_allowed, key_id_of, model_allowed, policy_of, split_models
 from core.errors import APIError
-from core.transport import HTTP, Headers, Request
+from core.exchange import HTTP, Headers, Request
 from handlers.router import dispatch
 from tests.conftest import GENAI
 from tests.unit.test_authorizer import log_lines  # noqa: F401 - fixture

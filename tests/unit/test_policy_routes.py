@@ -7,7 +7,7 @@ import json
 import httpx
 import respx
 
-from core.transport import HTTP, Headers, Request
+from core.exchange import HTTP, Headers, Request
 from handlers.router import dispatch
 from tests.conftest import GENAI
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from core.transport import HTTP, INVOKE, Headers, Request
+from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.router import dispatch
 from tests.conftest import GENAI, TEST_COMPARTMENT
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.endpoints import genai_base_url, normalize_region, objectstorage_base_url
+from core.oci.endpoints import genai_base_url, normalize_region, objectstorage_base_url
 from core.errors import ConfigError
 from core.settings import SETTINGS_TABLE, Settings, markdown_table
 

@@ -1,6 +1,6 @@
-"""core.signing against the authority: the ``oci`` SDK's own signers, byte for byte.
+"""core.oci.signing against the authority: the ``oci`` SDK's own signers, byte for byte.
 
-Each case is signed twice at the same frozen date - by ``core.signing.sign_request`` on
+Each case is signed twice at the same frozen date - by ``core.oci.signing.sign_request`` on
 the ``httpx.Request`` the gateway would send, and by ``oci.signer.Signer`` /
 ``oci.auth.signers.SecurityTokenSigner`` on a prepared request of the SDK's vendored
 ``requests`` - and the Authorization header plus every signed header must match.
@@ -21,7 +21,7 @@ from oci.auth.signers import SecurityTokenSigner
 from oci.signer import Signer
 
 from core.errors import ConfigError
-from core.signing import SigningKey, fingerprint, load_private_key, sign_request, signing_headers
+from core.oci.signing import SigningKey, fingerprint, load_private_key, sign_request, signing_headers
 from tests.unit.conftest import (
     TEST_TENANCY,
     TEST_USER,

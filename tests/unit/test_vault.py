@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from core.endpoints import secrets_base_url
+from core.oci.endpoints import secrets_base_url
 from core.errors import ConfigError
 from core.settings import Settings
-from core.vault import decode_bundle, secret_bundle_url, secret_region
+from core.oci.vault import decode_bundle, secret_bundle_url, secret_region
 from tests.support.oci_sdk import sdk_serialize
 
 

@@ -13,9 +13,9 @@ import os
 import time
 from typing import Mapping
 
-from core.credentials.common import Clock, non_empty, value_or_file
-from core.credentials.session import SessionTokenCredentials, Source
-from core.endpoints import normalize_region
+from core.oci.credentials.common import Clock, non_empty, value_or_file
+from core.oci.credentials.session import SessionTokenCredentials, Source
+from core.oci.endpoints import normalize_region
 from core.errors import ConfigError
 
 VERSION = "OCI_RESOURCE_PRINCIPAL_VERSION"

@@ -16,9 +16,9 @@ from typing import Any, Mapping
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core.credentials.common import Clock, expires_soon, first_claim, jwt_claims, read_file, token_expiry
+from core.oci.credentials.common import Clock, expires_soon, first_claim, jwt_claims, read_file, token_expiry
 from core.errors import ConfigError
-from core.signing import SECURITY_TOKEN_PREFIX, SigningKey, load_private_key
+from core.oci.signing import SECURITY_TOKEN_PREFIX, SigningKey, load_private_key
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core import logs
-from core.credentials.common import Clock, expires_soon, first_claim
+from core.oci.credentials.common import Clock, expires_soon, first_claim
 from core.errors import ConfigError
-from core.signing import SECURITY_TOKEN_PREFIX, SigningKey
+from core.oci.signing import SECURITY_TOKEN_PREFIX, SigningKey
 
 # After a 401, do not federate again if the current token is younger than this: a 401 caused by
 # policy (not by the token) would otherwise make every request hit the auth service.

@@ -14,10 +14,10 @@ from typing import Mapping
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core.credentials.common import expand_path, non_empty, read_file
-from core.endpoints import normalize_region
+from core.oci.credentials.common import expand_path, non_empty, read_file
+from core.oci.endpoints import normalize_region
 from core.errors import ConfigError
-from core.signing import SigningKey, fingerprint, load_private_key
+from core.oci.signing import SigningKey, fingerprint, load_private_key
 
 USER = "OCI_USER"
 FINGERPRINT = "OCI_FINGERPRINT"

@@ -21,16 +21,16 @@ import os
 import time
 from typing import Mapping, Protocol, runtime_checkable
 
-from core.credentials.api_key import KEY, KEY_FILE, USER, ApiKeyCredentials, load_api_key
-from core.credentials.common import Clock, non_empty
-from core.credentials.config_file import CONFIG_FILE, config_file_exists, config_path, load_config_file
-from core.credentials.instance_principal import InstancePrincipalCredentials, load_instance_principal
-from core.credentials.oke_workload import OkeWorkloadIdentityCredentials, load_oke_workload_identity
-from core.credentials.resource_principal import VERSION, ResourcePrincipalCredentials, load_resource_principal
-from core.credentials.session import SessionTokenCredentials
+from core.oci.credentials.api_key import KEY, KEY_FILE, USER, ApiKeyCredentials, load_api_key
+from core.oci.credentials.common import Clock, non_empty
+from core.oci.credentials.config_file import CONFIG_FILE, config_file_exists, config_path, load_config_file
+from core.oci.credentials.instance_principal import InstancePrincipalCredentials, load_instance_principal
+from core.oci.credentials.oke_workload import OkeWorkloadIdentityCredentials, load_oke_workload_identity
+from core.oci.credentials.resource_principal import VERSION, ResourcePrincipalCredentials, load_resource_principal
+from core.oci.credentials.session import SessionTokenCredentials
 from core.errors import ConfigError
 from core.settings import Settings
-from core.signing import SigningKey
+from core.oci.signing import SigningKey
 
 __all__ = [
     "ApiKeyCredentials",

@@ -2,7 +2,7 @@
 
 * One ``httpx.AsyncClient`` per event loop, reused across invocations (a warm
   function keeps its connections to OCI open).
-* Every request is signed by :class:`core.auth.OCIAuth` (which re-signs once after
+* Every request is signed by :class:`core.oci.auth.OCIAuth` (which re-signs once after
   a 401 with refreshed credentials).
 * Retries on 429, 5xx (not 501) and connection failures, with exponential backoff
   and full jitter, honouring ``Retry-After``, and never past the caller's deadline.
@@ -85,13 +85,13 @@ class OCIClient:
 
     def __init__(self, settings: Settings, credentials: Any, *, transport: httpx.AsyncBaseTransport | None = None,
                  sleep: Any = asyncio.sleep) -> None:
-        from core.auth import OCIAuth
+        from core.oci.auth import OCIAuth
 
         self.settings = settings
         self.credentials = credentials
         self._sleep = sleep
         if transport is None:
-            from core.http11 import Transport
+            from core.oci.http11 import Transport
 
             transport = Transport()
         self._http = httpx.AsyncClient(
@@ -252,7 +252,7 @@ def get_credentials(settings: Settings | None = None) -> Any:
     """The process's credentials, loaded once (a ConfigError names what is missing)."""
     global _credentials
     if _credentials is None:
-        from core.credentials import load_credentials
+        from core.oci.credentials import load_credentials
 
         _credentials = load_credentials(settings or get_settings())
     return _credentials

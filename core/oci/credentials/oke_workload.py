@@ -23,8 +23,8 @@ from typing import Mapping
 
 import httpx
 
-from core.credentials.common import Clock, jwt_claims, non_empty, read_file, token_expiry, value_or_file
-from core.credentials.federated import (
+from core.oci.credentials.common import Clock, jwt_claims, non_empty, read_file, token_expiry, value_or_file
+from core.oci.credentials.federated import (
     CONNECT_TIMEOUT_SECONDS,
     READ_TIMEOUT_SECONDS,
     FederatedCredentials,
@@ -33,7 +33,7 @@ from core.credentials.federated import (
     new_session_key,
     public_key_b64,
 )
-from core.endpoints import normalize_region
+from core.oci.endpoints import normalize_region
 from core.errors import ConfigError
 
 SERVICE_HOST = "KUBERNETES_SERVICE_HOST"

@@ -29,8 +29,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from core.credentials.common import Clock, jwt_claims, non_empty, token_expiry
-from core.credentials.federated import (
+from core.oci.credentials.common import Clock, jwt_claims, non_empty, token_expiry
+from core.oci.credentials.federated import (
     CONNECT_TIMEOUT_SECONDS,
     READ_TIMEOUT_SECONDS,
     FederatedCredentials,
@@ -39,9 +39,9 @@ from core.credentials.federated import (
     new_session_key,
     public_key_b64,
 )
-from core.endpoints import auth_base_url, normalize_region
+from core.oci.endpoints import auth_base_url, normalize_region
 from core.errors import ConfigError
-from core.signing import (
+from core.oci.signing import (
     ALGORITHM,
     DEFAULT_CONTENT_TYPE,
     SIGNATURE_VERSION,

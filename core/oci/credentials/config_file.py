@@ -15,12 +15,12 @@ import os
 import time
 from typing import Mapping
 
-from core.credentials.api_key import ApiKeyCredentials, checked_fingerprint
-from core.credentials.common import Clock, expand_path, non_empty, read_file
-from core.credentials.session import SessionTokenCredentials, Source
-from core.endpoints import normalize_region
+from core.oci.credentials.api_key import ApiKeyCredentials, checked_fingerprint
+from core.oci.credentials.common import Clock, expand_path, non_empty, read_file
+from core.oci.credentials.session import SessionTokenCredentials, Source
+from core.oci.endpoints import normalize_region
 from core.errors import ConfigError
-from core.signing import SigningKey, load_private_key
+from core.oci.signing import SigningKey, load_private_key
 
 CONFIG_FILE = "OCI_CONFIG_FILE"
 CONFIG_PROFILE = "OCI_CONFIG_PROFILE"

@@ -19,7 +19,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from core.endpoints import REGION_KEYS, secrets_base_url
+from core.oci.endpoints import REGION_KEYS, secrets_base_url
 from core.errors import ConfigError
 from core.settings import Settings
 
@@ -65,7 +65,7 @@ def decode_bundle(payload: Any, setting: str) -> bytes:
 async def read_secret(secret_ocid: str, settings: Settings, *, setting: str, deadline: float | None = None,
                       request_id: str | None = None) -> bytes:
     """The current version of a Vault secret. Upstream failures raise :class:`core.errors.APIError`."""
-    from core import client as oci
+    from core.oci import client as oci
 
     credentials = oci.get_credentials(settings)
     url = secret_bundle_url(secret_ocid, settings, credentials, setting)

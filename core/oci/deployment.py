@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.endpoints import genai_base_url, objectstorage_base_url
+from core.oci.endpoints import genai_base_url, objectstorage_base_url
 from core.errors import ConfigError
 from core.settings import Settings
 

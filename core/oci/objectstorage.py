@@ -1,4 +1,4 @@
-"""Object Storage operations on top of the signed, retrying client (``core.client``).
+"""Object Storage operations on top of the signed, retrying client (``core.oci.client``).
 
 Only what the ingestion pipeline needs: conditional GET (streamed, with ``Range``), HEAD,
 PUT (``if-match`` / ``if-none-match: *``), DELETE (``if-match``) and ListObjects. Object names
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable
 from urllib.parse import quote, urlencode
 
-from core import client as oci
-from core.deployment import objectstorage_url
+from core.oci import client as oci
+from core.oci.deployment import objectstorage_url
 from core.errors import APIError
 from core.settings import Settings, get_settings
 

@@ -13,8 +13,8 @@ from typing import Generator
 
 import httpx
 
-from core.credentials import Credentials
-from core.signing import sign_request
+from core.oci.credentials import Credentials
+from core.oci.signing import sign_request
 
 
 class OCIAuth(httpx.Auth):
