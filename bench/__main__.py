@@ -26,7 +26,7 @@ import httpx
 from bench import footprint, gateway_side, load_faults, overhead
 from bench.report import render
 from bench.upstream import CHAT_BODY, Upstream
-from local.fdk_runner import FdkProcess
+from local.fdk.process import FdkProcess
 
 BENCH_DIR = Path(__file__).resolve().parent
 

@@ -15,7 +15,8 @@ import sys
 import threading
 
 from bench.sockets import bind_nodelay
-from local.fdk_runner import DEFAULT_FUNC, FdkPool
+from local.fdk.pool import FdkPool
+from local.fdk.process import DEFAULT_FUNC
 from local.front import GatewayFront, _uvicorn_server
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from local.fdk_runner import FdkProcess, minimal_environ
+from local.fdk.process import FdkProcess, minimal_environ
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GATEWAY_FUNC = REPO_ROOT / "func.py"

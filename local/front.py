@@ -1,11 +1,11 @@
 """An HTTP front that treats a function the way OCI API Gateway does.
 
 Any method and path under the deployment prefix becomes one Fn ``httprequest`` call on an
-:class:`~local.fdk_runner.FdkPool`: the full path (prefix included) and query in
+:class:`~local.fdk.pool.FdkPool`: the full path (prefix included) and query in
 ``Fn-Http-Request-Url``, client headers as ``Fn-Http-H-*`` (``Content-Type`` plain), a deadline of
 now + the function timeout. The answer is mapped back from ``Fn-Http-Status`` / ``Fn-Http-H-*``;
 a socket 502 or 504 reaches the client as Fn's bare ``function failed`` / ``Timed out``, with the
-function's body discarded (reference §0 items 1, 14 and §2).
+function's body discarded, as OCI API Gateway does.
 
 Request bodies pass through untouched: size limits are the function's job, and tests check it.
 It is a plain ASGI app served by uvicorn, so nothing here depends on a web framework.
@@ -21,7 +21,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from local.fdk_runner import DEFAULT_TIMEOUT_S, FUNCTION_FAILED_BODY, FdkPool, HttpResult
+from local.fdk.pool import FdkPool
+from local.fdk.wire import DEFAULT_TIMEOUT_S, FUNCTION_FAILED_BODY, HttpResult
 
 log = logging.getLogger("local.front")
 

@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from local.fdk_runner import DEFAULT_FUNC, DEFAULT_TIMEOUT_S, FdkPool, FdkStartError
+from local.fdk.pool import FdkPool
+from local.fdk.process import DEFAULT_FUNC
+from local.fdk.wire import DEFAULT_TIMEOUT_S, FdkStartError
 from local.front import normalise_prefix, run_front
 
 FAKE_COMPARTMENT = "ocid1.compartment.oc1..local"

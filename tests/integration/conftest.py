@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 import pytest
 
-from local.fdk_runner import FdkPool, FdkProcess
+from local.fdk.pool import FdkPool
+from local.fdk.process import FdkProcess
 from local.front import FrontServer, start_front_in_thread
 from local.local_credentials import LocalCredentials, make_resource_principal_env
 

@@ -1,6 +1,6 @@
 """Emulator SSE streaming, parsed by the ``oci`` SDK's own SSE client as the authority.
 
-Event shapes and order follow the captured OCI streams (oci-genai-api.md §2.8): GENERIC token
+Event shapes and order follow streams captured from the real OCI service: GENERIC token
 events with ``index``, a finish event without it, an optional usage-only event and ``[DONE]``;
 COHERE v1 deltas and a final event restating everything, no ``[DONE]``; COHEREV2 deltas, a
 final event and ``[DONE]``. Pacing is shown causally (the first event is in the client's hands
@@ -158,7 +158,7 @@ def generic_text(events: list[Any], field: str = "text") -> str:
 
 
 def assemble_generic_calls(events: list[Any]) -> list[dict[str, Any]]:
-    """The documented client rule (§2.8.1): an id (or a new name) opens a call, fragments append."""
+    """The client rule: an id (or a new name) opens a call, fragments append."""
     calls: list[dict[str, Any]] = []
     for event in events:
         message = event.get("message") if isinstance(event, dict) else None

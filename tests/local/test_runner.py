@@ -15,7 +15,9 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
-from local.fdk_runner import FdkPool, FdkProcess, FdkStartError, parse_http_response, rfc3339_deadline
+from local.fdk.pool import FdkPool
+from local.fdk.process import FdkProcess
+from local.fdk.wire import FdkStartError, parse_http_response, rfc3339_deadline
 from local.front import FrontServer
 from local.local_credentials import fingerprint, make_api_key_env, make_resource_principal_env
 from local.serve import detect_real_credentials, emulator_environ
