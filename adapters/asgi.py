@@ -17,10 +17,8 @@ import time
 import uuid
 from typing import Any, Awaitable, Callable
 
-from core import logs
-from core.oci.client import close_client
+from core import logs, runtime
 from core.errors import APIError
-from core.settings import get_settings
 from core.exchange import HTTP, Headers, Request, Response
 from handlers.router import dispatch, error_response
 
@@ -75,17 +73,17 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                logs.configure(get_settings().log_level)
+                logs.configure(runtime.settings().log_level)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await close_client()
+                await runtime.close_client()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if scope["type"] != "http":
         return
     headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", []))
     request_id = headers.get("opc-request-id") or headers.get("x-request-id") or uuid.uuid4().hex.upper()
-    limit = get_settings().max_body_bytes
+    limit = runtime.settings().max_body_bytes
     body = await _read_body(receive, limit)
     if body is None:
         error = APIError(413, f"Request body exceeds the limit of {limit} bytes.", code="request_too_large")

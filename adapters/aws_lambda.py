@@ -17,7 +17,7 @@ else base64. Lambda buffers the response (like OCI Functions), so ``stream: true
 the whole event stream at once, marked ``x-gateway-streaming: buffered``.
 
 One event loop per container, created at import and reused by every invocation: the
-pooled ``httpx`` client in :mod:`core.oci.client` is per loop, so a warm container keeps its
+pooled OCI client (:func:`core.runtime.client`) is per loop, so a warm container keeps its
 connections to OCI open (and a connection that died while the container was frozen is
 retried by the client). Each call's deadline is ``context.get_remaining_time_in_millis()``.
 Credentials come from the environment as everywhere else: API-key auth with ``OCI_USER``,
@@ -41,10 +41,8 @@ import uuid
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
-from core import logs
-from core.oci.client import close_client
+from core import logs, runtime
 from core.errors import APIError, ConfigError, invalid_request
-from core.settings import get_settings
 from core.exchange import HTTP, INVOKE, Headers, Request, Response
 from handlers.router import dispatch, error_response
 
@@ -57,7 +55,7 @@ _TEXT_TYPES = ("json", "text/", "event-stream", "xml", "javascript", "x-www-form
 
 def _configure_logging() -> None:
     try:
-        level = get_settings().log_level
+        level = runtime.settings().log_level
     except ConfigError:
         level = "INFO"  # every call reports the bad setting in its error response instead
     logs.configure(level)
@@ -228,7 +226,7 @@ def shutdown() -> None:
     """Close the container's pooled client (idempotent; a no-op while an invocation runs)."""
     if _LOOP.is_closed() or _LOOP.is_running():
         return
-    _LOOP.run_until_complete(close_client())
+    _LOOP.run_until_complete(runtime.close_client())
 
 
 def _sigterm_handler(previous: Any) -> Any:

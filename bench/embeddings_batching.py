@@ -66,18 +66,14 @@ class EmulatorProcess:
 
 def configure(emulator_url: str, env: dict[str, str], concurrency: int) -> None:
     """Point the gateway core at the emulator with throwaway credentials (this process only)."""
-    from core import aliases
-    from core.oci import client as oci
-    from core.settings import reset_settings
+    from core import runtime
 
     for key in [k for k in os.environ if k.startswith(("OCI_", "MODEL_ALIASES", "EMBEDDINGS_", "SERVED_MODELS"))]:
         del os.environ[key]
     os.environ.update(env)
     os.environ.update(OCI_GENAI_ENDPOINT=emulator_url, OCI_COMPARTMENT_ID="ocid1.compartment.oc1..bench",
                       EMBEDDINGS_CONCURRENCY=str(concurrency), LOG_LEVEL="WARNING")
-    reset_settings()
-    oci.reset()
-    aliases.reset()
+    runtime.reset()
 
 
 async def one_request(texts: list[str]) -> float:
@@ -99,12 +95,12 @@ async def sequential(texts: list[str]) -> float:
 
 
 async def measure(texts: list[str], runs: int) -> tuple[list[float], list[float]]:
-    from core.oci import client as oci
+    from core import runtime
 
     await one_request(texts[:2])  # warm the connection pool and credentials
     together = [await one_request(texts) for _ in range(runs)]
     apart = [await sequential(texts) for _ in range(runs)]
-    await oci.close_client()
+    await runtime.close_client()
     return together, apart
 
 

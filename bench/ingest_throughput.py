@@ -56,7 +56,7 @@ def worker() -> int:
     from core.ingest.config import IngestConfig
     from core.ingest.events import parse_event
     from core.ingest.pipeline import Pipeline
-    from core.settings import get_settings
+    from core import runtime
 
     job = json.loads(sys.stdin.read())  # sent once the parent has built the emulator and the object
     os.environ.update(job["env"])
@@ -77,7 +77,7 @@ def worker() -> int:
         threading.Thread(target=sample, daemon=True).start()
 
     async def run() -> dict:
-        settings = get_settings()
+        settings = runtime.settings()
         pipeline = Pipeline(IngestConfig.from_settings(settings), settings=settings)
         started = time.perf_counter()
         outcome = await pipeline.handle(event, request_id="BENCH")

@@ -3,7 +3,7 @@
 ``bench/.venv-litellm`` is created on first use from ``bench/requirements-litellm.txt`` (every
 version pinned) and never touches the project's ``.venv``. LiteLLM's ``oci/`` provider signs with
 an API key in a file (manual credentials, the way people deploy it) and is pointed at the
-emulator with ``api_base`` (reference: peer-litellm-oci.md §12).
+emulator with ``api_base``.
 """
 
 from __future__ import annotations

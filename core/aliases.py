@@ -7,8 +7,8 @@ catalog model id, a serving mode (on-demand, or dedicated with an endpoint OCID)
 optional region and compartment, and default request parameters.
 
 Aliases come from a JSON file shipped with the function (``MODEL_ALIASES_FILE``) and/or a
-function configuration value (``MODEL_ALIASES``, which wins per name). Both are read once
-per process and cached: resolving a name never touches the network or the disk again.
+function configuration value (``MODEL_ALIASES``, which wins per name); :func:`core.runtime.aliases`
+reads them once per process. This module is pure: it parses and resolves, with no I/O.
 
 :func:`resolve` is shared by every route (chat, embeddings, models) so that a name means
 the same thing everywhere.
@@ -17,25 +17,20 @@ the same thing everywhere.
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
-import threading
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from core import catalog
 from core.catalog import CATALOG, RETIRED, ModelInfo
 from core.errors import ConfigError, invalid_request, model_not_found, not_found
-from core.settings import Settings, get_settings
+from core.regions import normalize_region
+from core.settings import Settings
 
 ON_DEMAND = "ON_DEMAND"
 DEDICATED = "DEDICATED"
 SERVING_MODES = (ON_DEMAND, DEDICATED)
-
-FUNCTION_DIR = Path(__file__).resolve().parents[1]
-"""Relative alias-file paths are resolved against the function's directory (where ``func.py`` lives)."""
 
 _ALIAS_KEYS = frozenset({"model", "serving_mode", "endpoint", "region", "compartment", "params", "description",
                          "hidden"})
@@ -93,24 +88,6 @@ class ResolvedModel:
             return {"servingType": DEDICATED, "endpointId": self.endpoint_id or ""}
         return {"servingType": ON_DEMAND, "modelId": self.model_id}
 
-    def compartment(self, settings: Settings, credentials: Any) -> str:
-        """The compartment billed: the alias's, else the deployment's."""
-        from core.oci.deployment import compartment_id
-
-        return self.compartment_id or compartment_id(settings, credentials)
-
-    def url(self, settings: Settings, credentials: Any, action: str) -> str:
-        """URL of a Generative AI action in the alias's region, else the deployment's."""
-        from core.oci.deployment import genai_url, region
-        from core.oci.endpoints import genai_base_url
-
-        if self.region is None or settings.oci_genai_endpoint:
-            return genai_url(settings, credentials, action)
-        home = region(settings, credentials)
-        metadata = settings.oci_region_metadata if home == self.region else None
-        base = genai_base_url(self.region, region_metadata=metadata)
-        return f"{base}/actions/{action}"
-
     def with_defaults(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The OpenAI request body with the alias's default parameters filled in where the caller set none."""
         merged = dict(body)
@@ -148,13 +125,7 @@ def parse_aliases(data: Any, source: str) -> dict[str, Alias]:
 
 def _parse_alias(name: str, entry: Any, source: str) -> Alias:
     where = f"{source}: alias {name!r}"
-    if isinstance(entry, str):
-        entry = {"model": entry}
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where} must be a model id string or an object")
-    unknown = set(entry) - _ALIAS_KEYS
-    if unknown:
-        raise ConfigError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_ALIAS_KEYS)}")
+    entry = _entry_object(entry, where)
     model = entry.get("model")
     if not isinstance(model, str) or not model.strip():
         raise ConfigError(f"{where} needs 'model', the OCI model id whose capabilities apply")
@@ -162,7 +133,32 @@ def _parse_alias(name: str, entry: Any, source: str) -> Alias:
         if entry.get(key) is not None and not isinstance(entry[key], str):
             raise ConfigError(f"{where}: '{key}' must be a string")
     endpoint = entry.get("endpoint")
-    mode = entry.get("serving_mode", DEDICATED if endpoint else ON_DEMAND)
+    mode = _serving_mode(entry.get("serving_mode", DEDICATED if endpoint else ON_DEMAND), endpoint, where)
+    params = _default_params(entry.get("params", {}), where)
+    hidden = entry.get("hidden", False)
+    if not isinstance(hidden, bool):
+        raise ConfigError(f"{where}: 'hidden' must be true or false")
+    region = entry.get("region")
+    return Alias(name=name, model=model.strip(), serving_mode=mode, endpoint=endpoint,
+                 region=normalize_region(region) if region is not None else None,
+                 compartment=entry.get("compartment"), params=MappingProxyType(params),
+                 description=entry.get("description") or "", hidden=hidden)
+
+
+def _entry_object(entry: Any, where: str) -> dict[str, Any]:
+    """An alias entry as an object (a bare string is the model id) with only known keys."""
+    if isinstance(entry, str):
+        entry = {"model": entry}
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where} must be a model id string or an object")
+    unknown = set(entry) - _ALIAS_KEYS
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_ALIAS_KEYS)}")
+    return entry
+
+
+def _serving_mode(mode: Any, endpoint: str | None, where: str) -> str:
+    """ON_DEMAND or DEDICATED, consistent with whether an endpoint OCID is given."""
     if not isinstance(mode, str) or mode.upper() not in SERVING_MODES:
         raise ConfigError(f"{where}: 'serving_mode' must be ON_DEMAND or DEDICATED")
     mode = mode.upper()
@@ -170,48 +166,15 @@ def _parse_alias(name: str, entry: Any, source: str) -> Alias:
         raise ConfigError(f"{where}: serving_mode DEDICATED needs 'endpoint' (the endpoint OCID)")
     if mode == ON_DEMAND and endpoint:
         raise ConfigError(f"{where}: 'endpoint' is only meaningful with serving_mode DEDICATED")
-    params = entry.get("params", {})
+    return mode
+
+
+def _default_params(params: Any, where: str) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise ConfigError(f"{where}: 'params' must be an object of default request parameters")
     if "model" in params:
         raise ConfigError(f"{where}: 'params' must not set 'model'")
-    hidden = entry.get("hidden", False)
-    if not isinstance(hidden, bool):
-        raise ConfigError(f"{where}: 'hidden' must be true or false")
-    region = entry.get("region")
-    if region is not None:
-        from core.oci.endpoints import normalize_region
-
-        region = normalize_region(region)
-    return Alias(name=name, model=model.strip(), serving_mode=mode, endpoint=endpoint, region=region,
-                 compartment=entry.get("compartment"), params=MappingProxyType(dict(params)),
-                 description=entry.get("description") or "", hidden=hidden)
-
-
-def read_alias_file(path: str) -> dict[str, Alias]:
-    """Load the alias file; a missing or malformed file names ``MODEL_ALIASES_FILE``."""
-    full = Path(path)
-    if not full.is_absolute():
-        full = FUNCTION_DIR / full
-    try:
-        text = full.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"setting MODEL_ALIASES_FILE={path!r}: cannot read the file ({exc.strerror})") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"setting MODEL_ALIASES_FILE={path!r}: not valid JSON ({exc})") from None
-    return parse_aliases(data, f"setting MODEL_ALIASES_FILE={path!r}")
-
-
-def load_aliases(settings: Settings) -> dict[str, Alias]:
-    """File aliases, then ``MODEL_ALIASES`` entries over them."""
-    table: dict[str, Alias] = {}
-    if settings.model_aliases_file:
-        table.update(read_alias_file(settings.model_aliases_file))
-    if settings.model_aliases is not None:
-        table.update(parse_aliases(settings.model_aliases, "setting MODEL_ALIASES"))
-    return table
+    return dict(params)
 
 
 def served_patterns(settings: Settings) -> tuple[str, ...]:
@@ -225,36 +188,10 @@ def is_served(model_id: str, patterns: tuple[str, ...]) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Cached per process
-
-_lock = threading.Lock()
-_cache: dict[tuple[Any, ...], dict[str, Alias]] = {}
-
-
-def aliases(settings: Settings | None = None) -> dict[str, Alias]:
-    """The deployment's aliases, read once per process (per distinct configuration)."""
-    settings = settings or get_settings()
-    key = (settings.model_aliases_file, json.dumps(settings.model_aliases, sort_keys=True))
-    table = _cache.get(key)
-    if table is None:
-        with _lock:
-            table = _cache.get(key)
-            if table is None:
-                table = load_aliases(settings)
-                _cache[key] = table
-    return table
-
-
-def reset() -> None:
-    """Forget cached alias tables (tests)."""
-    _cache.clear()
-
-
-# ---------------------------------------------------------------------------------------------
 # Resolution
 
 
-def resolve(name: str, settings: Settings | None = None) -> ResolvedModel:
+def resolve(name: str, settings: Settings, table: Mapping[str, Alias]) -> ResolvedModel:
     """What ``name`` means in this deployment.
 
     Order: an alias; a catalog model allowed by ``SERVED_MODELS``; a dedicated endpoint
@@ -264,8 +201,7 @@ def resolve(name: str, settings: Settings | None = None) -> ResolvedModel:
     message names its replacement). Does not check the model's kind: call
     :meth:`ResolvedModel.require_kind`.
     """
-    settings = settings or get_settings()
-    alias = aliases(settings).get(name)
+    alias = table.get(name)
     if alias is not None:
         info = catalog.lookup(alias.model)
         if info.status == RETIRED and alias.serving_mode == ON_DEMAND:
@@ -296,11 +232,9 @@ def _retired(name: str, info: ModelInfo) -> Exception:
                      code="model_not_found", param="model")
 
 
-def listed_models(settings: Settings | None = None) -> list[tuple[str, ModelInfo, Alias | None]]:
+def listed_models(settings: Settings, table: Mapping[str, Alias]) -> list[tuple[str, ModelInfo, Alias | None]]:
     """What ``/v1/models`` shows: served, non-retired catalog models, then visible aliases."""
-    settings = settings or get_settings()
     patterns = served_patterns(settings)
-    table = aliases(settings)
     rows: list[tuple[str, ModelInfo, Alias | None]] = [
         (m.id, m, None) for m in CATALOG.values()
         if m.status != RETIRED and is_served(m.id, patterns) and m.id not in table

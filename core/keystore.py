@@ -14,7 +14,6 @@ without a redeploy. A failed load is never cached and never served stale: the ca
 from __future__ import annotations
 
 import asyncio
-
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -37,11 +36,13 @@ class KeyMaterial:
 async def _secret_or_value(settings: Settings, ocid_setting: str, value_setting: str, what: str, *,
                            deadline: float | None, request_id: str | None) -> tuple[bytes | str, str]:
     """A Vault secret when its OCID is set, else the plain config value; (content, the setting it came from)."""
+    from core import runtime
     from core.oci.vault import read_secret
 
     ocid = getattr(settings, ocid_setting.lower())
     if ocid:
-        content = await read_secret(ocid, settings, setting=ocid_setting, deadline=deadline, request_id=request_id)
+        content = await read_secret(runtime.client(), ocid, setting=ocid_setting, deadline=deadline,
+                                    request_id=request_id)
         return content, ocid_setting
     value = getattr(settings, value_setting.lower())
     if value:
@@ -94,13 +95,8 @@ class KeyStore:
         self._material = None
 
 
-_store = KeyStore()
-
-
 def get_store() -> KeyStore:
-    return _store
+    """The process's key store (kept by :mod:`core.runtime`)."""
+    from core import runtime
 
-
-def reset() -> None:
-    """Forget the cached table (tests)."""
-    _store.clear()
+    return runtime.memo("keystore", KeyStore)

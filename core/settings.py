@@ -1,7 +1,8 @@
 """Every setting the gateway reads, declared once.
 
 OCI Functions hands function and application configuration to the container as
-environment variables, so the environment is the only source. Each field of
+environment variables, so the environment is the only source (read once per process by
+:func:`core.runtime.settings`). Each field of
 :class:`Settings` carries its environment key, type, default and meaning in one
 declaration; the README's configuration table and the Terraform checks are
 generated from / compared with :data:`SETTINGS_TABLE`, so they cannot drift.
@@ -396,22 +397,6 @@ def markdown_table() -> str:
         default = "" if row.default is None else f"`{row.default}`"
         lines.append(f"| `{row.env}` | {row.type} | {default} | {row.doc} |")
     return "\n".join(lines)
-
-
-_cached: Settings | None = None
-
-
-def get_settings() -> Settings:
-    """The process-wide settings (environment read once; tests call :func:`reset_settings`)."""
-    global _cached
-    if _cached is None:
-        _cached = Settings.from_env()
-    return _cached
-
-
-def reset_settings() -> None:
-    global _cached
-    _cached = None
 
 
 def update_readme(path: str = "README.md") -> bool:

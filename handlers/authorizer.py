@@ -27,7 +27,8 @@ from core import logs
 from core.apikeys import KeyRecord, format_time, parse_key, verify
 from core.errors import APIError, ConfigError
 from core.keystore import get_store
-from core.settings import Settings, get_settings
+from core import runtime
+from core.settings import Settings
 from core.exchange import Request, Response
 
 REALM = "oci-genai-gateway"
@@ -126,7 +127,7 @@ async def handle(request: Request) -> Response:
         key, reason = presented_key(_parse(request.body))
         if key is not None:
             key_id = parse_key(key)
-            settings = get_settings()
+            settings = runtime.settings()
             try:
                 material = await get_store().get(settings, deadline=request.deadline,
                                                  request_id=request.request_id or None)

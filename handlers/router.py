@@ -22,13 +22,14 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
-from core import logs
+from core import logs, runtime
 from core.errors import SERVER, APIError, ConfigError, config_error, invalid_request, not_found
 from core.policy import key_id_of
-from core.settings import get_settings
+from core.settings import Settings
 from core.exchange import HTTP, Request, Response
 
 Handler = Callable[[Request], Awaitable[Response]]
+DEFAULT_MAX_BODY_BYTES: int = Settings.__dataclass_fields__["max_body_bytes"].default
 
 
 @dataclass(frozen=True)
@@ -56,39 +57,53 @@ def _route(method: str, path: str, module: str, name: str) -> Route:
     return Route(method, tuple(s for s in path.split("/") if s), module, name)
 
 
-# Every HTTP route of every role, in one table. Longer patterns first so suffix matching is unambiguous.
-ROUTES: dict[str, tuple[Route, ...]] = {
-    "gateway": (
-        _route("POST", "/v1/chat/completions", "handlers.chat", "chat"),
-        _route("GET", "/v1/models/{id}", "handlers.models", "model"),
-        _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
-        _route("GET", "/v1/models", "handlers.models", "models"),
-        _route("GET", "/health", "handlers.health", "health"),  # suffix match: /health, /v1/health, /<prefix>/health
-    ),
-    "ingest": (),
-    "authorizer": (),
-}
+@dataclass(frozen=True)
+class Shape:
+    """A raw invocation (no HTTP method or path) recognised by its JSON body."""
 
-# Raw invocations routed by body shape, per role: (name, predicate, module).
-INVOKE_SHAPES: dict[str, tuple[tuple[str, Callable[[dict[str, Any]], bool], str], ...]] = {
-    "gateway": (
-        ("chat", lambda body: "messages" in body, "handlers.chat"),
-        ("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
-    ),
-    "ingest": (
-        ("ingest", lambda body: isinstance(body.get("eventType"), str)
-         and body["eventType"].startswith("com.oraclecloud.objectstorage.") and isinstance(body.get("data"), dict),
-         "handlers.ingest"),
-    ),
-    "authorizer": (
-        ("authorizer", lambda body: body.get("type") in ("USER_DEFINED", "TOKEN"), "handlers.authorizer"),
-    ),
-}
+    name: str
+    matches: Callable[[dict[str, Any]], bool]
+    module: str
 
-# A role's handler for invocations of any other shape. The authorizer must answer every call with its
-# contract's JSON (``{"active": false}``), never an OpenAI error: API Gateway reads only that shape.
-INVOKE_FALLBACK: dict[str, tuple[str, str]] = {
-    "authorizer": ("authorizer", "handlers.authorizer"),
+
+@dataclass(frozen=True)
+class Role:
+    """What one deployed role answers: HTTP routes, invocation shapes, and the handler for any other invocation."""
+
+    routes: tuple[Route, ...] = ()
+    shapes: tuple[Shape, ...] = ()
+    fallback: Shape | None = None
+
+
+def _is_object_event(body: dict[str, Any]) -> bool:
+    kind = body.get("eventType")
+    return isinstance(kind, str) and kind.startswith("com.oraclecloud.objectstorage.") and isinstance(body.get("data"),
+                                                                                                      dict)
+
+
+# Every role in one table. Routes: longer patterns first so suffix matching is unambiguous.
+ROLES: dict[str, Role] = {
+    "gateway": Role(
+        routes=(
+            _route("POST", "/v1/chat/completions", "handlers.chat", "chat"),
+            _route("GET", "/v1/models/{id}", "handlers.models", "model"),
+            _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
+            _route("GET", "/v1/models", "handlers.models", "models"),
+            _route("GET", "/health", "handlers.health", "health"),  # suffix match: /health, /v1/health, /x/health
+        ),
+        shapes=(
+            Shape("chat", lambda body: "messages" in body, "handlers.chat"),
+            Shape("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
+        ),
+    ),
+    "ingest": Role(shapes=(Shape("ingest", _is_object_event, "handlers.ingest"),)),
+    # The authorizer answers every call with its contract's JSON ({"active": false}), never an OpenAI error:
+    # API Gateway reads only that shape.
+    "authorizer": Role(
+        shapes=(Shape("authorizer", lambda body: body.get("type") in ("USER_DEFINED", "TOKEN"),
+                      "handlers.authorizer"),),
+        fallback=Shape("authorizer", lambda body: True, "handlers.authorizer"),
+    ),
 }
 
 
@@ -103,10 +118,10 @@ def error_response(error: APIError, request_id: str = "") -> Response:
     return Response(error.status, headers, error.body_bytes(), meta={"error_code": error.code})
 
 
-def resolve_http(role: str, request: Request) -> tuple[str, Handler, dict[str, str]]:
+def resolve_http(role: Role, request: Request) -> tuple[str, Handler, dict[str, str]]:
     segments = [s for s in request.path.split("/") if s]
     allowed: list[str] = []
-    for route in ROUTES.get(role, ()):
+    for route in role.routes:
         params = route.match(segments)
         if params is None:
             continue
@@ -117,22 +132,21 @@ def resolve_http(role: str, request: Request) -> tuple[str, Handler, dict[str, s
         raise APIError(405, f"Method {request.method} is not allowed on {request.path}; use {', '.join(allowed)}.",
                        code="method_not_allowed", headers={"allow": ", ".join(allowed)})
     raise not_found(f"Unknown path {request.path!r}: this gateway serves "
-                    f"{', '.join(sorted({'/' + '/'.join(r.pattern) for r in ROUTES.get(role, ())}))}.",
+                    f"{', '.join(sorted({'/' + '/'.join(r.pattern) for r in role.routes}))}.",
                     code="unknown_url")
 
 
-def resolve_invoke(role: str, request: Request) -> tuple[str, Handler]:
+def resolve_invoke(role: Role, request: Request) -> tuple[str, Handler]:
     try:
         body = json.loads(request.body) if request.body.strip() else None
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: a deeply nested JSON bomb
         body = None
     if isinstance(body, dict):
-        for name, predicate, module in INVOKE_SHAPES.get(role, ()):
-            if predicate(body):
-                return name, _load(module)
-    if role in INVOKE_FALLBACK:
-        name, module = INVOKE_FALLBACK[role]
-        return name, _load(module)
+        for shape in role.shapes:
+            if shape.matches(body):
+                return shape.name, _load(shape.module)
+    if role.fallback is not None:
+        return role.fallback.name, _load(role.fallback.module)
     raise invalid_request(
         "Could not tell what this invocation asks for: send an OpenAI request body as JSON "
         "(a chat completion with 'messages').", code="unrecognized_invocation",
@@ -155,11 +169,8 @@ async def dispatch(request: Request) -> Response:
     request = _safe_request_id(request)
     route_name = "?"
     try:
-        settings = get_settings()
-        if len(request.body) > settings.max_body_bytes:
-            raise APIError(413, f"Request body is {len(request.body)} bytes; the limit is "
-                                f"{settings.max_body_bytes} bytes.", code="request_too_large")
-        role = settings.gateway_role
+        _check_body_size(request)
+        role = ROLES[runtime.role()]
         if request.kind == HTTP:
             route_name, handler, params = resolve_http(role, request)
             if params:
@@ -170,12 +181,7 @@ async def dispatch(request: Request) -> Response:
     except APIError as exc:
         response = error_response(exc, request.request_id)
     except ConfigError as exc:
-        if request.kind == HTTP and request.path.rstrip("/").endswith("/health"):
-            from handlers.health import handle as health  # a health check reports bad settings as 503
-
-            response = await health(request)
-        else:
-            response = error_response(config_error(exc), request.request_id)
+        response = error_response(config_error(exc), request.request_id)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: log the type, answer a clean 500
         logs.log_event("unhandled_exception", logging.ERROR, route=route_name, request_id=request.request_id,
                        exception=type(exc).__name__)
@@ -192,6 +198,17 @@ async def dispatch(request: Request) -> Response:
     logs.log_event("request", route=route_name, method=request.method if request.kind == HTTP else "INVOKE",
                    status=response.status, latency_ms=watch.ms(), request_id=request.request_id, **fields)
     return response
+
+
+def _check_body_size(request: Request) -> None:
+    """413 above ``MAX_BODY_BYTES`` (the default limit applies while the settings do not parse)."""
+    try:
+        limit = runtime.settings().max_body_bytes
+    except ConfigError:
+        limit = DEFAULT_MAX_BODY_BYTES
+    if len(request.body) > limit:
+        raise APIError(413, f"Request body is {len(request.body)} bytes; the limit is {limit} bytes.",
+                       code="request_too_large")
 
 
 def _with_params(request: Request, params: dict[str, str]) -> Request:

@@ -1,7 +1,7 @@
 """Throwaway OCI credentials for local runs and tests, shaped exactly like the real ones.
 
 :func:`make_resource_principal_env` writes what OCI Functions mounts in a container (resource
-principal v2.2: an ``rpst`` JWT file and a ``private.pem`` session key, reference §1.2 and §3.1) and
+principal v2.2: an ``rpst`` JWT file and a ``private.pem`` session key, as OCI Functions mounts them) and
 returns the environment pointing at them. :func:`make_api_key_env` gives the ``OCI_USER`` /
 ``OCI_KEY`` flavour. Each result carries the ``key_id`` a signed request will present and the
 public key, so the local emulator can be told to accept exactly that key and nothing else.

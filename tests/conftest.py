@@ -8,8 +8,8 @@ import pytest
 import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core.oci import client as oci_client
-from core.settings import reset_settings
+from core import runtime
+from tests.support.runtime import reset_settings
 
 # The OCI client's connection pool speaks httpcore's interface: let respx mock it like httpcore's own.
 respx.mocks.HTTPCoreMocker.add_targets("core.oci.http11.ConnectionPool")
@@ -56,10 +56,10 @@ def clean_config(monkeypatch):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OCI_CONFIG_FILE", "/nonexistent/oci-config")
     reset_settings()
-    oci_client.reset()
+    runtime.reset()
     yield monkeypatch
     reset_settings()
-    oci_client.reset()
+    runtime.reset()
 
 
 @pytest.fixture
@@ -68,6 +68,6 @@ def gateway_env(clean_config, api_key_credentials):
     clean_config.setenv("OCI_REGION", "us-chicago-1")
     clean_config.setenv("OCI_COMPARTMENT_ID", TEST_COMPARTMENT)
     clean_config.setenv("OCI_MAX_RETRIES", "2")
-    oci_client._credentials = api_key_credentials
+    runtime.set_credentials(api_key_credentials)
     reset_settings()
     yield clean_config

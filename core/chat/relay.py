@@ -14,12 +14,10 @@ import logging
 import time
 from typing import Any, AsyncIterator
 
-import httpx
-
 from core import logs
 from core.chat.sse import DONE, DONE_EVENT, SSEDecoder, encode_event
 from core.chat.stream import StreamTranslator, UpstreamStreamError
-from core.oci.client import UpstreamStream
+from core.oci.client import StreamBroken, UpstreamStream
 from core.errors import upstream_message
 
 
@@ -74,9 +72,9 @@ async def relay(stream: UpstreamStream, translator: StreamTranslator, *, deadlin
         outcome = "deadline"
         yield error_event("The stream ran out of time before OCI finished; ask for fewer tokens or raise the function "
                           "timeout.", type="timeout_error", code="deadline_exceeded")
-    except httpx.HTTPError as exc:
+    except StreamBroken as exc:
         outcome = "upstream_broken"
-        yield error_event(f"The connection to OCI Generative AI broke during the stream ({type(exc).__name__}).",
+        yield error_event(f"The connection to OCI Generative AI broke during the stream ({exc}).",
                           code="upstream_unreachable")
     finally:
         await stream.aclose()

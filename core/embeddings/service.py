@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.policy import KeyPolicy, model_not_allowed
-from core import aliases
-from core.oci import client as oci
+from core import aliases, runtime
 from core.catalog import EMBEDDING
 from core.embeddings.batching import run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
 from core.embeddings.response import assemble
-from core.settings import Settings, get_settings
+from core.oci import deployment
+from core.policy import KeyPolicy, model_not_allowed
+from core.settings import Settings
 from core.validation import string
 
 
@@ -33,20 +33,21 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
 
     ``policy`` is the caller's API-key allow-list (None: no allow-list, e.g. the ingestion pipeline).
     """
-    settings = settings or get_settings()
+    settings = settings or runtime.settings()
     name = (string(data, "model", required=True, non_empty=True) or "").strip()
-    resolved = aliases.resolve(name, settings)
+    resolved = aliases.resolve(name, settings, runtime.aliases(settings))
     if policy is not None and not policy.allows(name, resolved.model_id):
         raise model_not_allowed(name, policy)
     resolved.require_kind(EMBEDDING)
     request = parse_embedding_request(resolved.with_defaults(data))
     options = embed_options(request, resolved.info, default_truncate=settings.embeddings_truncate, name=name)
     items = decode_inputs(request, settings.embeddings_token_encoding)
-    credentials = oci.get_credentials(settings)
+    credentials = runtime.credentials()
     batches = plan_batches(items, serving_mode=resolved.serving_mode_body(),
-                           compartment_id=resolved.compartment(settings, credentials), options=options)
-    url = resolved.url(settings, credentials, "embedText")
-    client = oci.get_client()
+                           compartment_id=deployment.compartment_id(settings, credentials, resolved.compartment_id),
+                           options=options)
+    url = deployment.genai_url(settings, credentials, "embedText", resolved.region)
+    client = runtime.client()
     request_ids: list[str] = [""] * len(batches)
 
     async def send(index: int, batch: Batch) -> Any:

@@ -18,10 +18,10 @@ import json
 import sys
 from typing import Any, Sequence
 
+from core import runtime
 from core.ingest.config import IngestConfig
 from core.ingest.events import CREATE, ObjectEvent
 from core.ingest.pipeline import Pipeline
-from core.settings import get_settings
 
 
 async def backfill(pipeline: Pipeline, bucket: str, namespace: str | None = None, *, prefix: str | None = None,
@@ -62,20 +62,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="objects processed at the same time")
     parser.add_argument("--dry-run", action="store_true", help="list what would be processed, change nothing")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = runtime.settings()
     pipeline = Pipeline(IngestConfig.from_settings(settings), settings=settings)
 
     def report(name: str, status: str) -> None:
         print(json.dumps({"object": name, "status": status}), flush=True)
 
     async def run() -> dict[str, int]:
-        from core.oci.client import close_client
-
         try:
             return await backfill(pipeline, args.bucket, args.namespace, prefix=args.prefix,
                                   concurrency=args.concurrency, dry_run=args.dry_run, report=report)
         finally:
-            await close_client()
+            await runtime.close_client()
 
     counts = asyncio.run(run())
     print(json.dumps({"summary": counts}), flush=True)

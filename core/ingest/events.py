@@ -1,4 +1,4 @@
-"""The OCI Events CloudEvent for an object (reference oci-functions-runtime.md §5.1), parsed and checked.
+"""The OCI Events CloudEvent for an object (Object Storage's ``com.oraclecloud.objectstorage.*`` events), parsed and checked.
 
 Plain dataclasses rather than pydantic: the payload has six fields we read, and the checks
 below give error messages that name the missing field; no import cost either.

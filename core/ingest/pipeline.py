@@ -27,14 +27,12 @@ dead letter.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable
 
-from core import logs
+from core import logs, runtime
 from core.errors import APIError
 from core.ingest import detect as kinds
 from core.ingest import output as out
@@ -42,9 +40,10 @@ from core.ingest.chunking import Chunk, Chunker
 from core.ingest.config import IngestConfig
 from core.ingest.events import ObjectEvent
 from core.ingest.extract import ExtractionError, make_extractor
+from core.ingest.outputs import Outputs
 from core.ingest.tokenizer import Counter, get_counter
 from core.oci.objectstorage import ObjectStorage
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 # Outcome statuses.
 EMBEDDED = "embedded"
@@ -58,7 +57,6 @@ PARTIAL = "partial"
 REMOVED = "removed"
 STALE_DELETE = "stale_delete"
 
-_OWN_OUTPUT = re.compile(r"part-\d{5,}\.jsonl|manifest\.json")
 MAX_WINDOW = 2048  # inputs per create_embeddings call (OpenAI's request limit, fanned out by 96)
 
 Embedder = Callable[[list[str], float | None, str], Awaitable[tuple[list[list[float]], str]]]
@@ -114,8 +112,9 @@ class Pipeline:
                  embed: Embedder | None = None, counter: Counter | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.config = config
-        self.settings = settings or get_settings()
-        self.store = store or ObjectStorage(self.settings)
+        self.settings = settings or runtime.settings()
+        self.store = store or ObjectStorage(runtime.client)
+        self.outputs = Outputs(config, self.store)
         self.embed = embed or core_embedder(config.model, self.settings)
         self._counter = counter
         self.clock = clock
@@ -144,56 +143,15 @@ class Pipeline:
         return outcome
 
     # --- helpers --------------------------------------------------------------------------------
-    @property
-    def _out_bucket(self) -> str:
-        return self.config.output.bucket
-
-    async def _read_json(self, namespace: str, name: str, deadline: float | None) -> dict[str, Any] | None:
-        info, body = await self.store.get_bytes(namespace, self._out_bucket, name, deadline=deadline)
-        if not info.ok:
-            return None
-        try:
-            value = json.loads(body)
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
-
-    async def _write_json(self, namespace: str, name: str, value: dict[str, Any], deadline: float | None) -> None:
-        await self.store.put(namespace, self._out_bucket, name, out.dumps(value), content_type="application/json",
-                             deadline=deadline)
-
-    async def _remove_outputs(self, event: ObjectEvent, deadline: float | None, *, keep: Sequence[str] = (),
-                              manifest_first: bool = True) -> int:
-        """Delete the object's outputs (all, or all but ``keep``); the manifest goes first."""
-        namespace = self.config.output_namespace(event)
-        manifest_name = self.config.manifest_name(event)
-        removed = 0
-        if manifest_first and manifest_name not in keep:
-            removed += await self.store.delete(namespace, self._out_bucket, manifest_name, deadline=deadline) == 204
-        directory = self.config.output_dir(event)
-        # Only this object's own files: "embeddings/a/" is also the prefix of object "a/b"'s outputs.
-        stale = [o.name async for o in self.store.list(namespace, self._out_bucket, prefix=directory,
-                                                        deadline=deadline)
-                 if _OWN_OUTPUT.fullmatch(o.name[len(directory):]) and o.name not in keep
-                 and o.name != manifest_name]
-        for name in stale:
-            removed += await self.store.delete(namespace, self._out_bucket, name, deadline=deadline) == 204
-        return removed
-
-    async def _dead_letter(self, event: ObjectEvent, reason: str, message: str, *, stage: str,
-                           deadline: float | None, resume_chunk: int | None = None,
-                           detail: dict[str, Any] | None = None) -> None:
-        letter = out.dead_letter(event, reason, message, stage=stage, resume_chunk=resume_chunk, detail=detail)
-        await self._write_json(self.config.output_namespace(event), self.config.failed_name(event), letter, deadline)
-        logs.log_event("ingest_dead_letter", logging.WARNING, namespace=event.namespace, bucket=event.bucket,
-                       object=event.name, etag=event.etag, reason=reason, message=message, stage=stage)
+    def _tools(self) -> RunTools:
+        return RunTools(self.config, self.store, self.outputs, self.embed, self.counter, self.clock, self.window)
 
     async def _fail(self, event: ObjectEvent, reason: str, message: str, *, stage: str, deadline: float | None,
                     status: str = FAILED, clear_outputs: bool = False, **detail: Any) -> Outcome:
         """A permanent failure: dead letter; outputs of an older version are removed (they are stale)."""
         if clear_outputs:
-            await self._remove_outputs(event, deadline)
-        await self._dead_letter(event, reason, message, stage=stage, deadline=deadline, detail=detail or None)
+            await self.outputs.remove(event, deadline)
+        await self.outputs.dead_letter(event, reason, message, stage=stage, deadline=deadline, detail=detail or None)
         return Outcome(status, event, reason, detail={"message": message})
 
     # --- delete ---------------------------------------------------------------------------------
@@ -201,51 +159,55 @@ class Pipeline:
         info = await self.store.head(event.namespace, event.bucket, event.name, deadline=deadline)
         if info.ok:  # re-created after this delete: its own create event owns the outputs
             return Outcome(STALE_DELETE, event, "the object exists again")
-        removed = await self._remove_outputs(event, deadline)
-        namespace = self.config.output_namespace(event)
-        removed += await self.store.delete(namespace, self._out_bucket, self.config.failed_name(event),
-                                           deadline=deadline) == 204
+        removed = await self.outputs.remove(event, deadline)
+        removed += await self.outputs.remove_letter(event, deadline)
         return Outcome(REMOVED, event, detail={"removed": removed})
 
     # --- create / update ------------------------------------------------------------------------
     async def _upsert(self, event: ObjectEvent, deadline: float | None, request_id: str) -> Outcome:
-        cfg = self.config
-        out_ns = cfg.output_namespace(event)
-        previous = await self._read_json(out_ns, cfg.manifest_name(event), deadline)
-        previous_etag = (previous or {}).get("source", {}).get("eTag")
-        if previous and previous.get("status") == out.COMPLETE and previous_etag == event.etag:
-            return Outcome(UNCHANGED, event, "already embedded", chunks=int(previous.get("chunkCount") or 0),
-                           parts=len(previous.get("parts") or []))
-        letter = await self._read_json(out_ns, cfg.failed_name(event), deadline)
-        if letter and letter.get("source", {}).get("eTag") == event.etag and not letter.get("retryable", True):
-            return Outcome(UNCHANGED, event, f"already recorded as {letter.get('reason')}")
+        previous = await self.outputs.manifest(event, deadline)
+        done = await self._already_done(event, previous, deadline)
+        if done is not None:
+            return done
         head = await self.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
                                      deadline=deadline)
-        if head.status == 404:
-            return Outcome(DELETED, event, "the object no longer exists")
-        if head.status == 412:
-            return Outcome(SUPERSEDED, event, "the object has a newer version; its own event will follow")
-        size = head.size
-        if size is not None and size > cfg.max_object_bytes:
-            return await self._fail(event, out.TOO_LARGE, f"{size} bytes is over INGEST_MAX_OBJECT_BYTES "
-                                    f"({cfg.max_object_bytes})", stage="read", deadline=deadline,
+        gone = _not_current(event, head.status)
+        if gone is not None:
+            return gone
+        if head.size is not None and head.size > self.config.max_object_bytes:
+            return await self._fail(event, out.TOO_LARGE, f"{head.size} bytes is over INGEST_MAX_OBJECT_BYTES "
+                                    f"({self.config.max_object_bytes})", stage="read", deadline=deadline,
                                     status=SKIPPED, clear_outputs=previous is not None)
-        progress = None
-        if (previous and previous.get("status") == out.PARTIAL and previous_etag == event.etag
-                and previous.get("chunking") == out.chunking_settings(cfg.chunk_tokens, cfg.overlap_tokens)
-                and previous.get("embeddingEncoding") == cfg.embedding_format and previous.get("model") == cfg.model):
-            progress = out.Progress.resume(previous)  # same chunking: chunk indices line up
         stream = await self.store.open(event.namespace, event.bucket, event.name, if_match=event.etag,
                                        deadline=deadline)
-        if stream.info.status == 404:
-            return Outcome(DELETED, event, "the object no longer exists")
-        if stream.info.status == 412:
-            return Outcome(SUPERSEDED, event, "the object has a newer version; its own event will follow")
+        gone = _not_current(event, stream.info.status)
+        if gone is not None:
+            return gone
         try:
-            return await self._process(event, stream.chunks(), head, progress, previous is not None, deadline,
-                                       request_id)
+            return await self._process(event, stream.chunks(), head, self._resumable(event, previous),
+                                       previous is not None, deadline, request_id)
         finally:
             await stream.aclose()
+
+    async def _already_done(self, event: ObjectEvent, previous: dict[str, Any] | None,
+                            deadline: float | None) -> Outcome | None:
+        """UNCHANGED when this version is complete or was recorded as permanently unprocessable."""
+        if previous and previous.get("status") == out.COMPLETE and _source_etag(previous) == event.etag:
+            return Outcome(UNCHANGED, event, "already embedded", chunks=int(previous.get("chunkCount") or 0),
+                           parts=len(previous.get("parts") or []))
+        letter = await self.outputs.letter(event, deadline)
+        if letter and _source_etag(letter) == event.etag and not letter.get("retryable", True):
+            return Outcome(UNCHANGED, event, f"already recorded as {letter.get('reason')}")
+        return None
+
+    def _resumable(self, event: ObjectEvent, previous: dict[str, Any] | None) -> out.Progress | None:
+        """The progress of a partial run of this version with today's chunking, model and encoding."""
+        cfg = self.config
+        if not previous or previous.get("status") != out.PARTIAL or _source_etag(previous) != event.etag:
+            return None
+        same = (previous.get("chunking") == out.chunking_settings(cfg.chunk_tokens, cfg.overlap_tokens)
+                and previous.get("embeddingEncoding") == cfg.embedding_format and previous.get("model") == cfg.model)
+        return out.Progress.resume(previous) if same else None  # same chunking: chunk indices line up
 
     async def _process(self, event: ObjectEvent, body: AsyncIterator[bytes], head: Any,
                        progress: out.Progress | None, had_outputs: bool, deadline: float | None,
@@ -261,7 +223,7 @@ class Pipeline:
                                     f"{head.size} bytes is over INGEST_MAX_WHOLE_OBJECT_BYTES "
                                     f"({cfg.max_whole_object_bytes})", stage="detect", deadline=deadline,
                                     status=SKIPPED, clear_outputs=had_outputs)
-        run = _Run(self, event, progress or out.Progress(kind=detection.kind), deadline, request_id)
+        run = _Run(self._tools(), event, progress or out.Progress(kind=detection.kind), deadline, request_id)
         try:
             await run.consume(first, body, make_extractor(detection.kind, json_fields=cfg.json_fields))
         except ExtractionError as exc:
@@ -289,6 +251,19 @@ class Pipeline:
         return await run.complete(head)
 
 
+def _source_etag(document: dict[str, Any]) -> Any:
+    return (document.get("source") or {}).get("eTag")
+
+
+def _not_current(event: ObjectEvent, status: int) -> Outcome | None:
+    """DELETED or SUPERSEDED when a conditional read says the event's version is gone."""
+    if status == 404:
+        return Outcome(DELETED, event, "the object no longer exists")
+    if status == 412:
+        return Outcome(SUPERSEDED, event, "the object has a newer version; its own event will follow")
+    return None
+
+
 async def _read_head(body: AsyncIterator[bytes], size: int) -> bytes:
     """At least ``size`` bytes from the start of ``body`` (less only at the end)."""
     parts: list[bytes] = []
@@ -301,13 +276,26 @@ async def _read_head(body: AsyncIterator[bytes], size: int) -> bytes:
     return b"".join(parts)
 
 
+@dataclass(frozen=True)
+class RunTools:
+    """What one object's run works with: the configuration and its collaborators."""
+
+    config: IngestConfig
+    store: ObjectStorage
+    outputs: Outputs
+    embed: Embedder
+    counter: Counter
+    clock: Callable[[], float]
+    window: int
+
+
 class _Run:
     """The state of one object's processing: progress, the part being filled, the embed in flight."""
 
-    def __init__(self, pipeline: Pipeline, event: ObjectEvent, progress: out.Progress, deadline: float | None,
+    def __init__(self, tools: RunTools, event: ObjectEvent, progress: out.Progress, deadline: float | None,
                  request_id: str) -> None:
-        self.p = pipeline
-        self.cfg = pipeline.config
+        self.tools = tools
+        self.cfg = tools.config
         self.event = event
         self.progress = progress
         self.deadline = deadline
@@ -321,14 +309,14 @@ class _Run:
 
     # --- time -----------------------------------------------------------------------------------
     def near_deadline(self) -> bool:
-        return self.deadline is not None and self.deadline - self.p.clock() < self.cfg.time_reserve
+        return self.deadline is not None and self.deadline - self.tools.clock() < self.cfg.time_reserve
 
     def _embed_deadline(self) -> float | None:
         return None if self.deadline is None else self.deadline - self.cfg.time_reserve / 2
 
     # --- reading --------------------------------------------------------------------------------
     async def consume(self, first: bytes, body: AsyncIterator[bytes], extractor: Any) -> None:
-        chunker = Chunker(self.p.counter, self.cfg.chunk_tokens, self.cfg.overlap_tokens)
+        chunker = Chunker(self.tools.counter, self.cfg.chunk_tokens, self.cfg.overlap_tokens)
         if first:
             await self._take(chunker, extractor.feed(first))
         async for data in body:
@@ -347,7 +335,7 @@ class _Run:
             if chunk.index < self.skip_below:
                 continue
             self.pending.append(chunk)
-            if len(self.pending) >= self.p.window:
+            if len(self.pending) >= self.tools.window:
                 await self._flush_window()
 
     async def _flush_window(self) -> None:
@@ -379,7 +367,7 @@ class _Run:
     async def _embed_window(self, window: list[Chunk]) -> None:
         self.windows += 1
         call_id = f"{self.request_id}-w{self.windows:04d}" if self.request_id else ""
-        vectors, model_id = await self.p.embed([c.text for c in window], self._embed_deadline(), call_id)
+        vectors, model_id = await self.tools.embed([c.text for c in window], self._embed_deadline(), call_id)
         progress = self.progress
         progress.model_id = model_id
         if vectors:
@@ -396,17 +384,21 @@ class _Run:
             return
         self.writing = True
         event, cfg = self.event, self.cfg
-        check = await self.p.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
-                                        deadline=self.deadline)
-        if check.status in (404, 412):  # never overwrite a newer version's parts with this one's
+        if not await self._still_current():  # never overwrite a newer version's parts with this one's
             raise _Superseded()
         body, first, count = self.part.take()
-        name = cfg.part_name(event, len(self.progress.parts))
-        info = await self.p.store.put(cfg.output_namespace(event), cfg.output.bucket, name, body,
-                                      content_type="application/x-ndjson", deadline=self.deadline)
-        self.progress.parts.append(out.PartInfo(name, first, count, len(body), info.etag))
+        number = len(self.progress.parts)
+        info = await self.tools.outputs.write_part(event, number, body, self.deadline)
+        self.progress.parts.append(out.PartInfo(cfg.part_name(event, number), first, count, len(body), info.etag))
         self.progress.chunks = first + count
         self.writing = False
+
+    async def _still_current(self) -> bool:
+        """Whether the event's version is still the object's (a conditional HEAD)."""
+        event = self.event
+        check = await self.tools.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
+                                            deadline=self.deadline)
+        return check.status not in (404, 412)
 
     def _manifest(self, status: str, head: Any) -> dict[str, Any]:
         cfg = self.cfg
@@ -418,17 +410,14 @@ class _Run:
     async def complete(self, head: Any) -> Outcome:
         event, cfg = self.event, self.cfg
         await self._write_part()
-        check = await self.p.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
-                                        deadline=self.deadline)
-        if check.status in (404, 412):
+        if not await self._still_current():
             return Outcome(SUPERSEDED, event, "the object changed while it was being embedded",
                            chunks=self.progress.chunks)
-        out_ns = cfg.output_namespace(event)
-        await self.p._write_json(out_ns, cfg.manifest_name(event), self._manifest(out.COMPLETE, head),
-                                 self.deadline)
+        outputs = self.tools.outputs
+        await outputs.write_manifest(event, self._manifest(out.COMPLETE, head), self.deadline)
         keep = [p.name for p in self.progress.parts] + [cfg.manifest_name(event)]
-        await self.p._remove_outputs(event, self.deadline, keep=keep, manifest_first=False)
-        await self.p.store.delete(out_ns, cfg.output.bucket, cfg.failed_name(event), deadline=self.deadline)
+        await outputs.remove(event, self.deadline, keep=keep, manifest_first=False)
+        await outputs.remove_letter(event, self.deadline)
         return Outcome(EMBEDDED, event, chunks=self.progress.chunks, parts=len(self.progress.parts),
                        total_tokens=self.progress.tokens,
                        detail={"type": self.progress.kind, "dimensions": self.progress.dimensions,
@@ -436,14 +425,22 @@ class _Run:
 
     async def save_partial(self, reason: str, message: str, **detail: Any) -> Outcome:
         """Keep what is embedded (written parts + a ``partial`` manifest) and say how to resume."""
-        event, cfg = self.event, self.cfg
+        event = self.event
         try:
             await self._write_part()
         except _Superseded:
             return Outcome(SUPERSEDED, event, "the object changed while it was being embedded")
-        await self.p._write_json(cfg.output_namespace(event), cfg.manifest_name(event),
-                                 self._manifest(out.PARTIAL, None), None)
-        await self.p._dead_letter(event, reason, message, stage="embed", deadline=None,
-                                  resume_chunk=self.progress.chunks, detail=detail or None)
+        await self.tools.outputs.write_manifest(event, self._manifest(out.PARTIAL, None), None)
+        await self.tools.outputs.dead_letter(event, reason, message, stage="embed", deadline=None,
+                                             resume_chunk=self.progress.chunks, detail=detail or None)
         return Outcome(PARTIAL, event, reason, chunks=self.progress.chunks, parts=len(self.progress.parts),
                        total_tokens=self.progress.tokens, detail={"message": message, **detail})
+
+
+async def process_event(event: ObjectEvent, *, deadline: float | None = None, request_id: str = "") -> Outcome:
+    """Handle one event with the process's pipeline (built once from the settings)."""
+    def build() -> Pipeline:
+        settings = runtime.settings()
+        return Pipeline(IngestConfig.from_settings(settings), settings=settings)
+
+    return await runtime.memo("ingest_pipeline", build).handle(event, deadline=deadline, request_id=request_id)

@@ -1,7 +1,7 @@
 """The one HTTP client to OCI: pooled, signed, deadline-aware, and the only place that retries.
 
-* One ``httpx.AsyncClient`` per event loop, reused across invocations (a warm
-  function keeps its connections to OCI open).
+* One ``httpx.AsyncClient`` per event loop (:mod:`core.runtime` keeps them), reused across
+  invocations: a warm function keeps its connections to OCI open.
 * Every request is signed by :class:`core.oci.auth.OCIAuth` (which re-signs once after
   a 401 with refreshed credentials).
 * Retries on 429, 5xx (not 501) and connection failures, with exponential backoff
@@ -19,7 +19,6 @@ import logging
 import random
 import time
 import uuid
-import weakref
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Mapping
 
@@ -27,7 +26,7 @@ import httpx
 
 from core import logs
 from core.errors import SERVER, TIMEOUT, APIError, ConfigError, config_error, from_upstream
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_BASE = 0.25
@@ -225,6 +224,10 @@ class OCIClient:
             await self._sleep(wait)
 
 
+class StreamBroken(Exception):
+    """The connection failed while a streamed answer was being read; the message names the failure's type."""
+
+
 class UpstreamStream:
     """An open 2xx streaming answer from OCI. Iterate :meth:`chunks`; always :meth:`aclose`."""
 
@@ -234,55 +237,13 @@ class UpstreamStream:
         self.status = response.status_code
         self.headers = response.headers
 
-    def chunks(self) -> AsyncIterator[bytes]:
-        return self.response.aiter_raw()
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives; a broken connection raises :class:`StreamBroken`."""
+        try:
+            async for chunk in self.response.aiter_raw():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise StreamBroken(type(exc).__name__) from None
 
     async def aclose(self) -> None:
         await self.response.aclose()
-
-
-# ---------------------------------------------------------------------------------------------
-# One client per event loop, created on first use.
-
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OCIClient]" = weakref.WeakKeyDictionary()
-_credentials: Any = None
-
-
-def get_credentials(settings: Settings | None = None) -> Any:
-    """The process's credentials, loaded once (a ConfigError names what is missing)."""
-    global _credentials
-    if _credentials is None:
-        from core.oci.credentials import load_credentials
-
-        _credentials = load_credentials(settings or get_settings())
-    return _credentials
-
-
-def get_client() -> OCIClient:
-    """The pooled client of the running event loop."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        settings = get_settings()
-        client = OCIClient(settings, get_credentials(settings))
-        _clients[loop] = client
-    return client
-
-
-def set_client(client: OCIClient) -> None:
-    """Install a client for the running loop (tests, alternative transports)."""
-    _clients[asyncio.get_running_loop()] = client
-
-
-async def close_client() -> None:
-    """Close the running loop's client (clean shutdown)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.aclose()
-
-
-def reset() -> None:
-    """Forget cached credentials and clients (tests)."""
-    global _credentials
-    _credentials = None
-    _clients.clear()

@@ -18,19 +18,24 @@ def region(settings: Settings, credentials: Any) -> str | None:
     return settings.oci_region or getattr(credentials, "region", None)
 
 
-def compartment_id(settings: Settings, credentials: Any) -> str:
-    """The compartment billed for inference: setting, else the principal's compartment, else its tenancy."""
-    value = (settings.oci_compartment_id or getattr(credentials, "compartment_id", None)
+def compartment_id(settings: Settings, credentials: Any, override: str | None = None) -> str:
+    """The compartment billed: ``override`` (an alias's), the setting, the principal's compartment, its tenancy."""
+    value = (override or settings.oci_compartment_id or getattr(credentials, "compartment_id", None)
              or getattr(credentials, "tenancy_id", None))
     if not value:
         raise ConfigError("no compartment: set OCI_COMPARTMENT_ID")
     return value
 
 
-def genai_url(settings: Settings, credentials: Any, action: str) -> str:
-    """URL of a Generative AI inference action, e.g. ``chat`` or ``embedText``."""
-    base = genai_base_url(region(settings, credentials), override=settings.oci_genai_endpoint,
-                          region_metadata=settings.oci_region_metadata)
+def genai_url(settings: Settings, credentials: Any, action: str, in_region: str | None = None) -> str:
+    """URL of a Generative AI inference action (``chat``, ``embedText``) in ``in_region`` (an alias's), else the
+    deployment's region; ``OCI_GENAI_ENDPOINT`` wins over both."""
+    home = region(settings, credentials)
+    if in_region is None or settings.oci_genai_endpoint:
+        base = genai_base_url(home, override=settings.oci_genai_endpoint, region_metadata=settings.oci_region_metadata)
+    else:
+        metadata = settings.oci_region_metadata if home == in_region else None
+        base = genai_base_url(in_region, region_metadata=metadata)
     return f"{base}/actions/{action}"
 
 

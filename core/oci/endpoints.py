@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from core.errors import ConfigError
+from core.regions import normalize_region
 
 GENAI_API_VERSION = "20231130"
 
@@ -51,28 +52,6 @@ _NON_OC1_REGIONS: dict[str, str] = {
     "sa-riodejaneiro-1": "oc52",
 }
 
-# Three-letter region keys (as OCI_RESOURCE_PRINCIPAL_REGION may carry them) for the GenAI regions and neighbours.
-REGION_KEYS: dict[str, str] = {
-    "ord": "us-chicago-1", "iad": "us-ashburn-1", "phx": "us-phoenix-1", "sjc": "us-sanjose-1",
-    "fra": "eu-frankfurt-1", "lhr": "uk-london-1", "cwl": "uk-cardiff-1", "ams": "eu-amsterdam-1",
-    "zrh": "eu-zurich-1", "cdg": "eu-paris-1", "mrs": "eu-marseille-1", "lin": "eu-milan-1",
-    "arn": "eu-stockholm-1", "mad": "eu-madrid-1", "gru": "sa-saopaulo-1", "vcp": "sa-vinhedo-1",
-    "scl": "sa-santiago-1", "bog": "sa-bogota-1", "hyd": "ap-hyderabad-1", "bom": "ap-mumbai-1",
-    "kix": "ap-osaka-1", "nrt": "ap-tokyo-1", "icn": "ap-seoul-1", "yny": "ap-chuncheon-1",
-    "syd": "ap-sydney-1", "mel": "ap-melbourne-1", "sin": "ap-singapore-1", "yyz": "ca-toronto-1",
-    "yul": "ca-montreal-1", "jed": "me-jeddah-1", "dxb": "me-dubai-1", "auh": "me-abudhabi-1",
-    "ruh": "me-riyadh-1", "mtz": "il-jerusalem-1", "jnb": "af-johannesburg-1", "qro": "mx-queretaro-1",
-    "mty": "mx-monterrey-1", "ltn": "uk-gov-london-1", "brs": "uk-gov-cardiff-1", "ric": "us-gov-ashburn-1",
-    "pia": "us-gov-chicago-1", "tus": "us-gov-phoenix-1", "str": "eu-frankfurt-2", "vll": "eu-madrid-2",
-}
-
-
-def normalize_region(region: str) -> str:
-    """``ORD`` / ``ord`` / ``us-chicago-1`` -> ``us-chicago-1``."""
-    value = region.strip().lower()
-    return REGION_KEYS.get(value, value)
-
-
 def realm_domain(region: str, region_metadata: Mapping[str, Any] | None = None) -> str:
     """The second-level domain of the realm that hosts ``region``."""
     if region_metadata:
@@ -90,7 +69,7 @@ def _override(value: str, setting: str) -> str:
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError(f"setting {setting} must be scheme://host[:port] with no path, query or credentials")
     netloc = parts.netloc
-    # A default port would be signed in `host` but not sent by httpx: drop it (reference §4.3).
+    # A default port would be signed in `host` but not sent by httpx: drop it.
     if (parts.scheme == "https" and parts.port == 443) or (parts.scheme == "http" and parts.port == 80):
         netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     return f"{parts.scheme}://{netloc}"

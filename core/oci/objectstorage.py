@@ -14,13 +14,12 @@ raises :class:`core.errors.APIError` after the client's retries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 from urllib.parse import quote, urlencode
 
-from core.oci import client as oci
-from core.oci.deployment import objectstorage_url
 from core.errors import APIError
-from core.settings import Settings, get_settings
+from core.oci.client import OCIClient
+from core.oci.deployment import objectstorage_url
 
 SERVICE = "OCI Object Storage"
 CONDITIONAL = (304, 404, 412)
@@ -97,18 +96,21 @@ def _info(status: int, headers: Any) -> ObjectInfo:
 
 
 class ObjectStorage:
-    """Object Storage calls for one deployment (endpoint from settings or the credentials' region)."""
+    """Object Storage calls for one deployment (endpoint from settings or the credentials' region).
 
-    def __init__(self, settings: Settings | None = None, client: Any = None) -> None:
-        self.settings = settings or get_settings()
-        self._client = client
+    ``connect`` returns the OCI client of the running event loop (:func:`core.runtime.client`).
+    """
+
+    def __init__(self, connect: Callable[[], OCIClient]) -> None:
+        self._connect = connect
 
     @property
-    def client(self) -> Any:
-        return self._client or oci.get_client()
+    def client(self) -> OCIClient:
+        return self._connect()
 
     def _url(self, path: str, query: dict[str, Any] | None = None) -> str:
-        base = objectstorage_url(self.settings, oci.get_credentials(self.settings))
+        client = self.client
+        base = objectstorage_url(client.settings, client.credentials)
         url = base.rstrip("/") + path
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None}, quote_via=quote)

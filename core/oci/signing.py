@@ -4,7 +4,7 @@ OCI authenticates every API call with a draft-cavage HTTP signature. The gateway
 its own requests (no ``oci`` SDK at run time), so this module reproduces the SDK's
 signing string byte for byte; the unit tests compare both signers' output.
 
-The rules that matter (reference ``oci-functions-runtime.md`` §4):
+The rules that matter (the ``oci`` SDK's ``oci/signer.py``):
 
 * GET/HEAD/DELETE (and any verb without a body) sign ``date (request-target) host``.
 * POST/PUT/PATCH also sign ``content-length content-type x-content-sha256``, the last

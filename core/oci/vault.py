@@ -16,12 +16,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from core.oci.endpoints import REGION_KEYS, secrets_base_url
+from core.oci.endpoints import secrets_base_url
+from core.regions import REGION_KEYS
 from core.errors import ConfigError
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.oci.client import OCIClient
 
 SECRET_OCID_RE = re.compile(r"^ocid1\.vaultsecret\.([a-z0-9]+)\.([a-z0-9-]*)\.[A-Za-z0-9._-]{1,200}$")
 _REGION_NAME_RE = re.compile(r"^[a-z]+-[a-z]+-\d+$")
@@ -62,15 +66,12 @@ def decode_bundle(payload: Any, setting: str) -> bytes:
         raise ConfigError(f"the Vault secret named by {setting} is not valid base64") from None
 
 
-async def read_secret(secret_ocid: str, settings: Settings, *, setting: str, deadline: float | None = None,
+async def read_secret(client: "OCIClient", secret_ocid: str, *, setting: str, deadline: float | None = None,
                       request_id: str | None = None) -> bytes:
     """The current version of a Vault secret. Upstream failures raise :class:`core.errors.APIError`."""
-    from core.oci import client as oci
-
-    credentials = oci.get_credentials(settings)
-    url = secret_bundle_url(secret_ocid, settings, credentials, setting)
-    upstream = await oci.get_client().request("GET", url, deadline=deadline, request_id=request_id,
-                                              service="OCI Vault", known_model=True)
+    url = secret_bundle_url(secret_ocid, client.settings, client.credentials, setting)
+    upstream = await client.request("GET", url, deadline=deadline, request_id=request_id,
+                                    service="OCI Vault", known_model=True)
     try:
         payload = upstream.json()
     except ValueError:

@@ -7,7 +7,7 @@ Each :class:`ChatFormat` knows three things about its format and nothing else:
 * :meth:`stream_events`: the same replies as OCI's stream events (dicts, plus the ``"[DONE]"``
   sentinel as a plain string); :mod:`local.emulator.streaming` frames and paces them.
 
-Wire shapes follow oci-genai-api.md §2.7 (non-stream) and §2.8 (stream captures).
+Wire shapes follow the ``oci`` SDK's models (non-stream) and streams captured from the real service.
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ class GenericFormat:
     def stream_events(
         self, chat: Mapping[str, Any], replies: list[Reply], model: ModelSpec, ctx: ChatContext
     ) -> list[Any]:
-        """Choices one after another: content events carry ``index``, finish events do not (§2.8.1)."""
+        """Choices one after another: content events carry ``index``, finish events do not (as captured)."""
         events: list[Any] = []
 
         def delta(index: int, **message: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 OCI answers 404 ``NotAuthorizedOrNotFound`` for a model id it does not know, and rejects a chat
 request whose ``apiFormat`` the model does not speak. The gateway's model routing is only tested
 honestly if the emulator knows the same catalogue, so the seed list mirrors OCI's on-demand
-models (see /work/shared/reference/oci-genai-api.md and litellm-oci-provider-docs.txt). The table
+models (OCI's model pages and the ``oci`` SDK's docstrings). The table
 is mutable at run time (``add``/``add_dedicated_endpoint``) so a test can register a model OCI
 adds tomorrow without editing this file.
 """

@@ -1,6 +1,6 @@
 """OCI Object Storage for the emulator: namespaces, buckets and objects in memory.
 
-Operations (reference oci-functions-runtime.md §5.2), answering as OCI does:
+Operations of the Object Storage REST API, answering as OCI does:
 
 * ``GET /n/`` -> the namespace as a JSON string;
 * ``GET|HEAD /n/{ns}/b/{bucket}/o/{object}``: ``if-match`` (412 on mismatch), ``if-none-match``

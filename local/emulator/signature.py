@@ -1,6 +1,6 @@
 """Independent verification of OCI HTTP request signatures (draft-cavage-08, RSA-SHA256).
 
-Written from the specification (oci-functions-runtime.md §4), deliberately not from the
+Written from the signing specification (draft-cavage HTTP signatures as OCI applies them), deliberately not from the
 project's ``core.oci.signing``: if both came from the same understanding, a shared mistake would
 pass every test. The verifier is pure (no I/O, clock injected) so it can be tested directly.
 

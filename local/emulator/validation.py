@@ -2,7 +2,7 @@
 
 Two layers, both data-driven so later issues extend them by adding table rows or rules:
 
-1. **Shapes**: field tables transcribed from the SDK models (oci-genai-api.md Appendix A): JSON
+1. **Shapes**: field tables transcribed from the ``oci`` SDK's model classes: JSON
    type, required, enum, nested shape, and discriminated unions (``apiFormat``, ``role``,
    ``type``, ``servingType``). Object shapes are *closed* where the SDK model is exhaustive, so a
    translator that sends ``max_tokens`` or ``image_url`` fails here exactly as it would upstream.
@@ -415,7 +415,7 @@ def _text_parts_empty(content: list[Mapping[str, Any]]) -> bool:
 def rule_generic_messages(chat: Mapping[str, Any]) -> None:
     """GENERIC needs messages, and content that is a non-empty array with something in it.
 
-    OCI/Gemini failed on empty content (oci-genai-api.md §2.2.1); only an ASSISTANT turn may omit
+    OCI/Gemini fails on empty content (HTTP 500); only an ASSISTANT turn may omit
     content (the SDK's advice for tool-call turns is null content).
     """
     messages = chat.get("messages")
@@ -441,7 +441,7 @@ def _tool_call_ids(message: Mapping[str, Any]) -> set[str]:
 
 
 def rule_tool_call_pairing(chat: Mapping[str, Any]) -> None:
-    """Each TOOL message answers a call of the nearest preceding ASSISTANT message (§1.6, §10.3).
+    """Each TOOL message answers a call of the nearest preceding ASSISTANT message (OCI answers 400 otherwise).
 
     Parallel results arrive as consecutive TOOL messages, so earlier TOOL messages are skipped
     while looking for that ASSISTANT message.

@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 
 from adapters import aws_lambda
-from core import aliases
-from core.oci import client as oci_client
-from core.settings import reset_settings
+from core import runtime
+from tests.support.runtime import reset_settings
 from local.emulator.genai import embedding_vector
 from local.local_credentials import make_api_key_env
 from tests.contract.conftest import CHAT_MODEL, EMBED_MODEL, chat_calls, embed_calls
@@ -72,12 +71,10 @@ def lambda_env(emulator, clean_config):
     clean_config.setenv("GATEWAY_ROLE", "gateway")
     clean_config.setenv("OCI_GENAI_ENDPOINT", emulator.url)
     clean_config.setenv("OCI_COMPARTMENT_ID", COMPARTMENT)
-    reset_settings()
-    oci_client.reset()
-    aliases.reset()
+    runtime.reset()
     yield creds
     aws_lambda.shutdown()
-    aliases.reset()
+    reset_settings()
 
 
 def test_rest_v1_chat(lambda_env, emulator):
@@ -132,12 +129,12 @@ def test_direct_invocation_answers_the_openai_json(lambda_env, emulator):
 def test_pooled_client_survives_between_invocations(lambda_env, emulator):
     body = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "again"}]}
     aws_lambda.lambda_handler(rest_v1("POST", "/v1/chat/completions", body), context())
-    first = oci_client._clients[aws_lambda._LOOP]
+    first = runtime._state.clients[aws_lambda._LOOP]
     aws_lambda.lambda_handler(v2("apigw_http_v2", "POST", "/v1/chat/completions", body), context())
-    assert oci_client._clients[aws_lambda._LOOP] is first and not first._http.is_closed
+    assert runtime._state.clients[aws_lambda._LOOP] is first and not first._http.is_closed
     assert len(chat_calls(emulator)) == 2
     aws_lambda.shutdown()  # what SIGTERM does
-    assert first._http.is_closed and aws_lambda._LOOP not in oci_client._clients
+    assert first._http.is_closed and aws_lambda._LOOP not in runtime._state.clients
 
 
 def test_deadline_comes_from_the_lambda_context(lambda_env, emulator):

@@ -34,7 +34,7 @@ OVERLAP = 8
 
 
 def event(kind: str, name: str, etag: str | None, *, bucket: str = INPUT, namespace: str = NS) -> dict[str, Any]:
-    """An OCI Events CloudEvent exactly in the documented shape (reference §5.1)."""
+    """An OCI Events CloudEvent exactly in the documented shape."""
     details: dict[str, Any] = {"bucketName": bucket, "archivalState": "Available", "namespace": namespace,
                                "bucketId": "ocid1.bucket.oc1.us-chicago-1.aaaaaaaatest"}
     if etag is not None:

@@ -377,7 +377,7 @@ async def test_fetch_settings_shape_the_fetcher() -> None:
 async def test_handler_fetches_urls_or_refuses_them_when_fetching_is_off(gateway_env, server: str,
                                                                          monkeypatch) -> None:
     from core.chat import images
-    from core.settings import reset_settings
+    from tests.support.runtime import reset_settings
     from core.exchange import HTTP, Headers, Request
     from handlers.router import dispatch
 

@@ -1,7 +1,7 @@
 """Shared fixtures for the unit tests: throwaway RSA keys and fake session tokens.
 
 No private key file is committed: the one embedded key below is the throwaway key
-published with the reference test vectors (oci-functions-runtime.md §4.2), generated
+published with OCI's request-signing test vectors, generated
 for that purpose and never registered anywhere; every other key is generated at test
 time.
 """

@@ -6,20 +6,26 @@ import json
 
 import pytest
 
-from core import aliases
-from core.aliases import DEDICATED, ON_DEMAND, parse_aliases, resolve
+from core import aliases, runtime
+from core.aliases import DEDICATED, ON_DEMAND, parse_aliases
 from core.catalog import CHAT, EMBEDDING
 from core.errors import APIError, ConfigError
+from core.oci.deployment import compartment_id, genai_url
 from core.settings import Settings
+from tests.support.runtime import reset_settings
 
 ENDPOINT = "ocid1.generativeaiendpoint.oc1.us-chicago-1.amaaaaaaexample"
 
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    aliases.reset()
+    reset_settings()
     yield
-    aliases.reset()
+    reset_settings()
+
+
+def resolve(name: str, s: Settings) -> aliases.ResolvedModel:
+    return aliases.resolve(name, s, runtime.aliases(s))
 
 
 def settings(**env) -> Settings:
@@ -63,14 +69,14 @@ def test_file_and_config_value_merge_with_config_winning(tmp_path):
     path = tmp_path / "aliases.json"
     path.write_text(json.dumps({"a": "cohere.embed-v4.0", "b": "meta.llama-3.3-70b-instruct"}))
     s = settings(MODEL_ALIASES_FILE=str(path), MODEL_ALIASES={"b": "xai.grok-3"})
-    table = aliases.aliases(s)
+    table = runtime.aliases(s)
     assert table["a"].model == "cohere.embed-v4.0" and table["b"].model == "xai.grok-3"
 
 
 def test_relative_file_path_is_relative_to_the_function_directory(tmp_path, monkeypatch):
-    monkeypatch.setattr(aliases, "FUNCTION_DIR", tmp_path)
+    monkeypatch.setattr(runtime, "FUNCTION_DIR", tmp_path)
     (tmp_path / "model_aliases.json").write_text('{"x": "cohere.embed-v4.0"}')
-    assert aliases.aliases(settings(MODEL_ALIASES_FILE="model_aliases.json"))["x"].model == "cohere.embed-v4.0"
+    assert runtime.aliases(settings(MODEL_ALIASES_FILE="model_aliases.json"))["x"].model == "cohere.embed-v4.0"
 
 
 @pytest.mark.parametrize("content", [None, "{not json", "[1]"])
@@ -79,7 +85,7 @@ def test_missing_or_malformed_file_names_the_setting(tmp_path, content):
     if content is not None:
         path.write_text(content)
     with pytest.raises(ConfigError) as info:
-        aliases.aliases(settings(MODEL_ALIASES_FILE=str(path)))
+        runtime.aliases(settings(MODEL_ALIASES_FILE=str(path)))
     assert "MODEL_ALIASES_FILE" in str(info.value)
 
 
@@ -93,9 +99,9 @@ def test_aliases_are_read_once(tmp_path):
     path = tmp_path / "aliases.json"
     path.write_text('{"x": "cohere.embed-v4.0"}')
     s = settings(MODEL_ALIASES_FILE=str(path))
-    first = aliases.aliases(s)
+    first = runtime.aliases(s)
     path.write_text("broken")  # no re-read per request
-    assert aliases.aliases(s) is first
+    assert runtime.aliases(s) is first
 
 
 def test_resolve_alias_gives_model_info_serving_mode_and_overrides():
@@ -104,7 +110,7 @@ def test_resolve_alias_gives_model_info_serving_mode_and_overrides():
     r = resolve("emb", s)
     assert (r.name, r.model_id, r.info.kind, r.info.dimensions) == ("emb", "cohere.embed-v4.0", EMBEDDING, 1536)
     assert r.serving_mode_body() == {"servingType": "DEDICATED", "endpointId": ENDPOINT}
-    assert r.compartment(s, None) == "ocid1.compartment.oc1..c"
+    assert compartment_id(s, None, r.compartment_id) == "ocid1.compartment.oc1..c"
     assert r.with_defaults({"input": "x"}) == {"input": "x", "dimensions": 512}
     assert r.with_defaults({"input": "x", "dimensions": 256})["dimensions"] == 256
     assert r.known
@@ -162,10 +168,10 @@ def test_require_kind():
 def test_alias_region_changes_the_url_but_endpoint_override_wins():
     r = resolve("emb", settings(MODEL_ALIASES={"emb": {"model": "cohere.embed-v4.0", "region": "eu-frankfurt-1"}}))
     s = settings(OCI_REGION="us-chicago-1")
-    assert r.url(s, None, "embedText") == ("https://inference.generativeai.eu-frankfurt-1.oci.oraclecloud.com"
+    assert genai_url(s, None, "embedText", r.region) == ("https://inference.generativeai.eu-frankfurt-1.oci.oraclecloud.com"
                                           "/20231130/actions/embedText")
     local = settings(OCI_REGION="us-chicago-1", OCI_GENAI_ENDPOINT="http://127.0.0.1:9")
-    assert r.url(local, None, "embedText") == "http://127.0.0.1:9/20231130/actions/embedText"
+    assert genai_url(local, None, "embedText", r.region) == "http://127.0.0.1:9/20231130/actions/embedText"
 
 
 def test_raw_dedicated_endpoint_ocid_is_served_as_opaque_dedicated():

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from core import keystore, logs
 from core.apikeys import key_hash, new_key, parse_key
 from core.keystore import KeyStore
-from core.settings import Settings, reset_settings
+from core.settings import Settings
+from tests.support.runtime import reset_settings
 from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.authorizer import presented_key
 from handlers.router import dispatch
@@ -63,17 +64,17 @@ def authorizer_env(gateway_env):
                  "API_KEYS_CACHE_SECONDS", "API_KEYS_AUTH_TTL_SECONDS", "OCI_SECRETS_ENDPOINT"):
         gateway_env.delenv(name, raising=False)
     gateway_env.setenv("GATEWAY_ROLE", "authorizer")
-    keystore.reset()
+    reset_settings()
     reset_settings()
     yield gateway_env
-    keystore.reset()
+    reset_settings()
 
 
 def configure(env, **values: str) -> None:
     for name, value in values.items():
         env.setenv(name, value)
     reset_settings()
-    keystore.reset()
+    reset_settings()
 
 
 def invoke(body) -> Request:

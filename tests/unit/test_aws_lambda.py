@@ -201,7 +201,7 @@ def test_sigterm_closes_the_client_then_chains(monkeypatch):
     async def fake_close():
         closed.append(True)
 
-    monkeypatch.setattr(aws_lambda, "close_client", fake_close)
+    monkeypatch.setattr(aws_lambda.runtime, "close_client", fake_close)
     handler = aws_lambda._sigterm_handler(lambda signum, frame: chained.append(signum))
     handler(signal.SIGTERM, None)
     assert closed == [True] and chained == [signal.SIGTERM]

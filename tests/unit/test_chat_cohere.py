@@ -50,7 +50,7 @@ def call(id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_reproduces_the_captured_oci_request():
-    """The real request in oci-genai-api.md §9.2 (test_cohere_chat_legacy.yaml), from the OpenAI equivalent."""
+    """A real captured request (traceloop's test_cohere_chat_legacy.yaml), from the OpenAI equivalent."""
     body = cohere(openai([
         {"role": "system", "content": "You are a terse assistant."},
         {"role": "user", "content": "Hello"},
@@ -345,7 +345,7 @@ def test_unrepresentable_json_schema_is_a_400():
     assert err.value.param == "response_format.json_schema.schema"
 
 
-# ---------------------------------------------------------------- responses (oci-genai-api.md §9.5)
+# ---------------------------------------------------------------- responses (captured COHERE answers)
 
 JOKE = {"modelId": "cohere.command-a-03-2025", "modelVersion": "1.0", "chatResponse": {
     "apiFormat": "COHERE", "text": "Why did the OpenTelemetry span cross the road?\n\nTo trace the other side.",

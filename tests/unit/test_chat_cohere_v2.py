@@ -217,7 +217,7 @@ def test_response_format_json_object_and_json_schema():
                                                                         "properties": {"a": {"type": "integer"}}}}
 
 
-# ---------------------------------------------------------------- responses (oci-genai-api.md §9.6)
+# ---------------------------------------------------------------- responses (COHEREV2 answers)
 
 V2_RESPONSE = {"modelId": "cohere.command-a-03-2025", "modelVersion": "1.0", "chatResponse": {
     "apiFormat": "COHEREV2", "id": "resp-1", "finishReason": "TOOL_CALL",

@@ -32,7 +32,7 @@ async def call(body: dict) -> tuple[int, dict]:
 async def test_limits(gateway_env, env, body, code):
     for key, value in env.items():
         gateway_env.setenv(key, value)
-    from core.settings import reset_settings
+    from tests.support.runtime import reset_settings
 
     reset_settings()
     status, payload = await call({"model": "meta.llama-4-scout-17b-16e-instruct", **body})

@@ -35,7 +35,7 @@ def deltas(chunks: list[dict]) -> list[tuple]:
     return out
 
 
-GENERIC_TEXT = [  # the captured llama stream (reference §2.8.1), pad fields included
+GENERIC_TEXT = [  # a llama stream captured from the real service, pad fields included
     {"index": 0, "message": {"role": "ASSISTANT", "content": [{"type": "TEXT", "text": ""}]}, "pad": "aaaa"},
     {"index": 0, "message": {"role": "ASSISTANT", "content": [{"type": "TEXT", "text": "Why"}]}, "pad": "aa"},
     {"index": 0, "message": {"role": "ASSISTANT", "content": [{"type": "TEXT", "text": " did"}]}, "pad": "a"},
@@ -61,7 +61,7 @@ def test_generic_text_with_usage_has_null_usage_then_usage_chunk():
     assert all(c["id"] == "chatcmpl-x" and c["object"] == "chat.completion.chunk" for c in chunks)
 
 
-GENERIC_TOOLS = [  # langchain4j capture (reference §2.8.1): two calls, one after the other, no per-call index
+GENERIC_TOOLS = [  # a langchain4j capture: two calls, one after the other, no per-call index
     {"index": 0, "message": {"role": "ASSISTANT", "content": [{"type": "TEXT", "text": ""}]}},
     {"index": 0, "message": {"role": "ASSISTANT", "toolCalls": [{"type": "FUNCTION", "id": "chatcmpl-tool-e5f86a0",
                                                                  "name": "sqrt"}]}},
@@ -127,7 +127,7 @@ def test_generic_n_choices_are_kept_apart():
     ]
 
 
-COHERE_TEXT = [  # captured command-a stream (reference §2.8.2): the last event restates everything
+COHERE_TEXT = [  # a captured command-a stream: the last event restates everything
     {"apiFormat": "COHERE", "text": "Why", "pad": "aaa"},
     {"apiFormat": "COHERE", "text": " did", "pad": "aaaaaa"},
     {"apiFormat": "COHERE", "text": "Why did", "chatHistory": [{"role": "USER", "message": "Hello"}],

@@ -15,7 +15,7 @@ import respx
 
 from core import aliases
 from core.embeddings import tokens
-from core.settings import reset_settings
+from tests.support.runtime import reset_settings
 from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.router import dispatch
 from tests.conftest import GENAI, TEST_COMPARTMENT
@@ -31,10 +31,10 @@ def embed_env(gateway_env):
     for name in ("MODEL_ALIASES", "MODEL_ALIASES_FILE", "SERVED_MODELS", "EMBEDDINGS_CONCURRENCY",
                  "EMBEDDINGS_TOKEN_ENCODING", "EMBEDDINGS_TRUNCATE"):
         gateway_env.delenv(name, raising=False)
-    aliases.reset()
+    reset_settings()
     reset_settings()
     yield gateway_env
-    aliases.reset()
+    reset_settings()
 
 
 def configure(env, **values):

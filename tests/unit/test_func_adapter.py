@@ -11,7 +11,7 @@ import httpx
 import respx
 from fdk import fixtures
 
-import func
+from adapters import fdk as func
 from tests.conftest import GENAI
 
 LLAMA = {"modelId": "m", "modelVersion": "1", "chatResponse": {

@@ -8,9 +8,9 @@ import pytest
 import respx
 
 from core import aliases
-from core.settings import reset_settings
+from tests.support.runtime import reset_settings
 from core.exchange import HTTP, Request
-from handlers import health
+from core import health, runtime
 from handlers.router import dispatch
 
 SECRET_MARKER = "NEVER-SHOW-THIS-KEY-MATERIAL"
@@ -18,9 +18,9 @@ SECRET_MARKER = "NEVER-SHOW-THIS-KEY-MATERIAL"
 
 @pytest.fixture(autouse=True)
 def _fresh_aliases():
-    aliases.reset()
+    reset_settings()
     yield
-    aliases.reset()
+    reset_settings()
 
 
 async def get(path: str, method: str = "GET"):
@@ -78,10 +78,8 @@ async def test_broken_key_is_reported_without_the_key(clean_config):
 async def test_no_region_is_reported(gateway_env, api_key_credentials):
     from dataclasses import replace
 
-    from core.oci import client
-
     gateway_env.delenv("OCI_REGION")
-    client._credentials = replace(api_key_credentials, region=None)
+    runtime.set_credentials(replace(api_key_credentials, region=None))
     reset_settings()
     response, body = await get("/health")
     assert response.status == 503

@@ -9,7 +9,7 @@ from core.ingest.config import IngestConfig
 from core.ingest.events import DELETE, ObjectEvent, parse_event
 from core.settings import Settings
 
-SAMPLE = {  # the published createobject sample (reference §5.1)
+SAMPLE = {  # OCI's published createobject sample
     "eventType": "com.oraclecloud.objectstorage.createobject", "cloudEventsVersion": "0.1",
     "eventTypeVersion": "2.0", "source": "ObjectStorage", "eventTime": "2020-01-21T16:26:30.849Z",
     "contentType": "application/json",
@@ -107,12 +107,12 @@ def test_router_sends_object_events_to_the_ingest_handler_only_in_that_role():
     import json as _json
 
     from core.exchange import INVOKE, Request
-    from handlers.router import resolve_invoke
+    from handlers.router import ROLES, resolve_invoke
 
     request = Request(kind=INVOKE, body=_json.dumps(SAMPLE).encode())
-    name, handler = resolve_invoke("ingest", request)
+    name, handler = resolve_invoke(ROLES["ingest"], request)
     assert name == "ingest" and handler.__module__ == "handlers.ingest"
     with pytest.raises(APIError):
-        resolve_invoke("gateway", request)
+        resolve_invoke(ROLES["gateway"], request)
     with pytest.raises(APIError):
-        resolve_invoke("ingest", Request(kind=INVOKE, body=b'{"eventType": "com.example.other", "data": {}}'))
+        resolve_invoke(ROLES["ingest"], Request(kind=INVOKE, body=b'{"eventType": "com.example.other", "data": {}}'))

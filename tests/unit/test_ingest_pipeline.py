@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from core.oci import client as oci_client
 from core.ingest.config import IngestConfig
 from core.ingest.events import CREATE, ObjectEvent
 from core.ingest.pipeline import Pipeline, core_embedder
-from core.settings import get_settings, reset_settings
+from core import runtime
+from tests.support.runtime import reset_settings
 
 MODEL = "cohere.embed-english-light-v3.0"
 
@@ -34,8 +34,8 @@ def world(gateway_env, api_key_credentials):
                        "EMBEDDINGS_CONCURRENCY": "1", "INGEST_TIME_RESERVE_SECONDS": "20"}.items():
         gateway_env.setenv(key, value)
     reset_settings()
-    oci_client.reset()
-    oci_client._credentials = api_key_credentials
+    runtime.reset()
+    runtime.set_credentials(api_key_credentials)
     yield emulator, state
     server.stop()
 
@@ -49,7 +49,7 @@ async def test_out_of_time_saves_progress_and_the_next_delivery_resumes(world):
     text = "\n\n".join(f"Paragraph {p} " + "has several words in it. " * 5 for p in range(300))
     etag = state.put("in", "long.txt", text.encode(), "text/plain")
     event = ObjectEvent(CREATE, "ns", "in", "long.txt", etag)
-    settings = get_settings()
+    settings = runtime.settings()
     config = IngestConfig.from_settings(settings)
     skew = {"offset": 0.0}
     real_embed = core_embedder(MODEL, settings)
@@ -91,7 +91,7 @@ async def test_a_partial_manifest_for_another_etag_is_not_resumed(world):
     stale = {"status": "partial", "source": {"eTag": "other"}, "parts": [{"name": "x", "firstChunk": 0,
                                                                         "chunks": 5}]}
     state.put("out", "embeddings/doc.txt/manifest.json", json.dumps(stale).encode())
-    outcome = await Pipeline(IngestConfig.from_settings(get_settings())).handle(
+    outcome = await Pipeline(IngestConfig.from_settings(runtime.settings())).handle(
         ObjectEvent(CREATE, "ns", "in", "doc.txt", etag))
     assert outcome.status == "embedded" and outcome.chunks == 1
     line = json.loads(state.get("out", "embeddings/doc.txt/part-00000.jsonl").data)

@@ -9,7 +9,7 @@ import respx
 
 from core import aliases
 from core.catalog import CATALOG, RETIRED
-from core.settings import reset_settings
+from tests.support.runtime import reset_settings
 from core.exchange import HTTP, Headers, Request
 from handlers.router import dispatch
 
@@ -18,10 +18,10 @@ from handlers.router import dispatch
 def env(clean_config):
     for name in ("MODEL_ALIASES", "MODEL_ALIASES_FILE", "SERVED_MODELS"):
         clean_config.delenv(name, raising=False)
-    aliases.reset()
+    reset_settings()
     reset_settings()
     yield clean_config
-    aliases.reset()
+    reset_settings()
 
 
 def configure(env, **values):

@@ -6,9 +6,9 @@ import httpx
 import pytest
 import respx
 
-from core.oci import client as oci_client
 from core.oci.objectstorage import ObjectStorage, object_path
-from core.settings import get_settings, reset_settings
+from core import runtime
+from tests.support.runtime import reset_settings
 
 OS = "https://objectstorage.us-chicago-1.oraclecloud.com"
 
@@ -26,7 +26,7 @@ async def test_conditional_get_streams_and_maps_412_404(gateway_env):
         httpx.Response(412, json={"code": "IfMatchFailed", "message": "no"}),
         httpx.Response(404, json={"code": "ObjectNotFound", "message": "gone"}),
     ])
-    store = ObjectStorage(get_settings())
+    store = ObjectStorage(runtime.client)
     stream = await store.open("ns", "in", "dir/a.txt", if_match="E1", byte_range=(0, 99))
     body = b"".join([c async for c in stream.chunks()])
     await stream.aclose()
@@ -44,7 +44,7 @@ async def test_put_is_signed_without_body_headers_and_412_is_an_answer(gateway_e
         httpx.Response(200, headers={"etag": "NEW"}),
         httpx.Response(412, json={"code": "IfNoneMatchFailed", "message": "exists"}),
     ])
-    store = ObjectStorage(get_settings())
+    store = ObjectStorage(runtime.client)
     info = await store.put("ns", "out", "x.json", b"{}", content_type="application/json", if_match="OLD")
     assert info.etag == "NEW"
     sent = route.calls[0].request
@@ -61,7 +61,7 @@ async def test_list_follows_pages(gateway_env):
         httpx.Response(200, json={"objects": [{"name": "a", "etag": "1"}], "nextStartWith": "b"}),
         httpx.Response(200, json={"objects": [{"name": "b", "etag": "2", "size": 3}]}),
     ])
-    store = ObjectStorage(get_settings())
+    store = ObjectStorage(runtime.client)
     names = [(o.name, o.etag) async for o in store.list("ns", "in", prefix="p/")]
     assert names == [("a", "1"), ("b", "2")]
     assert "start=b" in str(route.calls[1].request.url) and "prefix=p%2F" in str(route.calls[0].request.url)
@@ -74,7 +74,7 @@ async def test_delete_404_and_412_are_answers_5xx_retried(gateway_env):
     flaky = respx.delete(f"{OS}/n/ns/b/out/o/flaky").mock(side_effect=[
         httpx.Response(503, json={"code": "ServiceUnavailable", "message": "x"}, headers={"retry-after": "0"}),
         httpx.Response(204)])
-    store = ObjectStorage(get_settings())
+    store = ObjectStorage(runtime.client)
     assert await store.delete("ns", "out", "gone") == 404
     assert await store.delete("ns", "out", "flaky") == 204 and flaky.call_count == 2
 
@@ -95,9 +95,9 @@ def served(gateway_env, api_key_credentials):
     server = emu.serve_in_thread(emulator)
     gateway_env.setenv("OCI_OBJECTSTORAGE_ENDPOINT", server.url)
     reset_settings()
-    oci_client.reset()
-    oci_client._credentials = api_key_credentials
-    yield emulator, state, ObjectStorage(get_settings())
+    runtime.reset()
+    runtime.set_credentials(api_key_credentials)
+    yield emulator, state, ObjectStorage(runtime.client)
     server.stop()
 
 

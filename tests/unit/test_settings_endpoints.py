@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.oci.endpoints import genai_base_url, normalize_region, objectstorage_base_url
+from core.oci.endpoints import genai_base_url, objectstorage_base_url
+from core.regions import normalize_region
 from core.errors import ConfigError
 from core.settings import SETTINGS_TABLE, Settings, markdown_table
 

@@ -138,7 +138,7 @@ def test_signed_header_sets(frozen_date: str, throwaway_key) -> None:
 
 
 def test_published_vectors(throwaway_key) -> None:
-    """V1, V5 and V8 from the reference (§4.2), fixed signatures from the throwaway key."""
+    """Published signing vectors V1, V5 and V8: fixed signatures from the throwaway key."""
     key = SigningKey(API_KEY_ID, throwaway_key)
     v1 = httpx.Request("GET", f"{OS}/n/axaxnpcrorw5/b/docs-inbox/o/folder%2Freport%202024.txt")
     sign_request(v1, key, date=FROZEN_DATE)

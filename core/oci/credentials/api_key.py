@@ -15,7 +15,7 @@ from typing import Mapping
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core.oci.credentials.common import expand_path, non_empty, read_file
-from core.oci.endpoints import normalize_region
+from core.regions import normalize_region
 from core.errors import ConfigError
 from core.oci.signing import SigningKey, fingerprint, load_private_key
 

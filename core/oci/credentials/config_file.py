@@ -18,7 +18,7 @@ from typing import Mapping
 from core.oci.credentials.api_key import ApiKeyCredentials, checked_fingerprint
 from core.oci.credentials.common import Clock, expand_path, non_empty, read_file
 from core.oci.credentials.session import SessionTokenCredentials, Source
-from core.oci.endpoints import normalize_region
+from core.regions import normalize_region
 from core.errors import ConfigError
 from core.oci.signing import SigningKey, load_private_key
 

@@ -8,7 +8,7 @@ names the tenancy (``opc-tenant:<ocid>``). The gateway then asks the auth servic
 fresh RSA-2048 key, signing that one request with the leaf key under the keyId
 ``{tenancy}/fed-x509/{SHA-1 fingerprint of the leaf}``. Unlike every other OCI call it
 signs ``date (request-target) content-length content-type x-content-sha256``, with no
-``host`` (reference ``oci-functions-runtime.md`` §3.2, ``oci.auth.federation_client``).
+``host`` (as the ``oci`` SDK's ``oci.auth.federation_client`` does).
 
 The leaf certificate rotates, so it is fetched again before every federation. Nothing
 here touches the network at import or at ``OCI_AUTH=auto`` detection: the metadata
@@ -39,7 +39,8 @@ from core.oci.credentials.federated import (
     new_session_key,
     public_key_b64,
 )
-from core.oci.endpoints import auth_base_url, normalize_region
+from core.oci.endpoints import auth_base_url
+from core.regions import normalize_region
 from core.errors import ConfigError
 from core.oci.signing import (
     ALGORITHM,

@@ -4,7 +4,7 @@ On an *enhanced* OKE cluster, a pod POSTs ``{"podKey": <its session public key>}
 the cluster's proxymux (``https://$KUBERNETES_SERVICE_HOST:12250/resourcePrincipalSessionTokens``)
 with its service account token as ``Authorization: Bearer``, verifying TLS with the
 service account's ``ca.crt``. The answer is base64 of ``{"token": "ST$<jwt>"}``; the JWT
-signs later calls with the session key (reference ``oci-functions-runtime.md`` §3.2,
+signs later calls with the session key (as the ``oci`` SDK's ``OkeWorkloadIdentityResourcePrincipalSigner`` does,
 ``oci.auth.signers.oke_workload_identity_resource_principal_signer``).
 
 The token is renewed at half its lifetime (as the SDK does) and after an upstream 401.
@@ -33,7 +33,7 @@ from core.oci.credentials.federated import (
     new_session_key,
     public_key_b64,
 )
-from core.oci.endpoints import normalize_region
+from core.regions import normalize_region
 from core.errors import ConfigError
 
 SERVICE_HOST = "KUBERNETES_SERVICE_HOST"

@@ -15,7 +15,7 @@ from typing import Mapping
 
 from core.oci.credentials.common import Clock, non_empty, value_or_file
 from core.oci.credentials.session import SessionTokenCredentials, Source
-from core.oci.endpoints import normalize_region
+from core.regions import normalize_region
 from core.errors import ConfigError
 
 VERSION = "OCI_RESOURCE_PRINCIPAL_VERSION"

@@ -1,0 +1,111 @@
+"""One OpenAI chat completion answered through OCI: the only chat module that does I/O.
+
+The steps, in order: resolve the model once, merge the alias's default parameters, parse once,
+check limits and the caller's allow-list, inline image URLs, translate, call OCI, translate back
+(or relay the event stream).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+from core import aliases, runtime
+from core.aliases import ResolvedModel
+from core.catalog import CHAT
+from core.chat.images import inline_images
+from core.chat.limits import check_chat_limits
+from core.chat.relay import relay
+from core.chat.request import ChatRequest, parse_chat_request
+from core.chat.stream import StreamTranslator
+from core.chat.translate import build_chat_details, completion_from_result
+from core.errors import APIError
+from core.oci import deployment
+from core.policy import KeyPolicy, model_not_allowed
+from core.settings import Settings
+from core.validation import string
+
+STREAM_ACCEPT = "application/json, text/event-stream"
+
+
+@dataclass
+class ChatResult:
+    """A completion (``body``) or an OpenAI event stream (``stream``), plus facts for headers and logs."""
+
+    request_id: str
+    model: str
+    api_format: str
+    body: dict[str, Any] | None = None
+    stream: AsyncIterator[bytes] | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """Where and how one chat request goes upstream."""
+
+    url: str
+    details: dict[str, Any]
+    api_format: str
+
+
+async def create_chat_completion(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
+                                 policy: KeyPolicy | None = None, key_id: str | None = None,
+                                 settings: Settings | None = None) -> ChatResult:
+    """Validate ``data`` (an OpenAI chat body), call OCI, and answer in OpenAI's shape.
+
+    ``policy`` is the caller's API-key allow-list (None: no allow-list).
+    """
+    settings = settings or runtime.settings()
+    chat, target = _parse(data, settings, policy)
+    call = await _prepare(chat, target, settings)
+    options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None, model=chat.model,
+                   known_model=target.known)
+    if chat.stream:
+        return await _stream(chat, call, options, deadline, settings, {"request_id": request_id, "key_id": key_id})
+    upstream = await runtime.client().request("POST", call.url, **options)
+    completion = completion_from_result(upstream.json(), call.api_format, model=chat.model,
+                                        response_id=f"chatcmpl-{upstream.request_id.lower()}")
+    return ChatResult(upstream.request_id, chat.model, call.api_format, body=completion,
+                      usage=completion.get("usage") or {})
+
+
+def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -> tuple[ChatRequest, ResolvedModel]:
+    """The checked request (alias defaults merged) and its target; body errors are reported before model errors."""
+    name = (string(data, "model", required=True, non_empty=True) or "").strip()
+    target: ResolvedModel | None = None
+    unresolved: APIError | None = None
+    try:
+        target = aliases.resolve(name, settings, runtime.aliases(settings))
+    except APIError as exc:
+        unresolved = exc
+    chat = parse_chat_request(target.with_defaults(data) if target is not None else data)
+    check_chat_limits(chat, settings)
+    if target is None:
+        assert unresolved is not None
+        raise unresolved
+    if policy is not None and not policy.allows(target.name, target.model_id):
+        raise model_not_allowed(target.name, policy)
+    target.require_kind(CHAT)
+    return chat, target
+
+
+async def _prepare(chat: ChatRequest, target: ResolvedModel, settings: Settings) -> _Call:
+    """Inline image URLs, then translate to OCI's ``ChatDetails`` for the target's region and compartment."""
+    if settings.image_url_fetch and (target.info.vision or not target.info.known):
+        chat = await inline_images(chat, settings)  # http(s) image URLs -> data URIs (SSRF-fenced fetch)
+    credentials = runtime.credentials()
+    compartment = deployment.compartment_id(settings, credentials, target.compartment_id)
+    details, fmt = build_chat_details(chat, target, compartment, drop_unsupported=settings.drop_unsupported_params)
+    return _Call(deployment.genai_url(settings, credentials, "chat", target.region), details, fmt)
+
+
+async def _stream(chat: ChatRequest, call: _Call, options: dict[str, Any], deadline: float | None,
+                  settings: Settings, log_fields: dict[str, Any]) -> ChatResult:
+    stream = await runtime.client().open_stream("POST", call.url, accept=STREAM_ACCEPT, **options)
+    translator = StreamTranslator(response_id=f"chatcmpl-{stream.request_id.lower()}", model=chat.model,
+                                  created=int(time.time()), include_usage=chat.include_usage)
+    body = relay(stream, translator, deadline=deadline, margin=settings.deadline_margin_seconds,
+                 log_fields={"model": chat.model, "api_format": call.api_format, **log_fields})
+    return ChatResult(stream.request_id, chat.model, call.api_format, stream=body)
