@@ -105,32 +105,41 @@ def upstream_message(body: bytes | str | None) -> tuple[str | None, str | None]:
     """
     if body is None:
         return None, None
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     try:
-        data = json.loads(body)
+        data = json.loads(text)
     except ValueError:
-        text = body.strip()
-        return None, (text[:500] or None)
+        return None, (text.strip()[:500] or None)
     if not isinstance(data, dict):
         return None, str(data)[:500]
     code = data.get("code")
-    message = data.get("message")
-    for _ in range(3):  # unwrap nested JSON messages
-        if not isinstance(message, str) or not message.lstrip().startswith("{"):
-            break
-        try:
-            inner = json.loads(message)
-        except ValueError:
-            break
-        if not isinstance(inner, dict):
+    message = _unwrap_json_message(data.get("message"))
+    if message is not None and not isinstance(message, str):
+        message = json.dumps(message)
+    return (str(code) if code is not None else None), message
+
+
+def _unwrap_json_message(message: Any) -> Any:
+    """A message that is itself a JSON object, replaced by its ``error`` or ``message`` (three levels at most)."""
+    for _ in range(3):
+        inner = _json_object(message)
+        if inner is None:
             break
         message = inner.get("error") or inner.get("message") or message
         if isinstance(message, dict):
             message = message.get("message") or json.dumps(message)
-    if message is not None and not isinstance(message, str):
-        message = json.dumps(message)
-    return (str(code) if code is not None else None), message
+    return message
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    """The object a string holding a JSON object decodes to; None for anything else."""
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        return None
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
 
 
 def from_upstream(
