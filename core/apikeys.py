@@ -36,7 +36,7 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, TextIO
 
 from core.errors import ConfigError
 
@@ -359,7 +359,59 @@ def _write_table_file(path: str, table: KeyTable) -> None:
         handle.write(json.dumps(table.to_json(), indent=2) + "\n")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _print_pepper(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+    print(new_pepper(), file=out)
+
+
+def _mint_key(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+    pepper = _load_pepper(args)
+    expires = parse_time(args.expires, "--expires") if args.expires else None
+    key, record = mint(args.owner, args.models, pepper=pepper, expires=expires, note=args.note)
+    if args.table:
+        _add_to_table_file(args.table, record)
+        print(f"Added key {record.key_id} to {args.table}.", file=err)
+    print("API key (shown once, store it now; the gateway keeps only its hash):", file=err)
+    print(key, file=out)
+    print("Record for the key table:", file=err)
+    print(json.dumps(record.to_json()), file=out)
+
+
+def _add_to_table_file(path: str, record: KeyRecord) -> None:
+    table = _read_table_file(path)
+    _rewrite_table_file(path, [r.to_json() for r in table.records.values()] + [record.to_json()])
+
+
+def _rewrite_table_file(path: str, rows: list[dict[str, Any]]) -> None:
+    """Check the rows as a whole table (so a bad edit fails before anything is written), then write them."""
+    _write_table_file(path, parse_table({"keys": rows}, source=path))
+
+
+def _print_hash(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+    key = sys.stdin.readline().strip()
+    if parse_key(key) is None:
+        raise ConfigError("stdin does not hold a well-formed key (ocigw_<id>_<secret>)")
+    print(key_hash(key, _load_pepper(args)), file=out)
+
+
+def _check_table(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+    table = _read_table_file(args.table)
+    now = datetime.now(timezone.utc)
+    live = sum(1 for r in table.records.values() if r.is_live(now))
+    print(f"{args.table}: {len(table.records)} keys, {live} live: OK", file=out)
+
+
+def _disable_key(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+    table = _read_table_file(args.table)
+    if table.get(args.key_id) is None:
+        raise ConfigError(f"no key {args.key_id} in {args.table}")
+    rows = [dict(r.to_json(), disabled=True) if r.key_id == args.key_id else r.to_json()
+            for r in table.records.values()]
+    _rewrite_table_file(args.table, rows)
+    print(f"Key {args.key_id} disabled in {args.table}; upload the table to take effect.", file=err)
+
+
+def _cli_parser() -> argparse.ArgumentParser:
+    """The CLI's arguments; each subcommand's ``run`` is the function that carries it out."""
     parser = argparse.ArgumentParser(prog="python -m core.apikeys", description="Manage the gateway's API keys.")
     sub = parser.add_subparsers(dest="command", required=True)
     mint_cmd = sub.add_parser("mint", help="create a key; prints it once plus the record for the table")
@@ -369,52 +421,26 @@ def main(argv: list[str] | None = None) -> int:
     mint_cmd.add_argument("--note", help="free text kept in the record")
     mint_cmd.add_argument("--pepper-file", help="file holding the pepper (default: $API_KEYS_PEPPER)")
     mint_cmd.add_argument("--table", help="a table file to add the record to (checked, rewritten in place)")
-    sub.add_parser("pepper", help="print a new random pepper")
+    mint_cmd.set_defaults(run=_mint_key)
+    sub.add_parser("pepper", help="print a new random pepper").set_defaults(run=_print_pepper)
     hash_cmd = sub.add_parser("hash", help="print the stored hash of a key read from stdin")
     hash_cmd.add_argument("--pepper-file")
+    hash_cmd.set_defaults(run=_print_hash)
     check_cmd = sub.add_parser("check", help="validate a table file")
     check_cmd.add_argument("table")
+    check_cmd.set_defaults(run=_check_table)
     disable_cmd = sub.add_parser("disable", help="mark a key disabled in a table file")
     disable_cmd.add_argument("table")
     disable_cmd.add_argument("key_id")
-    args = parser.parse_args(argv)
+    disable_cmd.set_defaults(run=_disable_key)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _cli_parser().parse_args(argv)
     out, err = sys.stdout, sys.stderr
     try:
-        if args.command == "pepper":
-            print(new_pepper(), file=out)
-        elif args.command == "mint":
-            pepper = _load_pepper(args)
-            expires = parse_time(args.expires, "--expires") if args.expires else None
-            key, record = mint(args.owner, args.models, pepper=pepper, expires=expires, note=args.note)
-            if args.table:
-                table = _read_table_file(args.table)
-                updated = parse_table({"keys": [r.to_json() for r in table.records.values()] + [record.to_json()]},
-                                      source=args.table)
-                _write_table_file(args.table, updated)
-                print(f"Added key {record.key_id} to {args.table}.", file=err)
-            print("API key (shown once, store it now; the gateway keeps only its hash):", file=err)
-            print(key, file=out)
-            print("Record for the key table:", file=err)
-            print(json.dumps(record.to_json()), file=out)
-        elif args.command == "hash":
-            key = sys.stdin.readline().strip()
-            if parse_key(key) is None:
-                raise ConfigError("stdin does not hold a well-formed key (ocigw_<id>_<secret>)")
-            print(key_hash(key, _load_pepper(args)), file=out)
-        elif args.command == "check":
-            table = _read_table_file(args.table)
-            now = datetime.now(timezone.utc)
-            live = sum(1 for r in table.records.values() if r.is_live(now))
-            print(f"{args.table}: {len(table.records)} keys, {live} live: OK", file=out)
-        elif args.command == "disable":
-            table = _read_table_file(args.table)
-            record = table.get(args.key_id)
-            if record is None:
-                raise ConfigError(f"no key {args.key_id} in {args.table}")
-            rows = [dict(r.to_json(), disabled=True) if r.key_id == args.key_id else r.to_json()
-                    for r in table.records.values()]
-            _write_table_file(args.table, parse_table({"keys": rows}, source=args.table))
-            print(f"Key {args.key_id} disabled in {args.table}; upload the table to take effect.", file=err)
+        args.run(args, out, err)
     except ConfigError as exc:
         print(f"error: {exc}", file=err)
         return 2

@@ -18,7 +18,8 @@ Two rules shape the upstream mapping:
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 # OpenAI error "type" values clients switch on.
 INVALID_REQUEST = "invalid_request_error"
@@ -105,32 +106,136 @@ def upstream_message(body: bytes | str | None) -> tuple[str | None, str | None]:
     """
     if body is None:
         return None, None
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     try:
-        data = json.loads(body)
+        data = json.loads(text)
     except ValueError:
-        text = body.strip()
-        return None, (text[:500] or None)
+        return None, (text.strip()[:500] or None)
     if not isinstance(data, dict):
         return None, str(data)[:500]
     code = data.get("code")
-    message = data.get("message")
-    for _ in range(3):  # unwrap nested JSON messages
-        if not isinstance(message, str) or not message.lstrip().startswith("{"):
-            break
-        try:
-            inner = json.loads(message)
-        except ValueError:
-            break
-        if not isinstance(inner, dict):
+    message = _unwrap_json_message(data.get("message"))
+    if message is not None and not isinstance(message, str):
+        message = json.dumps(message)
+    return (str(code) if code is not None else None), message
+
+
+def _unwrap_json_message(message: Any) -> Any:
+    """A message that is itself a JSON object, replaced by its ``error`` or ``message`` (three levels at most)."""
+    for _ in range(3):
+        inner = _json_object(message)
+        if inner is None:
             break
         message = inner.get("error") or inner.get("message") or message
         if isinstance(message, dict):
             message = message.get("message") or json.dumps(message)
-    if message is not None and not isinstance(message, str):
-        message = json.dumps(message)
-    return (str(code) if code is not None else None), message
+    return message
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    """The object a string holding a JSON object decodes to; None for anything else."""
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        return None
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+@dataclass(frozen=True)
+class _UpstreamFailure:
+    """One OCI error response and what the gateway knows about the call that got it."""
+
+    status: int
+    code: str | None
+    detail: str
+    service: str
+    request_note: str
+    """`` (opc-request-id ...)`` to append to operator-facing messages, or ``""``."""
+    retry_after: str | None
+    known_model: bool
+    model: str | None
+
+
+def _retry_after_headers(failure: _UpstreamFailure) -> dict[str, str]:
+    return {"retry-after": failure.retry_after} if failure.retry_after else {}
+
+
+def _rejected(failure: _UpstreamFailure) -> APIError:
+    return APIError(400, f"{failure.service} rejected the request: {failure.detail}",
+                    code=failure.code or "upstream_bad_request")
+
+
+def _credentials_refused(failure: _UpstreamFailure) -> APIError:
+    return APIError(
+        500,
+        f"{failure.service} did not accept the gateway's credentials ({failure.detail}). The operator should check "
+        f"the function's credentials (resource principal, dynamic group, API key){failure.request_note}.",
+        type=SERVER, code="gateway_auth_failed",
+        headers={"x-should-retry": "false"},
+    )
+
+
+def _not_authorized(failure: _UpstreamFailure) -> APIError:
+    return APIError(
+        503,
+        f"{failure.service} refused the gateway ({failure.code or failure.status}: {failure.detail}). The operator "
+        "should check the IAM policy (e.g. 'allow dynamic-group <group> to use generative-ai-family in compartment "
+        f"<c>'), the compartment and that the model is offered in this region{failure.request_note}.",
+        type=SERVER, code="gateway_not_authorized",
+        headers={"x-should-retry": "false"},
+    )
+
+
+def _not_found(failure: _UpstreamFailure) -> APIError:
+    # NotAuthorizedOrNotFound on a model the gateway knows is an IAM problem, not a missing model.
+    if failure.code == "NotAuthorizedOrNotFound":
+        return _not_authorized(failure) if failure.known_model else model_not_found(failure.model or "?")
+    if failure.model is not None:
+        return model_not_found(failure.model)
+    return APIError(404, f"{failure.service}: {failure.detail}", type=NOT_FOUND, code=failure.code or "not_found")
+
+
+def _too_large(failure: _UpstreamFailure) -> APIError:
+    return APIError(413, f"{failure.service}: request too large: {failure.detail}", code="request_too_large")
+
+
+def _throttled(failure: _UpstreamFailure) -> APIError:
+    return APIError(
+        429, f"{failure.service} is throttling requests: {failure.detail}. Retry later.", type=RATE_LIMIT,
+        code="rate_limit_exceeded", headers=_retry_after_headers(failure),
+    )
+
+
+def _client_error(failure: _UpstreamFailure) -> APIError:
+    return APIError(failure.status, f"{failure.service}: {failure.detail}", code=failure.code or "upstream_error")
+
+
+def _failed(failure: _UpstreamFailure) -> APIError:
+    return APIError(500, f"{failure.service} failed: {failure.detail}{failure.request_note}", type=SERVER,
+                    code=failure.code or "upstream_error")
+
+
+def _unavailable(failure: _UpstreamFailure) -> APIError:
+    return APIError(
+        503, f"{failure.service} is unavailable ({failure.status}): {failure.detail}{failure.request_note}",
+        type=SERVER, code="upstream_unavailable", headers=_retry_after_headers(failure),
+    )
+
+
+_BY_STATUS: dict[int, Callable[[_UpstreamFailure], APIError]] = {
+    400: _rejected,
+    401: _credentials_refused,
+    403: _not_authorized,
+    404: _not_found,
+    413: _too_large,
+    422: _rejected,
+    429: _throttled,
+    500: _failed,
+    501: _failed,
+}
+"""OCI statuses with their own mapping; any other 4xx is a client error and anything else unavailability."""
 
 
 def from_upstream(
@@ -145,52 +250,10 @@ def from_upstream(
 ) -> APIError:
     """Map an OCI error response to the error the caller should see."""
     code, message = upstream_message(body)
-    detail = message or "no message"
-    suffix = f" (opc-request-id {request_id})" if request_id else ""
-    headers: dict[str, str] = {}
-    if status == 400:
-        return APIError(400, f"{service} rejected the request: {detail}", code=code or "upstream_bad_request")
-    if status == 401:
-        return APIError(
-            500,
-            f"{service} did not accept the gateway's credentials ({detail}). The operator should check the "
-            f"function's credentials (resource principal, dynamic group, API key){suffix}.",
-            type=SERVER, code="gateway_auth_failed",
-            headers={"x-should-retry": "false"},
-        )
-    if status in (403, 404) and (code == "NotAuthorizedOrNotFound" or status == 403):
-        if known_model or status == 403:
-            return APIError(
-                503,
-                f"{service} refused the gateway ({code or status}: {detail}). The operator should check the IAM "
-                "policy (e.g. 'allow dynamic-group <group> to use generative-ai-family in compartment <c>'), the "
-                f"compartment and that the model is offered in this region{suffix}.",
-                type=SERVER, code="gateway_not_authorized",
-                headers={"x-should-retry": "false"},
-            )
-        return model_not_found(model or "?")
-    if status == 404:
-        if model is not None:
-            return model_not_found(model)
-        return APIError(404, f"{service}: {detail}", type=NOT_FOUND, code=code or "not_found")
-    if status == 413:
-        return APIError(413, f"{service}: request too large: {detail}", code="request_too_large")
-    if status == 422:
-        return APIError(400, f"{service} rejected the request: {detail}", code=code or "upstream_bad_request")
-    if status == 429:
-        if retry_after:
-            headers["retry-after"] = retry_after
-        return APIError(
-            429, f"{service} is throttling requests: {detail}. Retry later.", type=RATE_LIMIT,
-            code="rate_limit_exceeded", headers=headers,
-        )
-    if 400 <= status < 500:
-        return APIError(status, f"{service}: {detail}", code=code or "upstream_error")
-    if status in (500, 501):
-        return APIError(500, f"{service} failed: {detail}{suffix}", type=SERVER, code=code or "upstream_error")
-    if retry_after:
-        headers["retry-after"] = retry_after
-    return APIError(
-        503, f"{service} is unavailable ({status}): {detail}{suffix}", type=SERVER, code="upstream_unavailable",
-        headers=headers,
+    failure = _UpstreamFailure(
+        status=status, code=code, detail=message or "no message", service=service,
+        request_note=f" (opc-request-id {request_id})" if request_id else "",
+        retry_after=retry_after, known_model=known_model, model=model,
     )
+    default = _client_error if 400 <= status < 500 else _unavailable
+    return _BY_STATUS.get(status, default)(failure)

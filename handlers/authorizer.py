@@ -57,39 +57,56 @@ def _values(raw: Any) -> list[str] | None:
 
 def presented_key(body: Any) -> tuple[str | None, str]:
     """(key, "ok") or (None, why not) from an authorizer input document. Pure; never raises."""
-    if not isinstance(body, dict):
+    arguments = _arguments(body)
+    if arguments is None:
         return None, "bad_input"
-    kind = body.get("type")
-    if kind == "TOKEN":
-        token = body.get("token")
-        pairs: list[tuple[str, Any]] = [("authorization", token)] if token is not None else []
-    elif kind == "USER_DEFINED":
-        data = body.get("data")
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            return None, "bad_input"
-        pairs = list(data.items())
-    else:
-        return None, "bad_input"
-    candidates: list[str] = []
-    for name, raw in pairs:
-        label = str(name).strip().lower().replace("_", "-")
-        if label != "authorization" and label not in _KEY_ARGUMENTS:
-            continue
-        values = _values(raw)
-        if values is None:
-            return None, "bad_input"
-        for value in values:
-            if len(value) > MAX_ARGUMENT_CHARS:
-                return None, "malformed"
-            candidates.append(_bearer(value) if label == "authorization" else value.strip())
+    candidates, reason = _candidates(arguments)
+    if candidates is None:
+        return None, reason
     distinct = list(dict.fromkeys(c for c in candidates if c))
     if not distinct:
         return None, "missing"
     if len(distinct) > 1:
         return None, "ambiguous"
     return distinct[0], "ok"
+
+
+def _arguments(body: Any) -> list[tuple[Any, Any]] | None:
+    """The (name, value) arguments of a TOKEN or USER_DEFINED input; None if the document is neither."""
+    if not isinstance(body, dict):
+        return None
+    kind = body.get("type")
+    if kind == "TOKEN":
+        token = body.get("token")
+        return [("authorization", token)] if token is not None else []
+    if kind == "USER_DEFINED":
+        data = body.get("data")
+        if data is None:
+            return []
+        return list(data.items()) if isinstance(data, dict) else None
+    return None
+
+
+def _key_argument(name: Any) -> str | None:
+    """The normalised name of an argument that may carry a key ("authorization" or a bare-key name), else None."""
+    label = str(name).strip().lower().replace("_", "-")
+    return label if label == "authorization" or label in _KEY_ARGUMENTS else None
+
+
+def _candidates(arguments: list[tuple[Any, Any]]) -> tuple[list[str] | None, str]:
+    """(every credential the key arguments carry, "ok") or (None, "bad_input" / "malformed")."""
+    candidates: list[str] = []
+    for name, raw in arguments:
+        label = _key_argument(name)
+        if label is None:
+            continue
+        values = _values(raw)
+        if values is None:
+            return None, "bad_input"
+        if any(len(value) > MAX_ARGUMENT_CHARS for value in values):
+            return None, "malformed"
+        candidates.extend(_bearer(value) if label == "authorization" else value.strip() for value in values)
+    return candidates, "ok"
 
 
 def active(record: KeyRecord, settings: Settings, now: datetime) -> dict[str, Any]:

@@ -52,33 +52,43 @@ class Batch:
 
 def embed_options(request: EmbeddingRequest, info: ModelInfo, *, default_truncate: str, name: str) -> EmbedOptions:
     """Check the request against the model and settle the OCI options (400s name the param)."""
+    _check_image_input(request, info, name)
+    output_dimensions = _output_dimensions(request.dimensions, info, name)
+    input_type = request.input_type or info.default_input_type or "SEARCH_DOCUMENT"
+    return EmbedOptions(input_type=input_type, truncate=request.truncate or default_truncate,
+                        output_dimensions=output_dimensions, expected_dimensions=request.dimensions)
+
+
+def _check_image_input(request: EmbeddingRequest, info: ModelInfo, name: str) -> None:
+    """A 400 naming the first image when the catalog says the model embeds text only."""
     if request.has_images and not info.image_input and info.known:
         first = next(i for i in request.inputs if i.kind == IMAGE)
         raise invalid_request(
             f"The model '{name}' embeds text only; '{first.param}' is an image. Use an image-capable model "
             "(cohere.embed-v4.0 or a cohere.*-image-v3.0 model).", param=first.param, code="image_input_not_supported",
         )
-    output_dimensions: int | None = None
-    dims = request.dimensions
-    if dims is not None:
-        if not info.known:  # a model the catalog does not describe: let OCI judge, then check the size
-            output_dimensions = dims
-        elif info.output_dimensions:
-            if dims not in info.output_dimensions:
-                allowed = ", ".join(str(d) for d in info.output_dimensions)
-                raise invalid_request(f"The model '{name}' supports 'dimensions' of {allowed}, not {dims}.",
-                                      param="dimensions", code="unsupported_dimensions")
-            output_dimensions = dims
-        elif dims != info.dimensions:
-            size = f"{info.dimensions}-dimension" if info.dimensions else "fixed-size"
-            raise invalid_request(
-                f"The model '{name}' returns {size} embeddings and cannot honour 'dimensions': {dims}. Omit "
-                "'dimensions' or use a model that supports it (cohere.embed-v4.0).",
-                param="dimensions", code="unsupported_dimensions",
-            )
-    input_type = request.input_type or info.default_input_type or "SEARCH_DOCUMENT"
-    return EmbedOptions(input_type=input_type, truncate=request.truncate or default_truncate,
-                        output_dimensions=output_dimensions, expected_dimensions=dims)
+
+
+def _output_dimensions(dims: int | None, info: ModelInfo, name: str) -> int | None:
+    """The ``outputDimensions`` to send for the requested ``dimensions`` (None: send none), or a 400."""
+    if dims is None:
+        return None
+    if not info.known:  # a model the catalog does not describe: let OCI judge, then check the size
+        return dims
+    if info.output_dimensions:
+        if dims not in info.output_dimensions:
+            allowed = ", ".join(str(d) for d in info.output_dimensions)
+            raise invalid_request(f"The model '{name}' supports 'dimensions' of {allowed}, not {dims}.",
+                                  param="dimensions", code="unsupported_dimensions")
+        return dims
+    if dims != info.dimensions:
+        size = f"{info.dimensions}-dimension" if info.dimensions else "fixed-size"
+        raise invalid_request(
+            f"The model '{name}' returns {size} embeddings and cannot honour 'dimensions': {dims}. Omit "
+            "'dimensions' or use a model that supports it (cohere.embed-v4.0).",
+            param="dimensions", code="unsupported_dimensions",
+        )
+    return None  # the model's one size is the size asked for
 
 
 def decode_inputs(request: EmbeddingRequest, encoding: str,

@@ -32,6 +32,7 @@ from typing import Mapping
 import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from core.errors import ConfigError
 
@@ -82,35 +83,57 @@ def load_private_key(
     is a :class:`ConfigError` naming ``setting`` (and ``passphrase_setting`` where it is
     the likely cause); the message never contains key material.
     """
+    data = _normalized_pem(pem)
+    password = _password_bytes(passphrase)
+    _require_pem_text(data, setting)
+    key = _parse_pem(data, password, setting=setting, pass_name=passphrase_setting or "the passphrase setting")
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(f"setting {setting} holds a {type(key).__name__}: OCI signing needs an RSA private key")
+    return key
+
+
+def _normalized_pem(pem: str | bytes) -> bytes:
+    """PEM bytes with literal ``\\n`` escapes made newlines, CRLF made LF, and surrounding quotes dropped."""
     data = pem.encode("utf-8", errors="replace") if isinstance(pem, str) else bytes(pem)
-    data = data.replace(b"\\r", b"").replace(b"\\n", b"\n").replace(b"\r\n", b"\n").strip().strip(b"\"'").strip()
+    return data.replace(b"\\r", b"").replace(b"\\n", b"\n").replace(b"\r\n", b"\n").strip().strip(b"\"'").strip()
+
+
+def _password_bytes(passphrase: str | bytes | None) -> bytes | None:
+    """The passphrase as bytes; an empty one means none."""
     password = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
-    if password is not None and not password:
-        password = None
-    pass_name = passphrase_setting or "the passphrase setting"
+    return password or None
+
+
+def _require_pem_text(data: bytes, setting: str) -> None:
     if not data:
         raise ConfigError(f"setting {setting} is empty: expected a PEM RSA private key")
     if b"-----BEGIN" not in data or b"PRIVATE KEY-----" not in data:
         raise ConfigError(
             f"setting {setting} does not hold a PEM private key (expected '-----BEGIN ... PRIVATE KEY-----')"
         )
+
+
+def _parse_pem(data: bytes, password: bytes | None, *, setting: str, pass_name: str) -> PrivateKeyTypes:
+    """Any private key ``cryptography`` reads from the PEM; a ConfigError (without key material) otherwise."""
     try:
-        key = serialization.load_pem_private_key(data, password)
+        return serialization.load_pem_private_key(data, password)
     except TypeError:
         if password is None:
             raise ConfigError(f"the private key in {setting} is encrypted: set {pass_name}") from None
-        try:  # a passphrase was given for an unencrypted key: the SDK ignores it, so do we
-            key = serialization.load_pem_private_key(data, None)
-        except (TypeError, ValueError):
-            raise ConfigError(f"setting {setting} does not hold a valid PEM private key") from None
+        return _parse_unencrypted_pem(data, setting)
     except ValueError:
         hint = f" or {pass_name} is wrong" if password is not None else ""
         raise ConfigError(f"setting {setting} does not hold a valid PEM private key{hint}") from None
     except Exception:  # cryptography's unsupported-algorithm and friends: no detail, it may quote input
         raise ConfigError(f"setting {setting} does not hold a supported PEM private key") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigError(f"setting {setting} holds a {type(key).__name__}: OCI signing needs an RSA private key")
-    return key
+
+
+def _parse_unencrypted_pem(data: bytes, setting: str) -> PrivateKeyTypes:
+    """A passphrase was given for an unencrypted key: the SDK ignores it, so do we."""
+    try:
+        return serialization.load_pem_private_key(data, None)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {setting} does not hold a valid PEM private key") from None
 
 
 def fingerprint(public_key: rsa.RSAPublicKey) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from core import logs
 from core.errors import APIError, from_upstream, upstream_message
 
@@ -47,3 +49,30 @@ def test_noisy_libraries_quieted():
     logs.configure("INFO")
     assert logging.getLogger("httpcore").level == logging.WARNING
     assert logging.getLogger("httpx").level == logging.WARNING
+
+
+@pytest.mark.parametrize("status, kwargs, expected", [
+    (400, {}, (400, "invalid_request_error", "NotValid", {})),
+    (422, {}, (400, "invalid_request_error", "NotValid", {})),
+    (401, {}, (500, "server_error", "gateway_auth_failed", {"x-should-retry": "false"})),
+    (403, {"known_model": False}, (503, "server_error", "gateway_not_authorized", {"x-should-retry": "false"})),
+    (404, {"model": "m"}, (404, "not_found_error", "model_not_found", {})),
+    (404, {}, (404, "not_found_error", "NotValid", {})),
+    (413, {}, (413, "invalid_request_error", "request_too_large", {})),
+    (429, {"retry_after": "3"}, (429, "rate_limit_error", "rate_limit_exceeded", {"retry-after": "3"})),
+    (409, {}, (409, "invalid_request_error", "NotValid", {})),
+    (501, {}, (500, "server_error", "NotValid", {})),
+    (502, {"retry_after": "3"}, (503, "server_error", "upstream_unavailable", {"retry-after": "3"})),
+    (503, {}, (503, "server_error", "upstream_unavailable", {})),
+])
+def test_upstream_status_mapping(status, kwargs, expected):
+    err = from_upstream(status, json.dumps({"code": "NotValid", "message": "why"}), **kwargs)
+    assert (err.status, err.type, err.code, err.headers) == expected
+
+
+def test_not_authorized_or_not_found_depends_on_whether_the_gateway_knows_the_model():
+    body = json.dumps({"code": "NotAuthorizedOrNotFound", "message": "no"})
+    assert from_upstream(404, body, known_model=True, request_id="r1").code == "gateway_not_authorized"
+    assert "(opc-request-id r1)" in from_upstream(404, body, known_model=True, request_id="r1").message
+    unknown = from_upstream(404, body, known_model=False, model="m")
+    assert (unknown.status, unknown.code, unknown.param) == (404, "model_not_found", "model")
