@@ -18,7 +18,7 @@ from core.keystore import KeyStore
 from core.settings import Settings
 from tests.support.runtime import reset_settings
 from core.exchange import HTTP, INVOKE, Headers, Request
-from handlers.authorizer import presented_key
+from core.authorizer import presented_key
 from handlers.router import dispatch
 
 PEPPER = "authorizer-unit-test-pepper-0123456789abcdef"
