@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from core.errors import invalid_request
+from core.errors import APIError, invalid_request
 from core.validation import boolean, integer, number, string, wrong_type
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -111,38 +111,56 @@ def _content_parts(content: Any, param: str, role: str) -> tuple[Part, ...]:
         return (Part("text", text=content),) if content else ()
     if not isinstance(content, list):
         raise wrong_type(param, "a string or an array of content parts", content)
-    parts: list[Part] = []
-    for i, item in enumerate(content):
-        p = f"{param}[{i}]"
-        if isinstance(item, str):  # tolerated by the OpenAI API for text
-            parts.append(Part("text", text=item))
-            continue
-        if not isinstance(item, dict):
-            raise wrong_type(p, "a content part object", item)
-        kind = string(item, "type", f"{p}.type", required=True)
-        if kind == "text":
-            text = string(item, "text", f"{p}.text", required=True)
-            parts.append(Part("text", text=text or ""))
-        elif kind == "image_url":
-            if role not in ("user",):
-                raise invalid_request(f"Image content is only allowed in user messages ('{p}').", param=p)
-            image = item.get("image_url")
-            if isinstance(image, str):
-                image = {"url": image}
-            if not isinstance(image, dict):
-                raise wrong_type(f"{p}.image_url", "an object with a url", image)
-            url = string(image, "url", f"{p}.image_url.url", required=True, non_empty=True) or ""
-            detail = string(image, "detail", f"{p}.image_url.detail")
-            if detail is not None and detail not in ("auto", "low", "high"):
-                raise invalid_request(f"Invalid '{p}.image_url.detail': expected auto, low or high.",
-                                      param=f"{p}.image_url.detail", code="invalid_value")
-            parts.append(Part("image", url=url, detail=detail))
-        elif kind == "refusal" and role == "assistant":
-            parts.append(Part("text", text=string(item, "refusal", f"{p}.refusal") or ""))
-        else:
-            raise invalid_request(f"Unsupported content part type '{kind}' in '{p}.type'.", param=f"{p}.type",
-                                  code="unsupported_content_type")
-    return tuple(parts)
+    return tuple(_content_part(item, f"{param}[{i}]", role) for i, item in enumerate(content))
+
+
+def _content_part(item: Any, p: str, role: str) -> Part:
+    if isinstance(item, str):  # tolerated by the OpenAI API for text
+        return Part("text", text=item)
+    if not isinstance(item, dict):
+        raise wrong_type(p, "a content part object", item)
+    kind = string(item, "type", f"{p}.type", required=True) or ""
+    reader = _PART_READERS.get(kind)
+    if reader is None:
+        raise _unsupported_part(kind, p)
+    return reader(item, p, role)
+
+
+def _text_part(item: dict[str, Any], p: str, role: str) -> Part:
+    return Part("text", text=string(item, "text", f"{p}.text", required=True) or "")
+
+
+def _image_part(item: dict[str, Any], p: str, role: str) -> Part:
+    if role != "user":
+        raise invalid_request(f"Image content is only allowed in user messages ('{p}').", param=p)
+    image = item.get("image_url")
+    if isinstance(image, str):
+        image = {"url": image}
+    if not isinstance(image, dict):
+        raise wrong_type(f"{p}.image_url", "an object with a url", image)
+    url = string(image, "url", f"{p}.image_url.url", required=True, non_empty=True) or ""
+    detail = string(image, "detail", f"{p}.image_url.detail")
+    if detail is not None and detail not in ("auto", "low", "high"):
+        raise invalid_request(f"Invalid '{p}.image_url.detail': expected auto, low or high.",
+                              param=f"{p}.image_url.detail", code="invalid_value")
+    return Part("image", url=url, detail=detail)
+
+
+def _refusal_part(item: dict[str, Any], p: str, role: str) -> Part:
+    if role != "assistant":  # refusal parts exist only in assistant messages
+        raise _unsupported_part("refusal", p)
+    return Part("text", text=string(item, "refusal", f"{p}.refusal") or "")
+
+
+def _unsupported_part(kind: str, p: str) -> APIError:
+    return invalid_request(f"Unsupported content part type '{kind}' in '{p}.type'.", param=f"{p}.type",
+                           code="unsupported_content_type")
+
+
+# Content part type -> reader(part, param, role) of that part.
+_PART_READERS: dict[str, Callable[[dict[str, Any], str, str], Part]] = {
+    "text": _text_part, "image_url": _image_part, "refusal": _refusal_part,
+}
 
 
 def _tool_calls(value: Any, param: str) -> tuple[ToolCall, ...]:
