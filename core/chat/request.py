@@ -224,68 +224,18 @@ def _message(item: Any, index: int) -> Message:
 def parse_chat_request(data: dict[str, Any]) -> ChatRequest:
     """Check an OpenAI chat completion request and normalize it."""
     model = string(data, "model", required=True, non_empty=True) or ""
-    messages = data.get("messages")
-    if messages is None:
-        raise invalid_request("Missing required parameter: 'messages'.", param="messages",
-                              code="missing_required_parameter")
-    if not isinstance(messages, list):
-        raise wrong_type("messages", "an array", messages)
-    if not messages:
-        raise invalid_request("'messages' must contain at least one message.", param="messages", code="invalid_value")
-    parsed = tuple(_message(m, i) for i, m in enumerate(messages))
-    _check_tool_results(parsed)
-
-    max_tokens = integer(data, "max_tokens", minimum=1)
-    max_completion = integer(data, "max_completion_tokens", minimum=1)
-    if max_tokens is not None and max_completion is not None and max_tokens != max_completion:
-        raise invalid_request("Send either 'max_tokens' or 'max_completion_tokens', not both.",
-                              param="max_completion_tokens", code="invalid_value")
-    limit = max_completion if max_completion is not None else max_tokens
-    limit_param = "max_completion_tokens" if max_completion is not None else ("max_tokens" if max_tokens else None)
-
-    stop_value = data.get("stop")
-    if stop_value is None:
-        stop: tuple[str, ...] = ()
-    elif isinstance(stop_value, str):
-        stop = (stop_value,) if stop_value else ()
-    elif isinstance(stop_value, list):
-        for i, s in enumerate(stop_value):
-            if not isinstance(s, str):
-                raise wrong_type(f"stop[{i}]", "a string", s)
-        if len(stop_value) > MAX_STOP_SEQUENCES:
-            raise invalid_request(f"'stop' accepts at most {MAX_STOP_SEQUENCES} sequences.", param="stop",
-                                  code="invalid_value")
-        stop = tuple(s for s in stop_value if s)
-    else:
-        raise wrong_type("stop", "a string or an array of strings", stop_value)
-
+    messages = _messages(data.get("messages"))
+    max_tokens, max_tokens_param = _max_tokens(data)
+    stop = _stop(data.get("stop"))
     stream = boolean(data, "stream") or False
-    include_usage = False
-    stream_options = data.get("stream_options")
-    if stream_options is not None:
-        if not isinstance(stream_options, dict):
-            raise wrong_type("stream_options", "an object", stream_options)
-        include_usage = bool(boolean(stream_options, "include_usage", "stream_options.include_usage"))
-
-    tool_choice, tool_choice_name = _tool_choice(data.get("tool_choice"))
-    tools = _tools(data.get("tools"))
-    if tool_choice_name is not None and tools and tool_choice_name not in {t.name for t in tools}:
-        raise invalid_request(f"tool_choice names function '{tool_choice_name}', which is not in 'tools'.",
-                              param="tool_choice", code="invalid_value")
-    if tool_choice in ("required", "function") and not tools:
-        raise invalid_request("tool_choice requires 'tools'.", param="tool_choice", code="invalid_value")
-
-    logprobs = boolean(data, "logprobs")
-    top_logprobs = integer(data, "top_logprobs", minimum=0, maximum=20)
-    if top_logprobs is not None and not logprobs:
-        raise invalid_request("'top_logprobs' requires 'logprobs': true.", param="top_logprobs",
-                              code="invalid_value")
-
+    include_usage = _include_usage(data.get("stream_options"))
+    tools, tool_choice, tool_choice_name = _tools_and_choice(data)
+    logprobs, top_logprobs = _logprobs(data)
     return ChatRequest(
         model=model.strip(),
-        messages=parsed,
-        max_tokens=limit,
-        max_tokens_param=limit_param,
+        messages=messages,
+        max_tokens=max_tokens,
+        max_tokens_param=max_tokens_param,
         temperature=number(data, "temperature", minimum=0, maximum=2),
         top_p=number(data, "top_p", minimum=0, maximum=1),
         top_k=integer(data, "top_k", minimum=-1),
@@ -308,6 +258,77 @@ def parse_chat_request(data: dict[str, Any]) -> ChatRequest:
         include_usage=include_usage,
         raw=data,
     )
+
+
+def _messages(value: Any) -> tuple[Message, ...]:
+    if value is None:
+        raise invalid_request("Missing required parameter: 'messages'.", param="messages",
+                              code="missing_required_parameter")
+    if not isinstance(value, list):
+        raise wrong_type("messages", "an array", value)
+    if not value:
+        raise invalid_request("'messages' must contain at least one message.", param="messages", code="invalid_value")
+    messages = tuple(_message(m, i) for i, m in enumerate(value))
+    _check_tool_results(messages)
+    return messages
+
+
+def _max_tokens(data: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The output token limit and the parameter that set it (``max_completion_tokens`` wins)."""
+    max_tokens = integer(data, "max_tokens", minimum=1)
+    max_completion = integer(data, "max_completion_tokens", minimum=1)
+    if max_tokens is not None and max_completion is not None and max_tokens != max_completion:
+        raise invalid_request("Send either 'max_tokens' or 'max_completion_tokens', not both.",
+                              param="max_completion_tokens", code="invalid_value")
+    if max_completion is not None:
+        return max_completion, "max_completion_tokens"
+    return max_tokens, ("max_tokens" if max_tokens else None)
+
+
+def _stop(value: Any) -> tuple[str, ...]:
+    """``stop`` as a tuple of non-empty sequences; a string is one sequence."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if not isinstance(value, list):
+        raise wrong_type("stop", "a string or an array of strings", value)
+    for i, s in enumerate(value):
+        if not isinstance(s, str):
+            raise wrong_type(f"stop[{i}]", "a string", s)
+    if len(value) > MAX_STOP_SEQUENCES:
+        raise invalid_request(f"'stop' accepts at most {MAX_STOP_SEQUENCES} sequences.", param="stop",
+                              code="invalid_value")
+    return tuple(s for s in value if s)
+
+
+def _include_usage(stream_options: Any) -> bool:
+    if stream_options is None:
+        return False
+    if not isinstance(stream_options, dict):
+        raise wrong_type("stream_options", "an object", stream_options)
+    return bool(boolean(stream_options, "include_usage", "stream_options.include_usage"))
+
+
+def _tools_and_choice(data: dict[str, Any]) -> tuple[tuple[ToolSpec, ...], str | None, str | None]:
+    """``tools`` and ``tool_choice`` (its kind and function name), checked against each other."""
+    tool_choice, tool_choice_name = _tool_choice(data.get("tool_choice"))
+    tools = _tools(data.get("tools"))
+    if tool_choice_name is not None and tools and tool_choice_name not in {t.name for t in tools}:
+        raise invalid_request(f"tool_choice names function '{tool_choice_name}', which is not in 'tools'.",
+                              param="tool_choice", code="invalid_value")
+    if tool_choice in ("required", "function") and not tools:
+        raise invalid_request("tool_choice requires 'tools'.", param="tool_choice", code="invalid_value")
+    return tools, tool_choice, tool_choice_name
+
+
+def _logprobs(data: dict[str, Any]) -> tuple[bool | None, int | None]:
+    logprobs = boolean(data, "logprobs")
+    top_logprobs = integer(data, "top_logprobs", minimum=0, maximum=20)
+    if top_logprobs is not None and not logprobs:
+        raise invalid_request("'top_logprobs' requires 'logprobs': true.", param="top_logprobs",
+                              code="invalid_value")
+    return logprobs, top_logprobs
 
 
 def _check_tool_results(messages: tuple[Message, ...]) -> None:
