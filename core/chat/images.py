@@ -65,6 +65,8 @@ METADATA_ADDRESSES = tuple(ipaddress.ip_address(a) for a in (
     "169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "fd00:ec2::254", "fd00:c1::a9fe:a9fe",
 ))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV6_LOOPBACK = ipaddress.IPv6Address("::1")
+_IPV6_UNSPECIFIED = ipaddress.IPv6Address("::")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
@@ -100,19 +102,34 @@ def address_allowed(address: IPAddress, *, allow_loopback: bool = False) -> bool
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id:
             return False
-        inner = embedded_ipv4(address)
-        if inner is not None and address != ipaddress.IPv6Address("::1") and address != ipaddress.IPv6Address("::"):
+        inner = _ipv4_to_check(address)
+        if inner is not None:
             return address_allowed(inner, allow_loopback=allow_loopback)
     if allow_loopback and address.is_loopback:
         return True
-    if address in METADATA_ADDRESSES:
-        return False
-    if (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-            or address.is_unspecified or address.is_reserved or not address.is_global):
+    return _public_unicast(address)
+
+
+def _ipv4_to_check(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The embedded IPv4 address that decides for ``address``; ``::1`` and ``::`` are judged as IPv6."""
+    inner = embedded_ipv4(address)
+    if inner is None or address in (_IPV6_LOOPBACK, _IPV6_UNSPECIFIED):
+        return None
+    return inner
+
+
+def _public_unicast(address: IPAddress) -> bool:
+    if address in METADATA_ADDRESSES or _special_purpose(address):
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
         return False
     return not any(address.version == net.version and address in net for net in _BLOCKED_NETWORKS)
+
+
+def _special_purpose(address: IPAddress) -> bool:
+    """What ``ipaddress`` itself knows is not a public unicast address."""
+    return (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
+            or address.is_unspecified or address.is_reserved or not address.is_global)
 
 
 @dataclass(frozen=True)
