@@ -83,6 +83,10 @@ def _not_allowed(reason: str = "address not allowed") -> ImageFetchError:
     return ImageFetchError("image_url_not_allowed", reason)
 
 
+def _invalid_url(reason: str = "not a valid URL") -> ImageFetchError:
+    return ImageFetchError("invalid_image_url", reason)
+
+
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64, IPv4-compatible), if any."""
     if address.ipv4_mapped is not None:
@@ -148,38 +152,50 @@ def parse_target(url: str | httpx.URL) -> Target:
     try:
         parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
-        raise ImageFetchError("invalid_image_url", "not a valid URL") from None
+        raise _invalid_url() from None
     scheme = parsed.scheme.lower()
     if scheme not in ("http", "https"):
         raise _not_allowed("only http and https image URLs are fetched")
     if parsed.userinfo:
         raise _not_allowed("credentials in image URLs are not accepted")
+    host = _host(parsed)
+    port = parsed.port or (443 if scheme == "https" else 80)
+    literal = _ipv6_literal(host) if ":" in host or "%" in host else _ipv4_literal(host)
+    return Target(parsed, scheme, host, port, literal)
+
+
+def _host(parsed: httpx.URL) -> str:
+    """The URL's host in lower-case ASCII without a trailing dot; a URL without one is invalid."""
     try:
         host = parsed.raw_host.decode("ascii").lower().rstrip(".")
     except UnicodeDecodeError:
-        raise ImageFetchError("invalid_image_url", "not a valid URL") from None
+        raise _invalid_url() from None
     if not host:
-        raise ImageFetchError("invalid_image_url", "the URL has no host")
-    port = parsed.port or (443 if scheme == "https" else 80)
-    literal: IPAddress | None = None
-    if ":" in host or "%" in host:
-        if "%" in host:
-            raise _not_allowed()
+        raise _invalid_url("the URL has no host")
+    return host
+
+
+def _ipv6_literal(host: str) -> ipaddress.IPv6Address:
+    if "%" in host:  # a zone id names an interface of this machine
+        raise _not_allowed()
+    try:
+        return ipaddress.IPv6Address(host)
+    except ValueError:
+        raise _invalid_url() from None
+
+
+def _ipv4_literal(host: str) -> ipaddress.IPv4Address | None:
+    """A dotted-quad host as its address, a host name as None; other numeric forms are refused."""
+    labels = host.split(".")
+    last = labels[-1]
+    if last.isdigit() or last.startswith("0x"):  # a numeric host (the URL standard's IPv4 rule)
         try:
-            literal = ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ImageFetchError("invalid_image_url", "not a valid URL") from None
-    else:
-        labels = host.split(".")
-        last = labels[-1]
-        if last.isdigit() or last.startswith("0x"):  # a numeric host (the URL standard's IPv4 rule)
-            try:
-                literal = ipaddress.IPv4Address(host)
-            except ValueError:  # decimal, hex, octal or short forms: ambiguous, refused
-                raise _not_allowed() from None
-        elif not all(_HOST_LABEL.match(label) for label in labels):
-            raise ImageFetchError("invalid_image_url", "the URL's host name is not valid")
-    return Target(parsed, scheme, host, port, literal)
+            return ipaddress.IPv4Address(host)
+        except ValueError:  # decimal, hex, octal or short forms: ambiguous, refused
+            raise _not_allowed() from None
+    if not all(_HOST_LABEL.match(label) for label in labels):
+        raise _invalid_url("the URL's host name is not valid")
+    return None
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
