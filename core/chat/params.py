@@ -39,8 +39,6 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "tools": ("tools", "tool_choice", "tool_choice_name"), "tool_choice": ("tool_choice", "tool_choice_name"),
     "logprobs": ("logprobs", "top_logprobs"), "stream_options": ("include_usage",),
 }
-
-
 _REQUEST_FIELDS = frozenset(f.name for f in fields(ChatRequest))
 
 
