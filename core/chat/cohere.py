@@ -204,12 +204,18 @@ def _conversation_shape(messages: tuple[Message, ...]) -> tuple[list[int], int, 
     if messages[after[-1]].role != "tool":
         return _NotV1("the conversation ends with an assistant message after the last user message, which Cohere v1 "
                       "cannot continue", f"messages[{after[-1]}]")
+    results = _trailing_tool_results(messages, after)
+    return [i for i in turns if i < results[0]], -1, results
+
+
+def _trailing_tool_results(messages: tuple[Message, ...], indices: list[int]) -> list[int]:
+    """The indices at the end of ``indices`` whose messages are tool results, in order."""
     results: list[int] = []
-    for i in reversed(after):
+    for i in reversed(indices):
         if messages[i].role != "tool":
             break
         results.insert(0, i)
-    return [i for i in turns if i < results[0]], -1, results
+    return results
 
 
 def _arguments(call: ToolCall, param: str) -> dict[str, Any]:

@@ -141,28 +141,37 @@ def _arguments(value: Any) -> str:
     return json.dumps(value if value is not None else {}, ensure_ascii=False)
 
 
-def from_cohere_v2_chat_response(result: dict[str, Any], *, model: str, response_id: str) -> dict[str, Any]:
-    """An OpenAI ``chat.completion`` from OCI's ``ChatResult`` with a COHEREV2 ``chatResponse``."""
-    chat = result.get("chatResponse") or {}
-    oci_message = chat.get("message") or {}
+def _content_texts(content: Any) -> tuple[list[str], list[str]]:
+    """The answer's TEXT parts and THINKING parts, in order."""
     texts: list[str] = []
     thoughts: list[str] = []
-    for part in oci_message.get("content") or []:
+    for part in content or []:
         if not isinstance(part, dict):
             continue
         if part.get("type") == "TEXT" and isinstance(part.get("text"), str):
             texts.append(part["text"])
         elif part.get("type") == "THINKING" and isinstance(part.get("thinking"), str):
             thoughts.append(part["thinking"])
-    tool_calls = []
-    for position, call in enumerate(oci_message.get("toolCalls") or []):
+    return texts, thoughts
+
+
+def _tool_calls(calls: Any) -> list[dict[str, Any]]:
+    """COHEREV2 tool calls as OpenAI's, with a stable id where Cohere gave none."""
+    out = []
+    for position, call in enumerate(calls or []):
         if not isinstance(call, dict):
             continue
         function = call.get("function") if isinstance(call.get("function"), dict) else {}
         name = str(function.get("name") or "")
         arguments = _arguments(function.get("arguments"))
-        tool_calls.append({"id": call.get("id") or tool_call_id(name, arguments, position), "type": "function",
-                           "function": {"name": name, "arguments": arguments}})
+        out.append({"id": call.get("id") or tool_call_id(name, arguments, position), "type": "function",
+                    "function": {"name": name, "arguments": arguments}})
+    return out
+
+
+def _assistant_message(oci_message: dict[str, Any]) -> dict[str, Any]:
+    texts, thoughts = _content_texts(oci_message.get("content"))
+    tool_calls = _tool_calls(oci_message.get("toolCalls"))
     text = "".join(texts)
     if not text and tool_calls and isinstance(oci_message.get("toolPlan"), str):
         text = oci_message["toolPlan"]  # Cohere's words before calling tools
@@ -172,6 +181,13 @@ def from_cohere_v2_chat_response(result: dict[str, Any], *, model: str, response
         message["reasoning_content"] = "".join(thoughts)
     if tool_calls:
         message["tool_calls"] = tool_calls
+    return message
+
+
+def from_cohere_v2_chat_response(result: dict[str, Any], *, model: str, response_id: str) -> dict[str, Any]:
+    """An OpenAI ``chat.completion`` from OCI's ``ChatResult`` with a COHEREV2 ``chatResponse``."""
+    chat = result.get("chatResponse") or {}
+    message = _assistant_message(chat.get("message") or {})
     return completion(response_id=chat.get("id") or response_id, model=model, message=message,
-                      finish=finish_reason(chat.get("finishReason"), bool(tool_calls)), oci_usage=chat.get("usage"),
-                      logprobs=_logprobs(chat.get("logProbabilities")))
+                      finish=finish_reason(chat.get("finishReason"), "tool_calls" in message),
+                      oci_usage=chat.get("usage"), logprobs=_logprobs(chat.get("logProbabilities")))

@@ -121,44 +121,99 @@ def _tool_choice(request: ChatRequest) -> dict[str, Any] | None:
     return {"type": request.tool_choice.upper()}
 
 
+def _verbosity(value: Any) -> str:
+    if value not in ("low", "medium", "high"):
+        raise invalid_request("Invalid 'verbosity': expected 'low', 'medium' or 'high'.", param="verbosity",
+                              code="invalid_value")
+    return value.upper()
+
+
+def _prediction(value: Any) -> dict[str, Any]:
+    """OpenAI's predicted output (text or text parts) as OCI's CONTENT prediction."""
+    content = value.get("content") if isinstance(value, dict) else None
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    if not isinstance(content, list) or not all(isinstance(p, dict) and isinstance(p.get("text"), str)
+                                                for p in content):
+        raise invalid_request("Invalid 'prediction': expected {'type': 'content', 'content': text or text parts}.",
+                              param="prediction", code="invalid_value")
+    return {"type": "CONTENT", "content": [{"type": "TEXT", "text": p["text"]} for p in content]}
+
+
+def _web_search_options(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid_request("Invalid 'web_search_options': expected an object.", param="web_search_options",
+                              code="invalid_value")
+    options: dict[str, Any] = {}
+    size = value.get("search_context_size")
+    if size is not None:
+        if size not in ("low", "medium", "high"):
+            raise invalid_request("Invalid 'web_search_options.search_context_size'.",
+                                  param="web_search_options.search_context_size", code="invalid_value")
+        options["searchContextSize"] = size.upper()
+    location = value.get("user_location")
+    if isinstance(location, dict):
+        options["userLocation"] = _user_location(location)
+    return options
+
+
+def _user_location(location: dict[str, Any]) -> dict[str, str]:
+    """The city/region/country/timezone the caller gave, from ``approximate`` when it is an object."""
+    approx = location.get("approximate") if isinstance(location.get("approximate"), dict) else location
+    return {k: str(approx[k]) for k in ("city", "region", "country", "timezone") if approx.get(k) is not None}
+
+
+# GENERIC-only OpenAI field -> (OCI field, translation), in the order they are checked.
+_EXTRAS = (("verbosity", "verbosity", _verbosity), ("prediction", "prediction", _prediction),
+           ("web_search_options", "webSearchOptions", _web_search_options))
+
+
 def _extras(raw: dict[str, Any]) -> dict[str, Any]:
     """GENERIC-only OpenAI fields: verbosity, prediction, web_search_options."""
-    out: dict[str, Any] = {}
-    verbosity = raw.get("verbosity")
-    if verbosity is not None:
-        if verbosity not in ("low", "medium", "high"):
-            raise invalid_request("Invalid 'verbosity': expected 'low', 'medium' or 'high'.", param="verbosity",
-                                  code="invalid_value")
-        out["verbosity"] = verbosity.upper()
-    prediction = raw.get("prediction")
-    if prediction is not None:
-        content = prediction.get("content") if isinstance(prediction, dict) else None
-        if isinstance(content, str):
-            content = [{"type": "text", "text": content}]
-        if not isinstance(content, list) or not all(isinstance(p, dict) and isinstance(p.get("text"), str)
-                                                    for p in content):
-            raise invalid_request("Invalid 'prediction': expected {'type': 'content', 'content': text or text parts}.",
-                                  param="prediction", code="invalid_value")
-        out["prediction"] = {"type": "CONTENT", "content": [{"type": "TEXT", "text": p["text"]} for p in content]}
-    search = raw.get("web_search_options")
-    if search is not None:
-        if not isinstance(search, dict):
-            raise invalid_request("Invalid 'web_search_options': expected an object.", param="web_search_options",
-                                  code="invalid_value")
-        options: dict[str, Any] = {}
-        size = search.get("search_context_size")
-        if size is not None:
-            if size not in ("low", "medium", "high"):
-                raise invalid_request("Invalid 'web_search_options.search_context_size'.",
-                                      param="web_search_options.search_context_size", code="invalid_value")
-            options["searchContextSize"] = size.upper()
-        location = search.get("user_location")
-        if isinstance(location, dict):
-            approx = location.get("approximate") if isinstance(location.get("approximate"), dict) else location
-            options["userLocation"] = {k: str(approx[k]) for k in ("city", "region", "country", "timezone")
-                                       if approx.get(k) is not None}
-        out["webSearchOptions"] = options
-    return out
+    return {key: translate(raw[param]) for param, key, translate in _EXTRAS if raw.get(param) is not None}
+
+
+def _token_limit(request: ChatRequest, info: ModelInfo | None, max_tokens: int | None,
+                 default_max_tokens: int | None) -> dict[str, Any]:
+    """The output limit (an explicit one, else the caller's, else the default) under the model's field name."""
+    limit = max_tokens if max_tokens is not None else (
+        request.max_tokens if request.max_tokens is not None else default_max_tokens)
+    if limit is None:
+        return {}
+    return {"maxCompletionTokens" if info is not None and info.max_completion_tokens_field else "maxTokens": limit}
+
+
+def _generation_fields(request: ChatRequest) -> dict[str, Any]:
+    """The GENERIC generation controls beyond the shared sampling fields, for the ones the caller sent."""
+    fields: dict[str, Any] = {}
+    if request.top_k is not None:
+        fields["topK"] = request.top_k
+    if request.stop:
+        fields["stop"] = list(request.stop)
+    if request.n is not None and request.n > 1:
+        fields["numGenerations"] = request.n
+    if request.logprobs:
+        fields["logProbs"] = request.top_logprobs or 1
+    if request.logit_bias:
+        fields["logitBias"] = request.logit_bias
+    if request.reasoning_effort is not None:
+        fields["reasoningEffort"] = request.reasoning_effort
+    if request.metadata:
+        fields["metadata"] = request.metadata
+    return fields
+
+
+def _tool_fields(request: ChatRequest) -> dict[str, Any]:
+    """tools, toolChoice and isParallelToolCalls; nothing when the request has no tools."""
+    if not request.tools:
+        return {}
+    fields: dict[str, Any] = {"tools": [_tool(spec, i) for i, spec in enumerate(request.tools)]}
+    choice = _tool_choice(request)
+    if choice is not None:
+        fields["toolChoice"] = choice
+    if request.parallel_tool_calls is not None:
+        fields["isParallelToolCalls"] = request.parallel_tool_calls
+    return fields
 
 
 def to_generic_chat_request(request: ChatRequest, info: ModelInfo | None = None, *,
@@ -170,32 +225,10 @@ def to_generic_chat_request(request: ChatRequest, info: ModelInfo | None = None,
         "apiFormat": "GENERIC",
         "messages": [generic_message(m, placeholder_for_empty_assistant=google) for m in messages],
     }
-    limit = max_tokens if max_tokens is not None else (
-        request.max_tokens if request.max_tokens is not None else default_max_tokens)
-    if limit is not None:
-        body["maxCompletionTokens" if info is not None and info.max_completion_tokens_field else "maxTokens"] = limit
+    body.update(_token_limit(request, info, max_tokens, default_max_tokens))
     body.update(sampling_fields(request))
-    if request.top_k is not None:
-        body["topK"] = request.top_k
-    if request.stop:
-        body["stop"] = list(request.stop)
-    if request.n is not None and request.n > 1:
-        body["numGenerations"] = request.n
-    if request.logprobs:
-        body["logProbs"] = request.top_logprobs or 1
-    if request.logit_bias:
-        body["logitBias"] = request.logit_bias
-    if request.reasoning_effort is not None:
-        body["reasoningEffort"] = request.reasoning_effort
-    if request.metadata:
-        body["metadata"] = request.metadata
-    if request.tools:
-        body["tools"] = [_tool(spec, i) for i, spec in enumerate(request.tools)]
-        choice = _tool_choice(request)
-        if choice is not None:
-            body["toolChoice"] = choice
-        if request.parallel_tool_calls is not None:
-            body["isParallelToolCalls"] = request.parallel_tool_calls
+    body.update(_generation_fields(request))
+    body.update(_tool_fields(request))
     response_format = _response_format(request)
     if response_format is not None:
         body["responseFormat"] = response_format

@@ -65,6 +65,8 @@ METADATA_ADDRESSES = tuple(ipaddress.ip_address(a) for a in (
     "169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "fd00:ec2::254", "fd00:c1::a9fe:a9fe",
 ))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV6_LOOPBACK = ipaddress.IPv6Address("::1")
+_IPV6_UNSPECIFIED = ipaddress.IPv6Address("::")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
@@ -79,6 +81,10 @@ class ImageFetchError(Exception):
 
 def _not_allowed(reason: str = "address not allowed") -> ImageFetchError:
     return ImageFetchError("image_url_not_allowed", reason)
+
+
+def _invalid_url(reason: str = "not a valid URL") -> ImageFetchError:
+    return ImageFetchError("invalid_image_url", reason)
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -100,19 +106,34 @@ def address_allowed(address: IPAddress, *, allow_loopback: bool = False) -> bool
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id:
             return False
-        inner = embedded_ipv4(address)
-        if inner is not None and address != ipaddress.IPv6Address("::1") and address != ipaddress.IPv6Address("::"):
+        inner = _ipv4_to_check(address)
+        if inner is not None:
             return address_allowed(inner, allow_loopback=allow_loopback)
     if allow_loopback and address.is_loopback:
         return True
-    if address in METADATA_ADDRESSES:
-        return False
-    if (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-            or address.is_unspecified or address.is_reserved or not address.is_global):
+    return _public_unicast(address)
+
+
+def _ipv4_to_check(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The embedded IPv4 address that decides for ``address``; ``::1`` and ``::`` are judged as IPv6."""
+    inner = embedded_ipv4(address)
+    if inner is None or address in (_IPV6_LOOPBACK, _IPV6_UNSPECIFIED):
+        return None
+    return inner
+
+
+def _public_unicast(address: IPAddress) -> bool:
+    if address in METADATA_ADDRESSES or _special_purpose(address):
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
         return False
     return not any(address.version == net.version and address in net for net in _BLOCKED_NETWORKS)
+
+
+def _special_purpose(address: IPAddress) -> bool:
+    """What ``ipaddress`` itself knows is not a public unicast address."""
+    return (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
+            or address.is_unspecified or address.is_reserved or not address.is_global)
 
 
 @dataclass(frozen=True)
@@ -131,38 +152,50 @@ def parse_target(url: str | httpx.URL) -> Target:
     try:
         parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
-        raise ImageFetchError("invalid_image_url", "not a valid URL") from None
+        raise _invalid_url() from None
     scheme = parsed.scheme.lower()
     if scheme not in ("http", "https"):
         raise _not_allowed("only http and https image URLs are fetched")
     if parsed.userinfo:
         raise _not_allowed("credentials in image URLs are not accepted")
+    host = _host(parsed)
+    port = parsed.port or (443 if scheme == "https" else 80)
+    literal = _ipv6_literal(host) if ":" in host or "%" in host else _ipv4_literal(host)
+    return Target(parsed, scheme, host, port, literal)
+
+
+def _host(parsed: httpx.URL) -> str:
+    """The URL's host in lower-case ASCII without a trailing dot; a URL without one is invalid."""
     try:
         host = parsed.raw_host.decode("ascii").lower().rstrip(".")
     except UnicodeDecodeError:
-        raise ImageFetchError("invalid_image_url", "not a valid URL") from None
+        raise _invalid_url() from None
     if not host:
-        raise ImageFetchError("invalid_image_url", "the URL has no host")
-    port = parsed.port or (443 if scheme == "https" else 80)
-    literal: IPAddress | None = None
-    if ":" in host or "%" in host:
-        if "%" in host:
-            raise _not_allowed()
+        raise _invalid_url("the URL has no host")
+    return host
+
+
+def _ipv6_literal(host: str) -> ipaddress.IPv6Address:
+    if "%" in host:  # a zone id names an interface of this machine
+        raise _not_allowed()
+    try:
+        return ipaddress.IPv6Address(host)
+    except ValueError:
+        raise _invalid_url() from None
+
+
+def _ipv4_literal(host: str) -> ipaddress.IPv4Address | None:
+    """A dotted-quad host as its address, a host name as None; other numeric forms are refused."""
+    labels = host.split(".")
+    last = labels[-1]
+    if last.isdigit() or last.startswith("0x"):  # a numeric host (the URL standard's IPv4 rule)
         try:
-            literal = ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ImageFetchError("invalid_image_url", "not a valid URL") from None
-    else:
-        labels = host.split(".")
-        last = labels[-1]
-        if last.isdigit() or last.startswith("0x"):  # a numeric host (the URL standard's IPv4 rule)
-            try:
-                literal = ipaddress.IPv4Address(host)
-            except ValueError:  # decimal, hex, octal or short forms: ambiguous, refused
-                raise _not_allowed() from None
-        elif not all(_HOST_LABEL.match(label) for label in labels):
-            raise ImageFetchError("invalid_image_url", "the URL's host name is not valid")
-    return Target(parsed, scheme, host, port, literal)
+            return ipaddress.IPv4Address(host)
+        except ValueError:  # decimal, hex, octal or short forms: ambiguous, refused
+            raise _not_allowed() from None
+    if not all(_HOST_LABEL.match(label) for label in labels):
+        raise _invalid_url("the URL's host name is not valid")
+    return None
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

@@ -39,10 +39,16 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "tools": ("tools", "tool_choice", "tool_choice_name"), "tool_choice": ("tool_choice", "tool_choice_name"),
     "logprobs": ("logprobs", "top_logprobs"), "stream_options": ("include_usage",),
 }
+_REQUEST_FIELDS = frozenset(f.name for f in fields(ChatRequest))
 
 
 def _unsupported_value(request: ChatRequest, fmt: str, info: ModelInfo) -> tuple[str, str] | None:
     """A supported parameter whose *value* this format or model cannot honour: (param, reason)."""
+    return _format_cannot(request, fmt) or _model_cannot(request, fmt, info)
+
+
+def _format_cannot(request: ChatRequest, fmt: str) -> tuple[str, str] | None:
+    """A value the chat format itself has no way to express."""
     if request.n is not None and request.n > 1 and fmt != GENERIC:
         return "n", "Cohere models return one choice per request"
     if fmt == COHERE:
@@ -52,6 +58,11 @@ def _unsupported_value(request: ChatRequest, fmt: str, info: ModelInfo) -> tuple
             return "parallel_tool_calls", "Cohere Command R/R+ always may call tools in parallel"
     if fmt == COHEREV2 and request.top_logprobs:
         return "top_logprobs", "COHEREV2 returns the chosen tokens' log probabilities only"
+    return None
+
+
+def _model_cannot(request: ChatRequest, fmt: str, info: ModelInfo) -> tuple[str, str] | None:
+    """A value the format could carry but this model does not support."""
     if request.reasoning_effort is not None and not info.reasoning and info.known:
         return "reasoning_effort", f"{info.id} is not a reasoning model"
     if request.tools and not info.tools:
@@ -64,29 +75,38 @@ def _unsupported_value(request: ChatRequest, fmt: str, info: ModelInfo) -> tuple
 
 def apply_param_policy(request: ChatRequest, fmt: str, info: ModelInfo, *, drop_unsupported: bool) -> ChatRequest:
     """Return the request with parameters this format cannot take removed, or raise a 400 naming one."""
-    supported = SUPPORTED[fmt]
     cleared: dict[str, Any] = {}
-    defaults = {f.name: f.default if f.default is not f.default_factory else None for f in fields(ChatRequest)}  # type: ignore[misc]
-    for param, value in request.raw.items():
-        if value is None or param in supported or param in HARMLESS:
-            continue
-        if param not in KNOWN:
-            continue  # unknown extras (e.g. client-specific fields) are ignored like OpenAI-compatible servers do
+    for param in _unsupported_params(request.raw, SUPPORTED[fmt]):
         if not drop_unsupported:
             raise invalid_request(
                 f"'{param}' is not supported by {info.id} (OCI {fmt} format). Remove it, or ask the operator to "
                 "set DROP_UNSUPPORTED_PARAMS=true to have the gateway drop it.",
                 param=param, code="unsupported_parameter")
-        for name in _FIELDS.get(param, (param,)):
-            if name in defaults:
-                cleared[name] = _empty(name)
-    while (problem := _unsupported_value(replace(request, **cleared) if cleared else request, fmt, info)):
+        cleared.update(_cleared_fields(param))
+    while (problem := _unsupported_value(_without(request, cleared), fmt, info)):
         param, reason = problem
         if not drop_unsupported:
             raise invalid_request(f"'{param}' cannot be honoured: {reason}.", param=param,
                                   code="unsupported_parameter")
-        for name in _FIELDS.get(param, (param,)):
-            cleared[name] = _empty(name)
+        cleared.update(_cleared_fields(param))
+    return _without(request, cleared)
+
+
+def _unsupported_params(raw: dict[str, Any], supported: frozenset[str]) -> list[str]:
+    """The OpenAI parameters the caller sent that this format does not take, in the order sent.
+
+    Unknown extras (e.g. client-specific fields) are ignored like OpenAI-compatible servers do.
+    """
+    return [param for param, value in raw.items()
+            if value is not None and param not in supported and param not in HARMLESS and param in KNOWN]
+
+
+def _cleared_fields(param: str) -> dict[str, Any]:
+    """The ChatRequest fields that hold ``param``, each with its "not sent" value."""
+    return {name: _empty(name) for name in _FIELDS.get(param, (param,)) if name in _REQUEST_FIELDS}
+
+
+def _without(request: ChatRequest, cleared: dict[str, Any]) -> ChatRequest:
     return replace(request, **cleared) if cleared else request
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from core.errors import invalid_request
+from core.errors import APIError, invalid_request
 from core.validation import boolean, integer, number, string, wrong_type
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -111,38 +111,56 @@ def _content_parts(content: Any, param: str, role: str) -> tuple[Part, ...]:
         return (Part("text", text=content),) if content else ()
     if not isinstance(content, list):
         raise wrong_type(param, "a string or an array of content parts", content)
-    parts: list[Part] = []
-    for i, item in enumerate(content):
-        p = f"{param}[{i}]"
-        if isinstance(item, str):  # tolerated by the OpenAI API for text
-            parts.append(Part("text", text=item))
-            continue
-        if not isinstance(item, dict):
-            raise wrong_type(p, "a content part object", item)
-        kind = string(item, "type", f"{p}.type", required=True)
-        if kind == "text":
-            text = string(item, "text", f"{p}.text", required=True)
-            parts.append(Part("text", text=text or ""))
-        elif kind == "image_url":
-            if role not in ("user",):
-                raise invalid_request(f"Image content is only allowed in user messages ('{p}').", param=p)
-            image = item.get("image_url")
-            if isinstance(image, str):
-                image = {"url": image}
-            if not isinstance(image, dict):
-                raise wrong_type(f"{p}.image_url", "an object with a url", image)
-            url = string(image, "url", f"{p}.image_url.url", required=True, non_empty=True) or ""
-            detail = string(image, "detail", f"{p}.image_url.detail")
-            if detail is not None and detail not in ("auto", "low", "high"):
-                raise invalid_request(f"Invalid '{p}.image_url.detail': expected auto, low or high.",
-                                      param=f"{p}.image_url.detail", code="invalid_value")
-            parts.append(Part("image", url=url, detail=detail))
-        elif kind == "refusal" and role == "assistant":
-            parts.append(Part("text", text=string(item, "refusal", f"{p}.refusal") or ""))
-        else:
-            raise invalid_request(f"Unsupported content part type '{kind}' in '{p}.type'.", param=f"{p}.type",
-                                  code="unsupported_content_type")
-    return tuple(parts)
+    return tuple(_content_part(item, f"{param}[{i}]", role) for i, item in enumerate(content))
+
+
+def _content_part(item: Any, p: str, role: str) -> Part:
+    if isinstance(item, str):  # tolerated by the OpenAI API for text
+        return Part("text", text=item)
+    if not isinstance(item, dict):
+        raise wrong_type(p, "a content part object", item)
+    kind = string(item, "type", f"{p}.type", required=True) or ""
+    reader = _PART_READERS.get(kind)
+    if reader is None:
+        raise _unsupported_part(kind, p)
+    return reader(item, p, role)
+
+
+def _text_part(item: dict[str, Any], p: str, role: str) -> Part:
+    return Part("text", text=string(item, "text", f"{p}.text", required=True) or "")
+
+
+def _image_part(item: dict[str, Any], p: str, role: str) -> Part:
+    if role != "user":
+        raise invalid_request(f"Image content is only allowed in user messages ('{p}').", param=p)
+    image = item.get("image_url")
+    if isinstance(image, str):
+        image = {"url": image}
+    if not isinstance(image, dict):
+        raise wrong_type(f"{p}.image_url", "an object with a url", image)
+    url = string(image, "url", f"{p}.image_url.url", required=True, non_empty=True) or ""
+    detail = string(image, "detail", f"{p}.image_url.detail")
+    if detail is not None and detail not in ("auto", "low", "high"):
+        raise invalid_request(f"Invalid '{p}.image_url.detail': expected auto, low or high.",
+                              param=f"{p}.image_url.detail", code="invalid_value")
+    return Part("image", url=url, detail=detail)
+
+
+def _refusal_part(item: dict[str, Any], p: str, role: str) -> Part:
+    if role != "assistant":  # refusal parts exist only in assistant messages
+        raise _unsupported_part("refusal", p)
+    return Part("text", text=string(item, "refusal", f"{p}.refusal") or "")
+
+
+def _unsupported_part(kind: str, p: str) -> APIError:
+    return invalid_request(f"Unsupported content part type '{kind}' in '{p}.type'.", param=f"{p}.type",
+                           code="unsupported_content_type")
+
+
+# Content part type -> reader(part, param, role) of that part.
+_PART_READERS: dict[str, Callable[[dict[str, Any], str, str], Part]] = {
+    "text": _text_part, "image_url": _image_part, "refusal": _refusal_part,
+}
 
 
 def _tool_calls(value: Any, param: str) -> tuple[ToolCall, ...]:
@@ -206,68 +224,18 @@ def _message(item: Any, index: int) -> Message:
 def parse_chat_request(data: dict[str, Any]) -> ChatRequest:
     """Check an OpenAI chat completion request and normalize it."""
     model = string(data, "model", required=True, non_empty=True) or ""
-    messages = data.get("messages")
-    if messages is None:
-        raise invalid_request("Missing required parameter: 'messages'.", param="messages",
-                              code="missing_required_parameter")
-    if not isinstance(messages, list):
-        raise wrong_type("messages", "an array", messages)
-    if not messages:
-        raise invalid_request("'messages' must contain at least one message.", param="messages", code="invalid_value")
-    parsed = tuple(_message(m, i) for i, m in enumerate(messages))
-    _check_tool_results(parsed)
-
-    max_tokens = integer(data, "max_tokens", minimum=1)
-    max_completion = integer(data, "max_completion_tokens", minimum=1)
-    if max_tokens is not None and max_completion is not None and max_tokens != max_completion:
-        raise invalid_request("Send either 'max_tokens' or 'max_completion_tokens', not both.",
-                              param="max_completion_tokens", code="invalid_value")
-    limit = max_completion if max_completion is not None else max_tokens
-    limit_param = "max_completion_tokens" if max_completion is not None else ("max_tokens" if max_tokens else None)
-
-    stop_value = data.get("stop")
-    if stop_value is None:
-        stop: tuple[str, ...] = ()
-    elif isinstance(stop_value, str):
-        stop = (stop_value,) if stop_value else ()
-    elif isinstance(stop_value, list):
-        for i, s in enumerate(stop_value):
-            if not isinstance(s, str):
-                raise wrong_type(f"stop[{i}]", "a string", s)
-        if len(stop_value) > MAX_STOP_SEQUENCES:
-            raise invalid_request(f"'stop' accepts at most {MAX_STOP_SEQUENCES} sequences.", param="stop",
-                                  code="invalid_value")
-        stop = tuple(s for s in stop_value if s)
-    else:
-        raise wrong_type("stop", "a string or an array of strings", stop_value)
-
+    messages = _messages(data.get("messages"))
+    max_tokens, max_tokens_param = _max_tokens(data)
+    stop = _stop(data.get("stop"))
     stream = boolean(data, "stream") or False
-    include_usage = False
-    stream_options = data.get("stream_options")
-    if stream_options is not None:
-        if not isinstance(stream_options, dict):
-            raise wrong_type("stream_options", "an object", stream_options)
-        include_usage = bool(boolean(stream_options, "include_usage", "stream_options.include_usage"))
-
-    tool_choice, tool_choice_name = _tool_choice(data.get("tool_choice"))
-    tools = _tools(data.get("tools"))
-    if tool_choice_name is not None and tools and tool_choice_name not in {t.name for t in tools}:
-        raise invalid_request(f"tool_choice names function '{tool_choice_name}', which is not in 'tools'.",
-                              param="tool_choice", code="invalid_value")
-    if tool_choice in ("required", "function") and not tools:
-        raise invalid_request("tool_choice requires 'tools'.", param="tool_choice", code="invalid_value")
-
-    logprobs = boolean(data, "logprobs")
-    top_logprobs = integer(data, "top_logprobs", minimum=0, maximum=20)
-    if top_logprobs is not None and not logprobs:
-        raise invalid_request("'top_logprobs' requires 'logprobs': true.", param="top_logprobs",
-                              code="invalid_value")
-
+    include_usage = _include_usage(data.get("stream_options"))
+    tools, tool_choice, tool_choice_name = _tools_and_choice(data)
+    logprobs, top_logprobs = _logprobs(data)
     return ChatRequest(
         model=model.strip(),
-        messages=parsed,
-        max_tokens=limit,
-        max_tokens_param=limit_param,
+        messages=messages,
+        max_tokens=max_tokens,
+        max_tokens_param=max_tokens_param,
         temperature=number(data, "temperature", minimum=0, maximum=2),
         top_p=number(data, "top_p", minimum=0, maximum=1),
         top_k=integer(data, "top_k", minimum=-1),
@@ -290,6 +258,77 @@ def parse_chat_request(data: dict[str, Any]) -> ChatRequest:
         include_usage=include_usage,
         raw=data,
     )
+
+
+def _messages(value: Any) -> tuple[Message, ...]:
+    if value is None:
+        raise invalid_request("Missing required parameter: 'messages'.", param="messages",
+                              code="missing_required_parameter")
+    if not isinstance(value, list):
+        raise wrong_type("messages", "an array", value)
+    if not value:
+        raise invalid_request("'messages' must contain at least one message.", param="messages", code="invalid_value")
+    messages = tuple(_message(m, i) for i, m in enumerate(value))
+    _check_tool_results(messages)
+    return messages
+
+
+def _max_tokens(data: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The output token limit and the parameter that set it (``max_completion_tokens`` wins)."""
+    max_tokens = integer(data, "max_tokens", minimum=1)
+    max_completion = integer(data, "max_completion_tokens", minimum=1)
+    if max_tokens is not None and max_completion is not None and max_tokens != max_completion:
+        raise invalid_request("Send either 'max_tokens' or 'max_completion_tokens', not both.",
+                              param="max_completion_tokens", code="invalid_value")
+    if max_completion is not None:
+        return max_completion, "max_completion_tokens"
+    return max_tokens, ("max_tokens" if max_tokens else None)
+
+
+def _stop(value: Any) -> tuple[str, ...]:
+    """``stop`` as a tuple of non-empty sequences; a string is one sequence."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if not isinstance(value, list):
+        raise wrong_type("stop", "a string or an array of strings", value)
+    for i, s in enumerate(value):
+        if not isinstance(s, str):
+            raise wrong_type(f"stop[{i}]", "a string", s)
+    if len(value) > MAX_STOP_SEQUENCES:
+        raise invalid_request(f"'stop' accepts at most {MAX_STOP_SEQUENCES} sequences.", param="stop",
+                              code="invalid_value")
+    return tuple(s for s in value if s)
+
+
+def _include_usage(stream_options: Any) -> bool:
+    if stream_options is None:
+        return False
+    if not isinstance(stream_options, dict):
+        raise wrong_type("stream_options", "an object", stream_options)
+    return bool(boolean(stream_options, "include_usage", "stream_options.include_usage"))
+
+
+def _tools_and_choice(data: dict[str, Any]) -> tuple[tuple[ToolSpec, ...], str | None, str | None]:
+    """``tools`` and ``tool_choice`` (its kind and function name), checked against each other."""
+    tool_choice, tool_choice_name = _tool_choice(data.get("tool_choice"))
+    tools = _tools(data.get("tools"))
+    if tool_choice_name is not None and tools and tool_choice_name not in {t.name for t in tools}:
+        raise invalid_request(f"tool_choice names function '{tool_choice_name}', which is not in 'tools'.",
+                              param="tool_choice", code="invalid_value")
+    if tool_choice in ("required", "function") and not tools:
+        raise invalid_request("tool_choice requires 'tools'.", param="tool_choice", code="invalid_value")
+    return tools, tool_choice, tool_choice_name
+
+
+def _logprobs(data: dict[str, Any]) -> tuple[bool | None, int | None]:
+    logprobs = boolean(data, "logprobs")
+    top_logprobs = integer(data, "top_logprobs", minimum=0, maximum=20)
+    if top_logprobs is not None and not logprobs:
+        raise invalid_request("'top_logprobs' requires 'logprobs': true.", param="top_logprobs",
+                              code="invalid_value")
+    return logprobs, top_logprobs
 
 
 def _check_tool_results(messages: tuple[Message, ...]) -> None:
