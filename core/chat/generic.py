@@ -3,7 +3,7 @@
 Pure translation, data in and data out. OCI's GENERIC format differs from OpenAI in
 small, sharp ways: upper-case roles, ``content`` always an array of typed parts
 (never a bare string, never empty), camelCase fields, tools and tool calls flat,
-``toolChoice`` an object. Google models add two quirks (reference §2.2.1): an
+``toolChoice`` an object. Google models add two quirks: an
 assistant turn that only calls tools needs placeholder text, and parallel calls must
 be replayed as call/result pairs.
 """

@@ -1,7 +1,7 @@
 """Server-sent events, both ways: reading OCI's streams and writing OpenAI's.
 
 OCI does not align event boundaries with network reads, and sometimes separates
-events with a single newline instead of a blank line (reference §2.8). Its events
+events with a single newline instead of a blank line. Its events
 are one ``data:`` line each, so the decoder treats every complete ``data:`` line as
 one event and buffers partial lines (and partial UTF-8 sequences) across reads.
 """

@@ -1,7 +1,7 @@
 """OCI chat stream events -> OpenAI ``chat.completion.chunk`` objects.
 
 A pure state machine (events in, chunks out) that gets right what streaming clients
-trip on (reference §2.8, peer-litellm-oci §6/§15):
+trip on (as captured from the real service and reported by LiteLLM users):
 
 * the first delta of each choice carries ``role``;
 * tool calls get an ``index`` per call, ``id``/``name`` only on a call's first chunk,
