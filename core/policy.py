@@ -26,6 +26,8 @@ from core.exchange import Request
 
 KEY_ID_HEADER = "x-gateway-key-id"
 ALLOWED_MODELS_HEADER = "x-gateway-allowed-models"
+IDENTITY_HEADERS = (KEY_ID_HEADER, ALLOWED_MODELS_HEADER)
+"""Every identity header the gateway trusts; terraform/locals.tf sets or blocks each (a test compares them)."""
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ variable "existing_network" {
     functions_subnet_id   = string
     api_gateway_subnet_id = string
   })
-  description = "Existing regional subnets to use instead of creating a VCN. functions_subnet_id: private, with a route to a service gateway (All Services) or NAT gateway. api_gateway_subnet_id: public with an internet gateway for a PUBLIC gateway; ingress TCP 443 from clients and egress TCP 443. Null: create the VCN."
+  description = "Existing regional subnets to use instead of creating a VCN. functions_subnet_id: private, with a route to a NAT gateway (and optionally a service gateway for All Services); egress TCP 443, and ingress of the replies if its rules are stateless. api_gateway_subnet_id: public with an internet gateway for a PUBLIC gateway; ingress TCP 443 from clients and egress TCP 443. Null: create the VCN."
   default     = null
 
   validation {
@@ -152,10 +152,15 @@ variable "api_gateway_subnet_cidr" {
   }
 }
 
-variable "enable_nat_gateway" {
-  type        = bool
-  description = "Add a NAT gateway to the functions subnet. The service gateway already reaches Generative AI, Object Storage, Vault and OCIR; NAT is only needed for endpoints outside the Oracle Services Network."
-  default     = false
+variable "egress" {
+  type        = string
+  description = "How the functions subnet reaches OCI services: \"nat\" (a NAT gateway to the services' public endpoints), \"service_gateway\" (a service gateway only; no OCI document lists Generative AI inference among its services) or \"both\" (the default until a deployment proves Generative AI answers through the service gateway). A NAT gateway is added whatever this says when genai_region differs from region: a service gateway reaches only the services of its own region. Ignored with existing_network."
+  default     = "both"
+
+  validation {
+    condition     = contains(["nat", "service_gateway", "both"], var.egress)
+    error_message = "The egress value must be nat, service_gateway or both."
+  }
 }
 
 variable "api_client_cidrs" {
@@ -271,6 +276,18 @@ variable "authorizer_timeout_seconds" {
   }
 }
 
+variable "provisioned_concurrency" {
+  type        = map(number)
+  description = "Provisioned concurrency units per role, e.g. { gateway = 40, authorizer = 40 }: that many units stay warm (and are billed while idle), so the first call skips two cold starts (authorizer, then gateway). Roles left out (default: all) start on demand."
+  default     = {}
+
+  validation {
+    condition = alltrue([for role, units in var.provisioned_concurrency :
+    contains(["gateway", "ingest", "authorizer"], role) && units >= 0 && floor(units) == units])
+    error_message = "The provisioned_concurrency keys must be gateway, ingest or authorizer, with whole numbers of units."
+  }
+}
+
 variable "log_level" {
   type        = string
   description = "LOG_LEVEL of every function."
@@ -355,19 +372,29 @@ variable "auth_mode" {
 
 variable "jwt_issuers" {
   type        = list(string)
-  description = "auth_mode = jwt: accepted `iss` values."
+  description = "auth_mode = jwt (required there): accepted `iss` values."
   default     = []
+
+  validation {
+    condition     = alltrue([for issuer in var.jwt_issuers : length(trimspace(issuer)) > 0])
+    error_message = "The jwt_issuers entries must not be empty."
+  }
 }
 
 variable "jwt_audiences" {
   type        = list(string)
-  description = "auth_mode = jwt: accepted `aud` values."
+  description = "auth_mode = jwt (required there): accepted `aud` values."
   default     = []
+
+  validation {
+    condition     = alltrue([for audience in var.jwt_audiences : length(trimspace(audience)) > 0])
+    error_message = "The jwt_audiences entries must not be empty."
+  }
 }
 
 variable "jwt_jwks_uri" {
   type        = string
-  description = "auth_mode = jwt: HTTPS URI of the identity provider's JSON Web Key Set."
+  description = "auth_mode = jwt (required there): HTTPS URI of the identity provider's JSON Web Key Set."
   default     = null
 
   validation {
@@ -378,7 +405,7 @@ variable "jwt_jwks_uri" {
 
 variable "jwt_allowed_models_claim" {
   type        = string
-  description = "auth_mode = jwt: claim whose value (comma-separated model patterns) becomes X-Gateway-Allowed-Models; the `sub` claim becomes X-Gateway-Key-Id."
+  description = "auth_mode = jwt: claim whose value (comma-separated model patterns) becomes X-Gateway-Allowed-Models; the `sub` claim becomes X-Gateway-Key-Id. API Gateway rejects a token without either claim (verify_claims), so a client can never supply the header itself."
   default     = "allowed_models"
 
   validation {
@@ -422,7 +449,7 @@ variable "cors_allowed_origins" {
 
 variable "strip_client_credentials" {
   type        = bool
-  description = "Remove the client's Authorization and api-key headers before the call reaches the gateway function (the authorizer already checked them; keeps keys out of function logs)."
+  description = "Remove the client's Authorization and api-key headers before the call reaches a backend (the authorizer or API Gateway already checked them; keeps keys out of function logs)."
   default     = true
 }
 

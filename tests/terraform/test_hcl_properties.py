@@ -15,10 +15,8 @@ def known_settings() -> set[str]:
     return {row.env for row in SETTINGS_TABLE}
 
 
-def test_policy_statements_are_scoped(parsed: dict) -> None:
-    statements, _ = hcl_checks.policy_statements(parsed)
-    assert len(statements) >= 7  # gateway, ingest x3, authorizer, API Gateway, Events
-    assert hcl_checks.policy_problems(parsed) == []
+def test_policies_take_their_statements_from_one_list_each(parsed: dict) -> None:
+    assert hcl_checks.policy_source_problems(parsed) == []
 
 
 def test_dynamic_groups_match_only_these_functions(parsed: dict) -> None:
