@@ -160,8 +160,8 @@ def write_stand_in(workdir: Path, tools_python: Path) -> dict[str, str]:
 
 def run(cmd: Sequence[str], env: dict[str, str] | None = None, timeout: int = 300,
         input_text: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), capture_output=True, text=True, env=env or base_env(), timeout=timeout,
-                          input=input_text)
+    return subprocess.run(list(cmd), check=False, capture_output=True, text=True, env=env or base_env(),
+                          timeout=timeout, input=input_text)
 
 
 def validate(terraform: str, directory: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
