@@ -55,4 +55,4 @@ image:
 push: image
 	docker push $(FUNCTION_IMAGE)
 	docker push $(STREAMING_IMAGE)
-	$(PYTHON) -m deploy.images $(IMAGES_TFVARS) $(FUNCTION_IMAGE)
+	$(PYTHON) -m deploy.images $(IMAGES_TFVARS) $(FUNCTION_IMAGE) $(STREAMING_IMAGE)

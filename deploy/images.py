@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 # Terraform variables for the image and its digest, per Dockerfile target, in the order ``make push`` names them.
-VARIABLES = (("function_image", "function_image_digest"),)
+VARIABLES = (("function_image", "function_image_digest"), ("streaming_image", "streaming_image_digest"))
 
 Inspect = Callable[[str], list[str]]
 

@@ -107,9 +107,14 @@ resource "oci_apigateway_deployment" "openai" {
         path    = routes.value.path
         methods = routes.value.methods
 
+        # A streaming route on the containers: plain HTTP inside the VCN; API Gateway's read timeout defaults to
+        # 10 s, too short for a generation, so it is set to its maximum.
         backend {
-          type        = "ORACLE_FUNCTIONS_BACKEND"
-          function_id = oci_functions_function.gateway.id
+          type                    = local.streaming && routes.value.streams ? "HTTP_BACKEND" : "ORACLE_FUNCTIONS_BACKEND"
+          function_id             = local.streaming && routes.value.streams ? null : oci_functions_function.gateway.id
+          url                     = local.streaming && routes.value.streams ? "${local.streaming_base_url}${routes.value.path}" : null
+          read_timeout_in_seconds = local.streaming && routes.value.streams ? 300 : null
+          send_timeout_in_seconds = local.streaming && routes.value.streams ? 60 : null
         }
 
         request_policies {

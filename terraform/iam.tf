@@ -7,13 +7,16 @@ locals {
     gateway    = "${var.name_prefix}-gateway-fn"
     ingest     = "${var.name_prefix}-ingest-fn"
     authorizer = "${var.name_prefix}-authorizer-fn"
+    streaming  = "${var.name_prefix}-streaming-ci"
   }
 
-  # The dynamic groups that act for each role (none for a role this deployment does not run).
+  # The dynamic groups that act for each role (none for a role this deployment does not run); the streaming
+  # containers serve the gateway role too.
   role_dynamic_groups = {
-    gateway    = [local.dynamic_group_names.gateway]
+    gateway    = concat([local.dynamic_group_names.gateway], local.streaming ? [local.dynamic_group_names.streaming] : [])
     ingest     = [local.dynamic_group_names.ingest]
     authorizer = local.use_api_keys ? [local.dynamic_group_names.authorizer] : []
+    streaming  = local.streaming ? [local.dynamic_group_names.streaming] : []
   }
 
   genai_scope   = "compartment id ${local.genai_compartment_ocid}"
@@ -32,6 +35,7 @@ locals {
     { role = "ingest", grant = "read objects in ${local.buckets_scope} where target.bucket.name = '${local.input_bucket_name}'" },
     { role = "ingest", grant = "manage objects in ${local.buckets_scope} where all {target.bucket.name = '${local.output_bucket_name}', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT', request.permission = 'OBJECT_OVERWRITE', request.permission = 'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}" },
     { role = "authorizer", grant = "read secret-bundles in compartment id ${local.vault_compartment_ocid} where any {${local.api_key_secrets}}" },
+    { role = "streaming", grant = "read repos in compartment id ${var.compartment_ocid}" },
   ]
 
   function_policy_statements = flatten([
@@ -85,7 +89,8 @@ resource "oci_identity_policy" "functions" {
   statements     = local.function_policy_statements
 
   # The statements name the groups by name: they must exist first.
-  depends_on = [oci_identity_dynamic_group.gateway, oci_identity_dynamic_group.ingest, oci_identity_dynamic_group.authorizer]
+  depends_on = [oci_identity_dynamic_group.gateway, oci_identity_dynamic_group.ingest, oci_identity_dynamic_group.authorizer,
+  oci_identity_dynamic_group.streaming]
 }
 
 resource "oci_identity_policy" "services" {

@@ -56,13 +56,14 @@ locals {
     }
   }
 
-  # Every route of the OpenAI API goes to the gateway function, behind the deployment's authentication.
+  # Every route of the OpenAI API, behind the deployment's authentication. It goes to the gateway function, or, for
+  # a route that `streams` when var.streaming is on, to the streaming containers (streaming.tf).
   api_routes = [
-    { path = "/v1/chat/completions", methods = ["POST"] },
-    { path = "/v1/embeddings", methods = ["POST"] },
-    { path = "/v1/models", methods = ["GET"] },
-    { path = "/v1/models/{id}", methods = ["GET"] },
-    { path = "/v1/health", methods = ["GET"] },
+    { path = "/v1/chat/completions", methods = ["POST"], streams = true },
+    { path = "/v1/embeddings", methods = ["POST"], streams = false },
+    { path = "/v1/models", methods = ["GET"], streams = false },
+    { path = "/v1/models/{id}", methods = ["GET"], streams = false },
+    { path = "/v1/health", methods = ["GET"], streams = false },
   ]
 
   # Every X-Gateway-* request header the gateway function trusts, and where API Gateway takes its value from in each

@@ -186,6 +186,22 @@ resource "oci_core_security_list" "api_gateway" {
     }
   }
 
+  dynamic "egress_security_rules" {
+    for_each = local.streaming ? [local.streaming_balance ? local.streaming_listener_port : local.streaming_container_port] : []
+    content {
+      description      = "HTTP to the streaming back end inside the VCN"
+      protocol         = "6"
+      destination      = var.streaming_subnet_cidr
+      destination_type = "CIDR_BLOCK"
+      stateless        = false
+
+      tcp_options {
+        min = egress_security_rules.value
+        max = egress_security_rules.value
+      }
+    }
+  }
+
   # A PUBLIC gateway reaches the Functions invoke endpoint (and a JWKS URI) through the internet gateway; a PRIVATE
   # one through the private route table (service gateway and/or NAT).
   dynamic "egress_security_rules" {

@@ -32,6 +32,11 @@ output "function_ids" {
   }
 }
 
+output "gateway_function_id" {
+  description = "OCID of the gateway function (oci fn function invoke --function-id ...)."
+  value       = oci_functions_function.gateway.id
+}
+
 output "functions_application_id" {
   description = "OCID of the Functions application."
   value       = oci_functions_application.main.id
@@ -45,6 +50,11 @@ output "api_keys_secret_ocid" {
 output "api_keys_pepper_secret_ocid" {
   description = "Vault secret holding the pepper of the API key hashes."
   value       = local.api_keys_pepper_ocid
+}
+
+output "streaming_backend_url" {
+  description = "Where API Gateway sends the streaming routes (null when streaming = \"off\")."
+  value       = local.streaming_base_url
 }
 
 output "curl_example" {

@@ -576,3 +576,100 @@ variable "vault_compartment_ocid" {
     error_message = "The vault_compartment_ocid value must be null or a compartment OCID."
   }
 }
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Streaming container (optional): real token streaming from the `asgi` image on OCI Container Instances
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "streaming" {
+  type        = string
+  description = "Serve the streaming routes (chat completions) from the asgi image on OCI Container Instances instead of the gateway function, which can only answer a stream at once: \"off\" (default), \"api_gateway\" (API Gateway calls one container at a pinned private IP) or \"load_balancer\" (API Gateway calls a private load balancer in front of streaming_instance_count containers; survives a recreated container's new IP). Whether API Gateway passes an event stream through as it arrives is not documented: the smoke test's time to first byte answers it (docs/streaming.md)."
+  default     = "off"
+
+  validation {
+    condition     = contains(["off", "api_gateway", "load_balancer"], var.streaming)
+    error_message = "The streaming value must be off, api_gateway or load_balancer."
+  }
+}
+
+variable "streaming_image" {
+  type        = string
+  description = "OCIR URI of the asgi image (Dockerfile target asgi), e.g. fra.ocir.io/<namespace>/genai-gw/oci-genai-gateway:0.1.0-asgi; `make push` writes it to images.auto.tfvars.json. Required unless streaming = \"off\"."
+  default     = null
+
+  validation {
+    condition     = var.streaming_image == null || can(regex("^[a-z0-9.-]+\\.ocir\\.io/[a-z0-9_.-]+/[a-z0-9_./-]+:[A-Za-z0-9_.-]+$", var.streaming_image))
+    error_message = "The streaming_image value must be null or an OCIR image URI with a tag."
+  }
+}
+
+variable "streaming_image_digest" {
+  type        = string
+  description = "Digest of streaming_image (sha256:...); the containers then run exactly that image, and a new digest replaces them."
+  default     = null
+
+  validation {
+    condition     = var.streaming_image_digest == null || can(regex("^sha256:[0-9a-f]{64}$", var.streaming_image_digest))
+    error_message = "The streaming_image_digest value must be null or sha256:<64 hex digits>."
+  }
+}
+
+variable "streaming_instance_count" {
+  type        = number
+  description = "Container instances serving the streaming routes; more than one needs streaming = \"load_balancer\"."
+  default     = 1
+
+  validation {
+    condition     = var.streaming_instance_count >= 1 && var.streaming_instance_count <= 10 && floor(var.streaming_instance_count) == var.streaming_instance_count
+    error_message = "The streaming_instance_count value must be a whole number from 1 to 10."
+  }
+}
+
+variable "streaming_shape" {
+  type = object({
+    shape         = string
+    ocpus         = number
+    memory_in_gbs = number
+  })
+  description = "Container instance shape and size; the asgi image is linux/amd64 unless built otherwise."
+  default     = { shape = "CI.Standard.E4.Flex", ocpus = 1, memory_in_gbs = 4 }
+}
+
+variable "streaming_subnet_cidr" {
+  type        = string
+  description = "CIDR of the private subnet created for the streaming containers (and the load balancer) when existing_network is null."
+  default     = "10.60.3.0/24"
+
+  validation {
+    condition     = can(cidrhost(var.streaming_subnet_cidr, 0))
+    error_message = "The streaming_subnet_cidr value must be an IPv4 CIDR block."
+  }
+}
+
+variable "streaming_subnet_id" {
+  type        = string
+  description = "With existing_network: the private subnet of the streaming containers (route to NAT and/or a service gateway; ingress TCP 8080 from the API Gateway subnet, and TCP 80 for the load balancer)."
+  default     = null
+
+  validation {
+    condition     = var.streaming_subnet_id == null || can(regex("^ocid1\\.subnet\\.", var.streaming_subnet_id))
+    error_message = "The streaming_subnet_id value must be null or a subnet OCID."
+  }
+}
+
+variable "streaming_private_ips" {
+  type        = list(string)
+  description = "Fixed private IPs of the streaming containers, one per instance (API Gateway or the load balancer names them; a recreated container keeps its address). Empty: hosts 10, 11, ... of the created streaming subnet; required with streaming_subnet_id."
+  default     = []
+
+  validation {
+    condition     = alltrue([for ip in var.streaming_private_ips : can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", ip))])
+    error_message = "The streaming_private_ips entries must be IPv4 addresses."
+  }
+}
+
+variable "streaming_availability_domain" {
+  type        = string
+  description = "Availability domain of the containers (name, e.g. Uocm:EU-FRANKFURT-1-AD-1). Null: the region's first, and the instances are spread over all of them."
+  default     = null
+}

@@ -29,7 +29,8 @@ def test_make_n_push_builds_both_targets_then_pushes_then_records() -> None:
         f"docker build --platform linux/amd64 --target asgi -t {REGISTRY}/oci-genai-gateway:1.2.3-asgi .",
         f"docker push {REGISTRY}/oci-genai-gateway:1.2.3",
         f"docker push {REGISTRY}/oci-genai-gateway:1.2.3-asgi",
-        f"python3 -m deploy.images terraform/images.auto.tfvars.json {REGISTRY}/oci-genai-gateway:1.2.3",
+        f"python3 -m deploy.images terraform/images.auto.tfvars.json {REGISTRY}/oci-genai-gateway:1.2.3 "
+        f"{REGISTRY}/oci-genai-gateway:1.2.3-asgi",
     ]
 
 
@@ -53,7 +54,9 @@ def test_make_push_runs_docker_and_writes_the_digests_terraform_reads(sandbox: S
     ]
     written = json.loads((sandbox.root / "terraform" / "images.auto.tfvars.json").read_text())
     assert written["function_image"] == f"{REGISTRY}/oci-genai-gateway:2.0.0"
+    assert written["streaming_image"] == f"{REGISTRY}/oci-genai-gateway:2.0.0-asgi"
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", written["function_image_digest"])
+    assert written["function_image_digest"] != written["streaming_image_digest"]
 
 
 def test_a_new_push_changes_the_digest_terraform_applies(sandbox: Sandbox) -> None:

@@ -34,6 +34,7 @@ DYNAMIC_GROUP_GRANTS: dict[str, str | None] = {
     "objects": "target.bucket.name",
     "buckets": "target.bucket.name",
     "secret-bundles": "target.secret.id",
+    "repos": None,  # the streaming containers pull their image from OCIR
 }
 # What OCI services (API Gateway as any-user with a principal-type condition, Events) may be granted.
 SERVICE_GRANTS = frozenset({("use", "functions-family"), ("use", "fn-invocation")})
@@ -160,6 +161,11 @@ DG_RULE_RE = re.compile(
     r"^ALL \{resource\.type = 'fnfunc', resource\.id = '\$\{oci_functions_function\.(\w+)(?:\[0\])?\.id\}'\}$")
 
 
+CONTAINER_RULE_RE = re.compile(
+    r"^ANY \{\$\{join\(\", \", \[for instance in oci_container_instances_container_instance\.streaming : "
+    r"\"ALL \{resource\.type = 'computecontainerinstance', resource\.id = '\$\{instance\.id\}'\}\"\]\)\}\}$")
+
+
 def dynamic_group_problems(cfg: dict[str, Any]) -> list[str]:
     """Every dynamic group matches exactly one of this configuration's functions, by OCID."""
     groups = resources(cfg, "oci_identity_dynamic_group")
@@ -167,6 +173,12 @@ def dynamic_group_problems(cfg: dict[str, Any]) -> list[str]:
     problems = [] if groups else ["no dynamic group"]
     for name, body in groups.items():
         rule = str(body.get("matching_rule", ""))
+        if name == "streaming":  # container instances, each by OCID (streaming.tf)
+            if not CONTAINER_RULE_RE.match(rule):
+                problems.append(f"dynamic group {name} does not match the streaming container instances by OCID: {rule}")
+            if "home" not in str(body.get("provider", "")):
+                problems.append(f"dynamic group {name} is not created through the home-region provider")
+            continue
         match = DG_RULE_RE.match(rule)
         if not match:
             problems.append(f"dynamic group {name} does not match one function by OCID: {rule}")
@@ -226,14 +238,24 @@ def route_problems(cfg: dict[str, Any]) -> list[str]:
                 if not kinds or any(k not in ("AUTHENTICATION_ONLY", "ANY_OF") for k in kinds):
                     problems.append(f"{label}: route authorization must be AUTHENTICATION_ONLY, found {kinds}")
                 for backend in blocks(route, "backend"):
-                    if backend.get("type") != "ORACLE_FUNCTIONS_BACKEND" or \
-                            "oci_functions_function.gateway.id" not in str(backend.get("function_id")):
-                        problems.append(f"{label}: backend is not the gateway function")
+                    problems.extend(f"{label}: {p}" for p in _backend_problems(backend))
                 problems.extend(f"{label}: {p}" for p in _identity_header_problems(cfg, route_policies))
     missing = REQUIRED_ROUTES - served
     if missing:
         problems.append(f"routes missing: {sorted(missing)}")
     return problems
+
+
+def _backend_problems(backend: dict[str, Any]) -> Iterator[str]:
+    """The gateway function, or for streaming routes the streaming containers with API Gateway's longest timeout."""
+    kind, function, url = str(backend.get("type")), str(backend.get("function_id")), str(backend.get("url"))
+    if "ORACLE_FUNCTIONS_BACKEND" not in kind or "oci_functions_function.gateway.id" not in function:
+        yield "backend is not the gateway function"
+    if "HTTP_BACKEND" in kind:
+        if "local.streaming_base_url" not in url:
+            yield f"HTTP back end is not the streaming containers: {url}"
+        if "300" not in str(backend.get("read_timeout_in_seconds")):
+            yield "HTTP back end keeps API Gateway's 10 s default read timeout"
 
 
 def _identity_header_problems(cfg: dict[str, Any], route_policies: list[dict[str, Any]]) -> Iterable[str]:

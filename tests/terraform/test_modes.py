@@ -18,6 +18,7 @@ pytestmark = pytest.mark.terraform
 
 JWT = {"auth_mode": "jwt", "jwt_issuers": ["https://idp.example.com/"], "jwt_audiences": ["genai-gateway"],
        "jwt_jwks_uri": "https://idp.example.com/jwks"}
+STREAMING_IMAGE = "fra.ocir.io/examplens/genai-gw/oci-genai-gateway:1.0.0-asgi"
 EXISTING_SECRETS = {"api_keys_secret_ocid": "ocid1.vaultsecret.oc1.eu-frankfurt-1.table",
                     "api_keys_pepper_secret_ocid": "ocid1.vaultsecret.oc1.eu-frankfurt-1.pepper"}
 MODES: dict[str, dict[str, Any]] = {
@@ -29,6 +30,12 @@ MODES: dict[str, dict[str, Any]] = {
                                                           "egress": "service_gateway"},
     "same region, service gateway only": {**EXISTING_SECRETS, "egress": "service_gateway"},
     "nat only": {**EXISTING_SECRETS, "egress": "nat"},
+    "streaming through API Gateway": {**EXISTING_SECRETS, "streaming": "api_gateway", "streaming_image": STREAMING_IMAGE},
+    "streaming behind a load balancer, existing network": {
+        **EXISTING_SECRETS, "streaming": "load_balancer", "streaming_instance_count": 2, "streaming_image": STREAMING_IMAGE,
+        "streaming_image_digest": "sha256:" + "ab" * 32, "streaming_subnet_id": "ocid1.subnet.oc1..ci",
+        "streaming_private_ips": ["10.1.3.20", "10.1.3.21"],
+        "existing_network": {"functions_subnet_id": "ocid1.subnet.oc1..fn", "api_gateway_subnet_id": "ocid1.subnet.oc1..gw"}},
     "existing network, provisioned concurrency": {
         **EXISTING_SECRETS, "provisioned_concurrency": {"gateway": 40, "authorizer": 40},
         "existing_network": {"functions_subnet_id": "ocid1.subnet.oc1..fn", "api_gateway_subnet_id": "ocid1.subnet.oc1..gw"}},
@@ -96,7 +103,7 @@ def test_each_role_gets_only_what_it_calls(summaries: dict) -> None:
     assert _grants(statements, "ingest-fn") == ["manage objects", "read objects", "use generative-ai-text-embedding"]
     assert _grants(statements, "authorizer-fn") == ["read secret-bundles"]
     assert not [s for s in statements if "generative-ai-family" in s]
-    secret_read = [s for s in statements if "secret-bundles" in s][0]
+    secret_read = next(s for s in statements if "secret-bundles" in s)
     assert "target.secret.id = 'ocid1.vaultsecret.oc1.eu-frankfurt-1.table'" in secret_read
     assert "target.secret.id = 'ocid1.vaultsecret.oc1.eu-frankfurt-1.pepper'" in secret_read
     assert not [s for s in summaries["jwt"]["statements"] if "authorizer" in s]
@@ -120,6 +127,14 @@ PREFLIGHT_FAILURES = {
          "model_aliases": {f"alias-{i:03d}": "cohere.embed-v4.0" for i in range(90)},
          "ingest_embedding_model": "alias-001"},
         ["OCI Functions allows 4096", "MODEL_ALIASES_FILE"]),
+    "streaming without an image": ({**EXISTING_SECRETS, "streaming": "api_gateway"}, ["needs streaming_image"]),
+    "several containers without a load balancer": (
+        {**EXISTING_SECRETS, "streaming": "api_gateway", "streaming_image": STREAMING_IMAGE,
+         "streaming_instance_count": 2}, ["set streaming to load_balancer for 2"]),
+    "existing network without a streaming subnet": (
+        {**EXISTING_SECRETS, "streaming": "load_balancer", "streaming_image": STREAMING_IMAGE,
+         "existing_network": {"functions_subnet_id": "ocid1.subnet.oc1..fn", "api_gateway_subnet_id": "ocid1.subnet.oc1..gw"}},
+        ["needs streaming_subnet_id", "needs streaming_private_ips"]),
 }
 
 
@@ -142,3 +157,47 @@ def test_the_sdk_still_says_filters_apply_after_set_headers() -> None:
     from oci.apigateway.models import FilterHeaderPolicy
 
     assert "applies filters after other transformations" in " ".join((FilterHeaderPolicy.__doc__ or "").split())
+
+
+def test_a_grant_row_is_one_line_and_when_leaves_it_out(terraform_bin: str, stand_in_env: dict[str, str],
+                                                        tmp_path: Any) -> None:
+    """The documented way to add a permission (terraform/README.md, "Adding a permission") works as written."""
+    from tests.terraform import tooling
+
+    copy = tooling.copy_config(tmp_path / "terraform")
+    tooling.replace_once(copy / "iam.tf", "  iam_grants = [\n", "  iam_grants = [\n"
+                         '    { role = "gateway", grant = "use generative-ai-text-rerank in ${local.genai_scope}" },\n'
+                         '    { role = "ingest", grant = "read buckets in ${local.buckets_scope} where target.bucket.name'
+                         ' = \'x\'", when = false },\n')
+    statements = tooling.evaluated(tooling.evaluate(terraform_bin, copy, stand_in_env, EXISTING_SECRETS,
+                                                    "local.function_policy_statements"))
+    assert "Allow dynamic-group genai-gw-gateway-fn to use generative-ai-text-rerank in compartment id " \
+           "ocid1.compartment.oc1..aaaaaaaaexample" in statements
+    assert not [s for s in statements if "read buckets" in s]
+
+
+STREAMING = ("{groups = local.role_dynamic_groups, statements = local.function_policy_statements, "
+             "ips = local.streaming_ips, image = local.streaming_image_url, env = local.streaming_environment, "
+             "gateway = local.function_config.gateway, routes = local.api_routes}")
+
+
+def test_streaming_containers_act_as_the_gateway_role(evaluate: Callable[..., Any]) -> None:
+    found = evaluate(STREAMING, **MODES["streaming through API Gateway"])
+    assert found["groups"]["gateway"] == ["genai-gw-gateway-fn", "genai-gw-streaming-ci"]
+    container_grants = _grants(found["statements"], "streaming-ci")
+    assert container_grants == sorted(_grants(found["statements"], "gateway-fn") + ["read repos"])
+    assert found["ips"] == ["10.60.3.10"]  # pinned: API Gateway's URL names it
+    assert found["image"] == STREAMING_IMAGE
+    # The same settings as the gateway function, plus a deadline inside API Gateway's 300 s read timeout.
+    assert {k: v for k, v in found["env"].items() if k != "REQUEST_TIMEOUT_SECONDS" and k != "LOG_LEVEL"} == \
+        {k: v for k, v in found["gateway"].items() if v is not None}
+    assert 0 < int(found["env"]["REQUEST_TIMEOUT_SECONDS"]) < 300
+    assert [r["path"] for r in found["routes"] if r["streams"]] == ["/v1/chat/completions"]
+
+
+def test_streaming_image_digest_pins_the_repository_not_the_tag(evaluate: Callable[..., Any]) -> None:
+    found = evaluate(STREAMING, **MODES["streaming behind a load balancer, existing network"])
+    assert found["image"] == "fra.ocir.io/examplens/genai-gw/oci-genai-gateway@sha256:" + "ab" * 32
+    assert found["ips"] == ["10.1.3.20", "10.1.3.21"]
+    off = evaluate(STREAMING, **EXISTING_SECRETS)
+    assert off["groups"]["streaming"] == [] and not [s for s in off["statements"] if "streaming" in s]
