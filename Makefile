@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-dev-nodeps.txt | cksum | cut -d' ' -f1)
 
-.PHONY: serve test unit integration bench venv clean image push
+.PHONY: serve test unit integration bench venv clean image push doctor smoke
 
 venv: $(STAMP)
 
@@ -34,6 +34,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# What your OCI identity reaches (docs/deploying.md, "Doctor"); ARGS="--capture FILE" records the raw exchanges.
+doctor: $(STAMP)
+	$(PY) -m deploy.doctor $(ARGS)
+
+# The deployed endpoint end to end; `terraform output smoke_command` prints the exact command.
+smoke: $(STAMP)
+	$(PY) -m deploy.smoke $(ARGS)
 
 # --- Deploying (docs/deploying.md) ----------------------------------------------------------------------------------
 # REGISTRY is <region key>.ocir.io/<namespace>/<repository prefix>, e.g. fra.ocir.io/mytenancy/genai-gw. Both

@@ -72,6 +72,7 @@ locals {
   identity_header_sources = {
     "X-Gateway-Key-Id"         = { api_key = "key_id", jwt = "sub" }
     "X-Gateway-Allowed-Models" = { api_key = "allowed_models", jwt = var.jwt_allowed_models_claim }
+    "X-Gateway-Admin"          = { api_key = "admin", jwt = null }
   }
   # Headers with a source are set with OVERWRITE; the others are removed, so a client can never supply one. (API
   # Gateway applies its filters after setting headers and refuses a header named in two policies of one route, so

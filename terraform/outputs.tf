@@ -52,6 +52,11 @@ output "api_keys_pepper_secret_ocid" {
   value       = local.api_keys_pepper_ocid
 }
 
+output "smoke_command" {
+  description = "The smoke test of this deployment, run from the repository root with OPENAI_API_KEY set (docs/deploying.md)."
+  value       = ".venv/bin/python -m deploy.smoke --base-url ${local.api_base_url}"
+}
+
 output "streaming_backend_url" {
   description = "Where API Gateway sends the streaming routes (null when streaming = \"off\")."
   value       = local.streaming_base_url

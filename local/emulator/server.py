@@ -139,6 +139,9 @@ class Emulator:
 
         self.objectstorage = install_objectstorage(self)
         self.vault = install_vault(self, {})
+        from .listing import install_listing
+
+        install_listing(self)
 
     # --- configuration -----------------------------------------------------------------------
     def now(self) -> float:

@@ -32,3 +32,14 @@ def sandbox(tmp_path: Path) -> Sandbox:
     (root / ".venv").symlink_to(REPO / ".venv")
     log = stubs.install(tmp_path / "bin")
     return Sandbox(root, log, stubs.environment(tmp_path / "bin", log))
+
+
+from tests.integration.conftest import (  # noqa: E402,F401 - the emulator and processes the doctor runs against
+    emulator,
+    emulator_server,
+    fdk_factory,
+    front,
+    gateway_env,
+    gateway_factory,
+    local_creds,
+)

@@ -46,9 +46,8 @@ def answer(tool: str, args: list[str]) -> tuple[int, str]:
         return 0, "examplens\n"
     if tool == "terraform" and "output" in args and "-raw" in args:
         name = args[-1]
-        if name not in TERRAFORM_OUTPUTS:
-            return 1, ""
-        return 0, TERRAFORM_OUTPUTS[name]
+        value = os.environ.get(f"STUB_OUTPUT_{name}", TERRAFORM_OUTPUTS.get(name))
+        return (0, value) if value is not None else (1, "")
     if tool == "curl":
         return 0, '{"status":"ok"}\n'
     if "version" in args or "--version" in args:

@@ -11,9 +11,14 @@ import base64
 import json
 import re
 import subprocess
+from typing import Any
+
+import pytest
 
 from tests.deploy.conftest import REPO, Sandbox
 from tests.deploy.stubs import TERRAFORM_OUTPUTS
+
+pytestmark = pytest.mark.integration
 
 PAGE = REPO / "docs" / "deploying.md"
 BLOCK_RE = re.compile(r"(?:<!-- (?P<marker>run|not run: [^>]+) -->\n)?```(?P<lang>\w*)\n(?P<body>.*?)```", re.DOTALL)
@@ -32,11 +37,19 @@ def test_every_shell_block_says_whether_the_test_runs_it() -> None:
             assert not re.search(r"(^|[;&|]\s*)cd\b", body, re.MULTILINE), f"a block not run changes directory: {body}"
 
 
-def test_the_walkthrough_runs_start_to_finish(sandbox: Sandbox) -> None:
+def test_the_walkthrough_runs_start_to_finish(sandbox: Sandbox, front: Any) -> None:
+    """The cloud is stood in for; the doctor (against the emulator) and the smoke test (against the local
+    front: the real function behind an API-Gateway-like front) run for real."""
     script = "set -eo pipefail\n" + "\n".join(body for marker, lang, body in blocks() if marker == "run")
-    result = subprocess.run(["bash", "-c", script], check=False, cwd=sandbox.root, env=sandbox.env, capture_output=True,
+    env = {**sandbox.env, "HOME": str(sandbox.root / "home"), "STUB_OUTPUT_api_base_url": f"{front.url}/v1",
+           "STUB_OUTPUT_smoke_command": f".venv/bin/python -m deploy.smoke --base-url {front.url}/v1",
+           "STUB_OUTPUT_object_storage_namespace": "examplens",
+           "STUB_OUTPUT_function_ids": '{"gateway": "ocid1.fnfunc.oc1..g", "ingest": "ocid1.fnfunc.oc1..i"}'}
+    result = subprocess.run(["bash", "-c", script], check=False, cwd=sandbox.root, env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "All checks passed." in result.stdout  # the doctor, against the emulator (no credentials here)
+    assert "All steps passed." in result.stdout  # the smoke test, through the front
 
     # Every tool ran from the repository root, as the page promises.
     assert {c["cwd"] for c in sandbox.calls()} == {str(sandbox.root)}
@@ -52,10 +65,16 @@ def test_the_walkthrough_runs_start_to_finish(sandbox: Sandbox) -> None:
     upload = next(c["args"] for c in sandbox.calls("oci") if c["args"][:3] == ["vault", "secret", "update-base64"])
     assert upload[upload.index("--secret-id") + 1] == TERRAFORM_OUTPUTS["api_keys_secret_ocid"]
     table = json.loads((sandbox.root / "keys.json").read_text())
-    assert len(table["keys"]) == 1
     assert json.loads(base64.b64decode(upload[upload.index("--secret-content-content") + 1])) == table
 
-    # The health check went to the deployed URL with the minted key.
-    curl = sandbox.calls("curl")[0]["args"]
-    assert curl[1] == TERRAFORM_OUTPUTS["api_base_url"] + "/health"
-    assert re.fullmatch(r"Authorization: Bearer ocigw_[0-9a-z]{12}_[0-9A-Za-z]{43}", curl[curl.index("-H") + 1])
+    # The health checks went to the deployed URL with the minted keys; the deep one with the admin key.
+    plain, deep = (call["args"] for call in sandbox.calls("curl"))
+    assert plain[1] == f"{front.url}/v1/health" and deep[1] == f"{front.url}/v1/health?deep=1"
+    admin = [r for r in table["keys"] if r.get("admin")]
+    assert len(admin) == 1 and len(table["keys"]) == 2
+    for args in (plain, deep):
+        assert re.fullmatch(r"Authorization: Bearer ocigw_[0-9a-z]{12}_[0-9A-Za-z]{43}", args[args.index("-H") + 1])
+    assert deep[deep.index("-H") + 1].split("_")[1] == admin[0]["id"]
+    # Each function's own doctor was invoked, the ingest one with the namespace.
+    bodies = [c["args"][c["args"].index("--body") + 1] for c in sandbox.calls("oci") if "--body" in c["args"]]
+    assert '{"doctor": true}' in bodies and '{"doctor": true, "namespace": "examplens"}' in bodies

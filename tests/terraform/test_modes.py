@@ -80,7 +80,13 @@ def test_jwt_mode_requires_every_claim_behind_a_header(summaries: dict) -> None:
 def test_api_key_mode_takes_headers_from_the_authorizer_context(summaries: dict) -> None:
     headers = summaries["api_key with existing secrets"]["headers"]
     assert headers == {"X-Gateway-Key-Id": "${request.auth[key_id]}",
-                       "X-Gateway-Allowed-Models": "${request.auth[allowed_models]}"}
+                       "X-Gateway-Allowed-Models": "${request.auth[allowed_models]}",
+                       "X-Gateway-Admin": "${request.auth[admin]}"}
+
+
+def test_jwt_mode_blocks_the_admin_header_it_has_no_claim_for(summaries: dict) -> None:
+    assert "X-Gateway-Admin" not in summaries["jwt"]["headers"]
+    assert "X-Gateway-Admin" in summaries["jwt"]["blocked"]
 
 
 def test_nat_is_forced_when_generative_ai_is_in_another_region(summaries: dict) -> None:

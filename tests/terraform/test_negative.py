@@ -171,7 +171,8 @@ def test_route_check_rejects_forgeable_identity_headers(tools_python: Path, brok
 
 
 def test_route_check_rejects_a_missing_route(tools_python: Path, broken_copy: Path) -> None:
-    tooling.replace_once(broken_copy / "locals.tf", '    { path = "/v1/embeddings", methods = ["POST"] },\n', "")
+    tooling.replace_once(broken_copy / "locals.tf",
+                         '    { path = "/v1/embeddings", methods = ["POST"], streams = false },\n', "")
     problems = hcl_checks.route_problems(_checks(tools_python, broken_copy))
     assert any("routes missing" in p and "/v1/embeddings" in p for p in problems), problems
 
