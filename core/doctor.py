@@ -222,7 +222,7 @@ async def authorizer_checks(context: Context) -> list[Check]:
 
     settings = runtime.settings()
     secrets = [s for s in (settings.api_keys_secret_ocid, settings.api_keys_pepper_secret_ocid) if s]
-    scope = (f"compartment id <the secrets' compartment> where any {{"
+    scope = ("compartment id <the secrets' compartment> where any {"
              + ", ".join(f"target.secret.id = '{s}'" for s in secrets) + "}") if secrets else None
     return [await run_call("API key secrets", lambda: load_material(settings, deadline=context.deadline), context,
                            "read secret-bundles", scope=scope, detail="key table and pepper")]
@@ -275,7 +275,8 @@ async def endpoint_check(url: str) -> Check:
     return Check(name, False, f"{found.failure}: {found.detail}", fixes[found.failure or CONNECT])
 
 
-async def run(role: str, *, grantee: str, deadline: float | None = None, namespace: str | None = None) -> Report:
+async def run(role: str, *, grantee: str, deadline: float | None = None, namespace: str | None = None,
+              expected_policies: dict[str, Any] | None = None) -> Report:
     """Every check of ``role``; checks after a failed credentials or endpoint check are skipped."""
     report = Report(role)
     check, credentials = credentials_check()
@@ -296,7 +297,43 @@ async def run(role: str, *, grantee: str, deadline: float | None = None, namespa
     context = Context(grantee=grantee, compartment=compartment, endpoint=endpoint.name.split(" ", 1)[1],
                       deadline=deadline, namespace=namespace)
     report.checks.extend(await ROLE_CHECKS[role](context))
+    if expected_policies:
+        report.checks.append(await policies_check(list(expected_policies.get("statements") or []),
+                                                  str(expected_policies.get("compartment_id")), context))
     return report
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The policies Terraform should have created (read with the operator's identity)
+
+
+def _normal(statement: str) -> str:
+    return " ".join(statement.split()).lower()
+
+
+async def policies_check(expected: list[str], compartment: str, context: Context) -> Check:
+    """Every expected statement is in a policy of ``compartment`` (case and spacing aside)."""
+    from core.oci.identity import policy_statements
+
+    found: list[str] = []
+
+    async def read() -> None:
+        found.extend(await policy_statements(runtime.client(), compartment, deadline=context.deadline))
+
+    check = await run_call("policies", read, context, "inspect policies", scope=f"compartment id {compartment}",
+                           detail=f"{len(expected)} statements expected")
+    if not check.ok:
+        return check
+    present = {_normal(statement) for statement in found}
+    missing = [statement for statement in expected if _normal(statement) not in present]
+    if missing:
+        check.ok = False
+        check.detail = f"{len(missing)} of {len(expected)} statements missing in compartment {compartment}"
+        check.fix = ("terraform apply creates them; or add to a policy of that compartment: "
+                     + " | ".join(missing))
+    else:
+        check.detail = f"all {len(expected)} statements present"
+    return check
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -328,6 +328,11 @@ class Settings:
         "Overrides the Vault secrets host (`scheme://host[:port]`); used for the local emulator and private "
         "endpoints.",
     )
+    oci_identity_endpoint: str | None = _setting(
+        "OCI_IDENTITY_ENDPOINT", None,
+        "Overrides the IAM host the doctor reads policies from (`scheme://host[:port]`); used for the local "
+        "emulator.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--emulator", action="store_true", help="check against the bundled emulator")
     parser.add_argument("--capture", metavar="FILE", help="write the redacted raw exchanges to FILE")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--policies", metavar="FILE",
+                        help="compare the policies you can read with `terraform output -json iam_statements` in FILE")
     return parser.parse_args(argv)
 
 
@@ -85,7 +87,7 @@ async def _capture_cases(deadline: float | None) -> None:
         pass
 
 
-async def run(capture: str | None, deadline: float | None = None) -> Any:
+async def run(capture: str | None, deadline: float | None = None, policies: dict[str, Any] | None = None) -> Any:
     from core import doctor, runtime
     from core.oci.capture import RecordingTransport, capture_document
     from core.oci.client import OCIClient
@@ -93,11 +95,11 @@ async def run(capture: str | None, deadline: float | None = None) -> Any:
 
     recorder = None
     if capture:
-        check, credentials = doctor.credentials_check()
+        _, credentials = doctor.credentials_check()
         if credentials is not None:
             recorder = RecordingTransport(Transport())
             runtime.set_client(OCIClient(runtime.settings(), credentials, transport=recorder))
-    report = await doctor.run("gateway", grantee=LAPTOP_GRANTEE, deadline=deadline)
+    report = await doctor.run("gateway", grantee=LAPTOP_GRANTEE, deadline=deadline, expected_policies=policies)
     if recorder is not None and capture:
         checked = len(recorder.exchanges)
         await _capture_cases(deadline)
@@ -119,7 +121,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         _use_emulator(state)
     runtime.reset()
     try:
-        report = asyncio.run(run(args.capture))
+        policies = json.loads(Path(args.policies).read_text(encoding="utf-8")) if args.policies else None
+        report = asyncio.run(run(args.capture, policies=policies))
     finally:
         if "emulator_server" in state:
             state["emulator_server"].stop()

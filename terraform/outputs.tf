@@ -52,6 +52,14 @@ output "api_keys_pepper_secret_ocid" {
   value       = local.api_keys_pepper_ocid
 }
 
+output "iam_statements" {
+  description = "The policy statements this deployment needs and where they are attached: `make doctor ARGS=\"--policies FILE\"` compares them with the policies it can read."
+  value = {
+    compartment_id = local.policy_compartment_ocid
+    statements     = concat(local.function_policy_statements, local.service_policy_statements)
+  }
+}
+
 output "smoke_command" {
   description = "The smoke test of this deployment, run from the repository root with OPENAI_API_KEY set (docs/deploying.md)."
   value       = ".venv/bin/python -m deploy.smoke --base-url ${local.api_base_url}"

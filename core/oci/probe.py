@@ -74,14 +74,14 @@ async def probe(url: str, *, timeout: float = 5.0) -> Probe:
         address, dns_ms = await _resolve(host, port, timeout)
     except (socket.gaierror, UnicodeError) as exc:
         return Probe(host, port, failure=DNS, detail=str(exc) or type(exc).__name__)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return Probe(host, port, failure=DNS, detail=f"no answer from DNS within {timeout:g} s")
     try:
         connect_ms = await _connect(address, host, port, secure, timeout)
     except ssl.SSLError as exc:
         return Probe(host, port, dns_ms, failure=TLS, detail=getattr(exc, "verify_message", None) or exc.reason
                      or type(exc).__name__)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return Probe(host, port, dns_ms, failure=TIMEOUT, detail=f"no connection within {timeout:g} s")
     except OSError as exc:
         return Probe(host, port, dns_ms, failure=CONNECT, detail=exc.strerror or type(exc).__name__)

@@ -139,9 +139,11 @@ class Emulator:
 
         self.objectstorage = install_objectstorage(self)
         self.vault = install_vault(self, {})
+        from .identity import install_identity
         from .listing import install_listing
 
         install_listing(self)
+        self.policies = install_identity(self)
 
     # --- configuration -----------------------------------------------------------------------
     def now(self) -> float:

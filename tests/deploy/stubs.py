@@ -44,7 +44,7 @@ def answer(tool: str, args: list[str]) -> tuple[int, str]:
         return 0, json.dumps([f"{repository}@sha256:{_sha(image)}"]) + "\n"
     if tool == "oci" and args[:3] == ["os", "ns", "get"]:
         return 0, "examplens\n"
-    if tool == "terraform" and "output" in args and "-raw" in args:
+    if tool == "terraform" and "output" in args and ("-raw" in args or "-json" in args):
         name = args[-1]
         value = os.environ.get(f"STUB_OUTPUT_{name}", TERRAFORM_OUTPUTS.get(name))
         return (0, value) if value is not None else (1, "")

@@ -203,3 +203,42 @@ def test_deep_health_needs_an_admin_key_and_runs_at_most_once_a_minute(env: dict
     assert first[0] == 200 and first[1]["status"] == "ok" and "cached_seconds" not in first[1]
     assert again[0] == 200 and again[1]["checks"] == first[1]["checks"] and again[1]["cached_seconds"] < 60
     assert len([r for r in emulator.requests if r.path.endswith("/actions/chat")]) == 1  # tokens spent once
+
+
+# --- the policies Terraform should have created ---------------------------------------------------------------------
+
+EXPECTED = {"compartment_id": "ocid1.compartment.oc1..policies",
+            "statements": ["Allow dynamic-group genai-gw-gateway-fn to use generative-ai-chat in compartment id x",
+                           "Allow service cloudEvents to use functions-family in compartment id x"]}
+
+
+def test_the_policies_terraform_created_are_found(env: dict, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCI_IDENTITY_ENDPOINT", emulator.url)
+    reset_settings()
+    emulator.policies[:] = [{"name": "genai-gw-functions", "compartmentId": EXPECTED["compartment_id"],
+                             "statements": ["allow dynamic-group genai-gw-gateway-fn to use  generative-ai-chat in "
+                                            "compartment id x"]},
+                            {"name": "genai-gw-services", "compartmentId": EXPECTED["compartment_id"],
+                             "statements": [EXPECTED["statements"][1]]}]
+    check = _run(expected_policies=EXPECTED).checks[-1]
+    assert (check.name, check.ok, check.detail) == ("policies", True, "all 2 statements present")
+
+
+def test_a_missing_statement_is_named_with_where_it_belongs(env: dict, emulator: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCI_IDENTITY_ENDPOINT", emulator.url)
+    reset_settings()
+    emulator.policies[:] = [{"name": "other", "compartmentId": EXPECTED["compartment_id"],
+                             "statements": [EXPECTED["statements"][1]]}]
+    check = _run(expected_policies=EXPECTED).checks[-1]
+    assert check.ok is False and "1 of 2 statements missing in compartment ocid1.compartment.oc1..policies" in check.detail
+    assert check.fix.endswith(EXPECTED["statements"][0])
+
+
+def test_policies_that_cannot_be_read_name_inspect_policies(env: dict, emulator: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCI_IDENTITY_ENDPOINT", emulator.url)
+    reset_settings()
+    emulator.inject(404, path_contains="/policies")
+    check = _run(expected_policies=EXPECTED).checks[-1]
+    assert "Allow group DoctorTesters to inspect policies in compartment id ocid1.compartment.oc1..policies" in check.fix

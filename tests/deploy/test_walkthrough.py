@@ -78,3 +78,6 @@ def test_the_walkthrough_runs_start_to_finish(sandbox: Sandbox, front: Any) -> N
     # Each function's own doctor was invoked, the ingest one with the namespace.
     bodies = [c["args"][c["args"].index("--body") + 1] for c in sandbox.calls("oci") if "--body" in c["args"]]
     assert '{"doctor": true}' in bodies and '{"doctor": true, "namespace": "examplens"}' in bodies
+    function_ids = [c["args"][c["args"].index("--function-id") + 1] for c in sandbox.calls("oci")
+                    if '{"doctor": true' in " ".join(c["args"])]
+    assert function_ids == [TERRAFORM_OUTPUTS["gateway_function_id"], "ocid1.fnfunc.oc1..i"]
