@@ -99,10 +99,9 @@ class ResolvedModel:
     def require_kind(self, kind: str) -> None:
         """400 when the model cannot do what the route asks (a chat model on /v1/embeddings, or the reverse)."""
         if self.info.kind != kind and not self.opaque:
-            route = "/v1/embeddings" if self.info.kind == catalog.EMBEDDING else "/v1/chat/completions"
             raise invalid_request(
                 f"The model '{self.name}' is {'an' if self.info.kind == catalog.EMBEDDING else 'a'} "
-                f"{self.info.kind} model and cannot serve this request; use it with {route}.",
+                f"{self.info.kind} model and cannot serve this request; use it with {catalog.ROUTES[self.info.kind]}.",
                 param="model", code="model_not_supported",
             )
 
@@ -237,7 +236,7 @@ def listed_models(settings: Settings, table: Mapping[str, Alias]) -> list[tuple[
     patterns = served_patterns(settings)
     rows: list[tuple[str, ModelInfo, Alias | None]] = [
         (m.id, m, None) for m in CATALOG.values()
-        if m.status != RETIRED and is_served(m.id, patterns) and m.id not in table
+        if m.status != RETIRED and not m.dedicated_only and is_served(m.id, patterns) and m.id not in table
     ]
     for alias in table.values():
         if not alias.hidden:

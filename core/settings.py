@@ -224,6 +224,14 @@ class Settings:
         "`NONE` (an input over 512 tokens is then an error).",
         choices=("NONE", "START", "END"),
     )
+    rerank_max_documents_per_call: int = _setting(
+        "RERANK_MAX_DOCUMENTS_PER_CALL", 1000,
+        "Most documents sent to OCI in one rerankText call (OCI states no limit); a longer `/v1/rerank` list, or "
+        "one whose documents exceed 6 MB, is split into several calls whose results are merged by score.",
+    )
+    rerank_concurrency: int = _setting(
+        "RERANK_CONCURRENCY", 4, "Upstream rerankText calls one split `/v1/rerank` request runs at the same time.",
+    )
     # Document ingestion (the `ingest` role).
     ingest_input_buckets: str | None = _setting(
         "INGEST_INPUT_BUCKETS", None,

@@ -60,6 +60,9 @@ locals {
     { path = "/v1/embeddings", methods = ["POST"] },
     { path = "/v1/models", methods = ["GET"] },
     { path = "/v1/models/{id}", methods = ["GET"] },
+    { path = "/v1/rerank", methods = ["POST"] },
+    { path = "/v2/rerank", methods = ["POST"] },
+    { path = "/rerank", methods = ["POST"] },
   ]
 
   # What the gateway function learns about the caller, from the authorizer's `context` (api_key) or the

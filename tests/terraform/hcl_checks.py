@@ -16,6 +16,9 @@ REQUIRED_ROUTES = {
     ("/v1/embeddings", "POST"),
     ("/v1/models", "GET"),
     ("/v1/models/{id}", "GET"),
+    ("/v1/rerank", "POST"),
+    ("/v2/rerank", "POST"),
+    ("/rerank", "POST"),
 }
 IDENTITY_HEADERS = ("X-Gateway-Key-Id", "X-Gateway-Allowed-Models")
 OBJECT_EVENT_TYPES = {
@@ -27,6 +30,7 @@ OBJECT_EVENT_TYPES = {
 # (verb, resource type) pairs the gateway needs, and the condition each must carry.
 ALLOWED_GRANTS: dict[tuple[str, str], str | None] = {
     ("use", "generative-ai-family"): None,
+    ("use", "generative-ai-text-rerank"): None,
     ("read", "objects"): "target.bucket.name",
     ("manage", "objects"): "target.bucket.name",
     ("read", "secret-bundles"): "target.secret.id",
