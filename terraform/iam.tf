@@ -42,8 +42,8 @@ resource "oci_identity_policy" "functions" {
     [
       # Gateway: chat, embeddings, rerank, guardrails and models on OCI Generative AI. The family covers them all;
       # rerankText's own type is stated too. ApplyGuardrails has no documented type of its own: the family covers it.
-      "Allow dynamic-group ${oci_identity_dynamic_group.gateway.name} to use generative-ai-family in compartment id ${local.genai_compartment_ocid}",
       "Allow dynamic-group ${oci_identity_dynamic_group.gateway.name} to use generative-ai-text-rerank in compartment id ${local.genai_compartment_ocid}",
+      "Allow dynamic-group ${oci_identity_dynamic_group.gateway.name} to use generative-ai-family in compartment id ${local.genai_compartment_ocid}",
       # Ingest: embeddings; read the input bucket; write, read back and delete its results in the output bucket only.
       "Allow dynamic-group ${oci_identity_dynamic_group.ingest.name} to use generative-ai-family in compartment id ${local.genai_compartment_ocid}",
       "Allow dynamic-group ${oci_identity_dynamic_group.ingest.name} to read objects in compartment id ${var.compartment_ocid} where target.bucket.name = '${oci_objectstorage_bucket.input.name}'",
