@@ -5,7 +5,9 @@ copies it into two request headers of every call to the gateway function, *overw
 the client sent under those names:
 
 * ``X-Gateway-Key-Id``: the key id (logged on every request line, for per-key usage);
-* ``X-Gateway-Allowed-Models``: comma-separated model names, aliases or globs.
+* ``X-Gateway-Allowed-Models``: comma-separated model names, aliases or globs;
+* ``X-Gateway-Guardrails``: the key's guardrail modes (``pii=mask,prompt_injection=block``), which can
+  only make the deployment's and the alias's stricter.
 
 When either header is present an allow-list applies: the model the caller asked for (the public
 name, or the OCI model id it resolves to) must match one pattern, else 403 ``model_not_allowed``.
@@ -23,6 +25,8 @@ from typing import Iterable
 
 from core.errors import PERMISSION, APIError
 from core.exchange import Request
+from core.guardrails.policy import HEADER as GUARDRAILS_HEADER
+from core.guardrails.policy import NO_GUARDRAILS, GuardrailPolicy, parse_policy
 
 KEY_ID_HEADER = "x-gateway-key-id"
 ALLOWED_MODELS_HEADER = "x-gateway-allowed-models"
@@ -34,6 +38,8 @@ class KeyPolicy:
 
     key_id: str | None
     patterns: tuple[str, ...] | None
+    guardrails: GuardrailPolicy = NO_GUARDRAILS
+    """The key's guardrail modes (``X-Gateway-Guardrails``), combined with the deployment's and the alias's."""
 
     def allows(self, *names: str | None) -> bool:
         """True when there is no allow-list, or any of ``names`` matches a pattern (case-sensitive globs)."""
@@ -65,9 +71,10 @@ def policy_of(request: Request) -> KeyPolicy:
     """The call's policy, read from the headers the API Gateway deployment sets."""
     key_id = key_id_of(request)
     raw = request.headers.get(ALLOWED_MODELS_HEADER)
+    guardrails = parse_policy(request.headers.get(GUARDRAILS_HEADER) or None, f"header {GUARDRAILS_HEADER}")
     if raw is None and key_id is None:
-        return KeyPolicy(None, None)
-    return KeyPolicy(key_id, split_models(raw or ""))
+        return KeyPolicy(None, None, guardrails)
+    return KeyPolicy(key_id, split_models(raw or ""), guardrails)
 
 
 def model_not_allowed(name: str, policy: KeyPolicy) -> APIError:

@@ -45,6 +45,15 @@ resource "oci_apigateway_deployment" "openai" {
 
         is_anonymous_access_allowed = false
 
+        # jwt: a guardrails claim, when configured, must be in every token (its policy is the key's).
+        dynamic "verify_claims" {
+          for_each = local.use_api_keys || var.jwt_guardrails_claim == null ? [] : [var.jwt_guardrails_claim]
+          content {
+            key         = verify_claims.value
+            is_required = true
+          }
+        }
+
         dynamic "public_keys" {
           for_each = local.use_api_keys ? [] : [var.jwt_jwks_uri]
           content {

@@ -70,10 +70,13 @@ locals {
   identity_headers = var.auth_mode == "api_key" ? {
     "X-Gateway-Key-Id"         = "$${request.auth[key_id]}"
     "X-Gateway-Allowed-Models" = "$${request.auth[allowed_models]}"
-    } : {
-    "X-Gateway-Key-Id"         = "$${request.auth[sub]}"
-    "X-Gateway-Allowed-Models" = "$${request.auth[${var.jwt_allowed_models_claim}]}"
-  }
+    "X-Gateway-Guardrails"     = "$${request.auth[guardrails]}"
+    } : merge({
+      "X-Gateway-Key-Id"         = "$${request.auth[sub]}"
+      "X-Gateway-Allowed-Models" = "$${request.auth[${var.jwt_allowed_models_claim}]}"
+    }, var.jwt_guardrails_claim == null ? {} : {
+      "X-Gateway-Guardrails" = "$${request.auth[${var.jwt_guardrails_claim}]}"
+  })
 
   api_base_url = "https://${oci_apigateway_gateway.main.hostname}${var.api_path_prefix}/v1"
 }

@@ -387,6 +387,17 @@ variable "jwt_allowed_models_claim" {
   }
 }
 
+variable "jwt_guardrails_claim" {
+  type        = string
+  description = "auth_mode = jwt: claim (e.g. \"guardrails\", value like \"pii=mask,prompt_injection=block\") that becomes X-Gateway-Guardrails; it is then required in every token. null: only the deployment's and aliases' guardrails apply."
+  default     = null
+
+  validation {
+    condition     = var.jwt_guardrails_claim == null || can(regex("^[A-Za-z0-9_.:-]+$", var.jwt_guardrails_claim))
+    error_message = "The jwt_guardrails_claim value must be null or a plain claim name."
+  }
+}
+
 variable "rate_limit_per_second" {
   type        = number
   description = "Requests per second the deployment accepts (per client IP or in total, see rate_limit_key)."

@@ -26,7 +26,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
 
-from . import genai, rerank
+from . import genai, guardrails, rerank
 from .control import CONTROL_ROUTES, PREFIX
 from .faults import FaultPlan
 from .models import ModelTable
@@ -61,6 +61,7 @@ ROUTES: list[Route] = [
     route("POST", r"/20231130/actions/chat", genai.chat, "genai.chat"),
     route("POST", r"/20231130/actions/embedText", genai.embed_text, "genai.embedText"),
     route("POST", r"/20231130/actions/rerankText", rerank.rerank_text, "genai.rerankText"),
+    route("POST", r"/20231130/actions/applyGuardrails", guardrails.apply_guardrails, "genai.applyGuardrails"),
 ]
 
 

@@ -354,6 +354,27 @@ RERANK_TEXT_DETAILS = _shape(
     maxTokensPerDocument=I,
 )
 
+# --- applyGuardrails -----------------------------------------------------------------------------
+GUARDRAILS_INPUT = _union("GuardrailsInput", "type", {
+    "TEXT": {"content": S, "languageCode": S},
+    "IMAGE": {"imageUrl": _obj(_shape("GuardrailsImageUrl", url=F("string", True)))},
+})
+APPLY_GUARDRAILS_DETAILS = _shape(
+    "ApplyGuardrailsDetails",
+    input=_obj(GUARDRAILS_INPUT),
+    multimodalInput=_arr(_obj(GUARDRAILS_INPUT)),
+    guardrailConfigs=_obj(_shape(
+        "GuardrailConfigs",
+        contentModerationConfig=_obj(_shape("ContentModerationConfiguration", categories=_arr(S, True))),
+        personallyIdentifiableInformationConfig=_obj(
+            _shape("PersonallyIdentifiableInformationConfiguration", types=_arr(S, True))),
+        promptInjectionConfig=_obj(_shape("PromptInjectionConfiguration")),
+    ), True),
+    guardrailVersionConfig=_obj(_shape("GuardrailVersionConfig", guardrailVersion=F("string", True))),
+    compartmentId=F("string", True),
+)
+MODERATION_CATEGORIES = ("OVERALL", "BLOCKLIST")
+
 # ---------------------------------------------------------------------------------------------
 # Shape checking
 
@@ -568,6 +589,26 @@ def rule_rerank_model(body: Mapping[str, Any], model: ModelSpec) -> None:
         raise RequestInvalid(f"Invalid parameter: model '{model.model_id}' does not support rerankText.")
 
 
+def rule_guardrails_request(body: Mapping[str, Any]) -> None:
+    """Something to check, at least one check, and only the content moderation categories OCI has."""
+    if body.get("input") is None and not body.get("multimodalInput"):
+        raise RequestInvalid("Missing required parameter: one of 'input' or 'multimodalInput'.")
+    text = body.get("input") or {}
+    if text.get("type") == "TEXT" and not (text.get("content") or "").strip():
+        raise RequestInvalid("Invalid parameter: 'input.content' must not be empty.")
+    configs = body["guardrailConfigs"]
+    if not configs:
+        raise RequestInvalid("Invalid parameter: 'guardrailConfigs' must configure at least one guardrail.")
+    categories = (configs.get("contentModerationConfig") or {}).get("categories")
+    if categories is not None and (not categories or any(c not in MODERATION_CATEGORIES for c in categories)):
+        raise RequestInvalid("Invalid parameter: 'guardrailConfigs.contentModerationConfig.categories' must be "
+                             f"a non-empty subset of [{', '.join(MODERATION_CATEGORIES)}].")
+    types = (configs.get("personallyIdentifiableInformationConfig") or {}).get("types")
+    if types is not None and not types:
+        raise RequestInvalid("Invalid parameter: 'guardrailConfigs.personallyIdentifiableInformationConfig.types' "
+                             "must not be empty.")
+
+
 def rule_chat_model_format(body: Mapping[str, Any], model: ModelSpec) -> None:
     """The model must be a chat model that speaks the request's apiFormat."""
     fmt = body["chatRequest"]["apiFormat"]
@@ -614,13 +655,15 @@ def rule_embed_model(body: Mapping[str, Any], model: ModelSpec) -> None:
 
 
 # Operation -> shape, body rules and model rules. Keys: "chat" plus "chat:<apiFormat>", "embed".
-SHAPES: dict[str, Shape] = {"chat": CHAT_DETAILS, "embed": EMBED_TEXT_DETAILS, "rerank": RERANK_TEXT_DETAILS}
+SHAPES: dict[str, Shape] = {"chat": CHAT_DETAILS, "embed": EMBED_TEXT_DETAILS, "rerank": RERANK_TEXT_DETAILS,
+                            "guardrails": APPLY_GUARDRAILS_DETAILS}
 BODY_RULES: dict[str, list[BodyRule]] = {
     "chat:GENERIC": [rule_generic_messages, rule_tool_call_pairing, rule_generic_tools, rule_positive_counts],
     "chat:COHERE": [rule_positive_counts],
     "chat:COHEREV2": [rule_coherev2_messages, rule_positive_counts],
     "embed": [rule_embed_inputs, rule_embed_truncate],
     "rerank": [rule_rerank_inputs],
+    "guardrails": [rule_guardrails_request],
 }
 MODEL_RULES: dict[str, list[ModelRule]] = {
     "chat": [rule_chat_model_format, rule_chat_images],

@@ -20,7 +20,7 @@ REQUIRED_ROUTES = {
     ("/v2/rerank", "POST"),
     ("/rerank", "POST"),
 }
-IDENTITY_HEADERS = ("X-Gateway-Key-Id", "X-Gateway-Allowed-Models")
+IDENTITY_HEADERS = ("X-Gateway-Key-Id", "X-Gateway-Allowed-Models", "X-Gateway-Guardrails")
 OBJECT_EVENT_TYPES = {
     "com.oraclecloud.objectstorage.createobject",
     "com.oraclecloud.objectstorage.updateobject",
