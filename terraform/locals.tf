@@ -74,7 +74,7 @@ locals {
     } : merge({
       "X-Gateway-Key-Id"         = "$${request.auth[sub]}"
       "X-Gateway-Allowed-Models" = "$${request.auth[${var.jwt_allowed_models_claim}]}"
-    }, var.jwt_guardrails_claim == null ? {} : {
+      }, var.jwt_guardrails_claim == null ? {} : {
       "X-Gateway-Guardrails" = "$${request.auth[${var.jwt_guardrails_claim}]}"
   })
 
