@@ -92,6 +92,7 @@ ROLES: dict[str, Role] = {
             _route("POST", "/v2/rerank", "handlers.rerank", "rerank"),
             _route("POST", "/v1/rerank", "handlers.rerank", "rerank"),
             _route("POST", "/rerank", "handlers.rerank", "rerank"),  # after /v1 and /v2: suffix match
+            _route("POST", "/v1/moderations", "handlers.moderations", "moderations"),
             _route("GET", "/health", "handlers.health", "health"),  # suffix match: /health, /v1/health, /x/health
         ),
         shapes=(

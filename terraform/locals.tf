@@ -63,6 +63,7 @@ locals {
     { path = "/v1/rerank", methods = ["POST"] },
     { path = "/v2/rerank", methods = ["POST"] },
     { path = "/rerank", methods = ["POST"] },
+    { path = "/v1/moderations", methods = ["POST"] },
   ]
 
   # What the gateway function learns about the caller, from the authorizer's `context` (api_key) or the

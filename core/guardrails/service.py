@@ -7,7 +7,8 @@ The service functions every API shares (chat completions here; the Responses API
 * :func:`check_input`: a list of texts -> a :class:`Verdict` (blocked or not, the texts masked where
   PII is ``mask``, a :class:`~core.guardrails.detect.Report` of scores and labels);
 * :func:`check_output`: the same for one answer text (content moderation and PII only);
-* :func:`content_filter_error`: the 400 ``content_filter`` a blocked input becomes.
+* :func:`content_filter_error`: the 400 ``content_filter`` a blocked input becomes;
+* :func:`moderate`: every check on each of a list of texts, one report each (``/v1/moderations``).
 
 Each text longer than ``GUARDRAILS_MAX_CHARS_PER_CALL`` is checked in pieces; all pieces of all texts
 run concurrently. When OCI fails, a check that can block or mask fails the request (closed); a
@@ -76,6 +77,24 @@ async def check_output(text: str, policy: GuardrailPolicy, *, deadline: float | 
                        settings: Settings | None = None) -> Verdict:
     """Run the policy's output checks (content moderation, PII) on one answer text."""
     return await _check((text,), policy, "output", deadline=deadline, request_id=request_id, settings=settings)
+
+
+MODERATION = GuardrailPolicy(content_moderation="inform", prompt_injection="inform", pii="inform")
+
+
+async def moderate(texts: Sequence[str], *, deadline: float | None = None, request_id: str = "",
+                   settings: Settings | None = None) -> list[Report]:
+    """Every check on each text, one report per text (``/v1/moderations``); an OCI failure raises."""
+    settings = settings or runtime.settings()
+    jobs = [(i, start, piece) for i, text in enumerate(texts) if text.strip()
+            for start, piece in split(text, settings.guardrails_max_chars_per_call)]
+    found = await _apply(jobs, MODERATION.checks(), settings, deadline, request_id) if jobs else []
+    reports = [Report("input", MODERATION) for _ in texts]
+    for (index, _, _), findings in zip(jobs, found):
+        reports[index].add(findings)
+    for report in reports:
+        report.action = "flagged" if report.flagged else "allowed"
+    return reports
 
 
 async def _check(texts: tuple[str, ...], policy: GuardrailPolicy, direction: str, *, deadline: float | None,

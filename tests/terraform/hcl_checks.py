@@ -19,6 +19,7 @@ REQUIRED_ROUTES = {
     ("/v1/rerank", "POST"),
     ("/v2/rerank", "POST"),
     ("/rerank", "POST"),
+    ("/v1/moderations", "POST"),
 }
 IDENTITY_HEADERS = ("X-Gateway-Key-Id", "X-Gateway-Allowed-Models", "X-Gateway-Guardrails")
 OBJECT_EVENT_TYPES = {

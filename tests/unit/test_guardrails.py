@@ -26,6 +26,7 @@ from core import runtime
 from local.emulator.guardrails import HARMFUL_MARKER, pii_spans, results
 from tests.conftest import GENAI, TEST_COMPARTMENT
 from tests.support.oci_sdk import assert_sdk_roundtrip
+from tests.support.oci_stub import sdk_checked_route
 from tests.support.runtime import reset_settings
 
 GUARD_URL = f"{GENAI}/actions/applyGuardrails"
@@ -185,22 +186,14 @@ def guard_env(gateway_env):
     reset_settings()
 
 
+def guardrails_answer(body):
+    return {"results": results(body), "guardrailVersion": {"version": "1.0.1"}}
+
+
 @pytest.fixture
 def oci():
-    sent: list[dict] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        assert_sdk_roundtrip(body, "ApplyGuardrailsDetails")
-        sent.append(body)
-        result = {"results": results(body), "guardrailVersion": {"version": "1.0.1"}}
-        assert_sdk_roundtrip(result, "ApplyGuardrailsResult")
-        return httpx.Response(200, json=result, headers={"opc-request-id": f"G{len(sent)}"})
-
     with respx.mock(assert_all_called=False) as mock:
-        route = mock.post(GUARD_URL).mock(side_effect=answer)
-        route.sent = sent
-        yield route
+        yield sdk_checked_route(mock, GUARD_URL, "ApplyGuardrailsDetails", "ApplyGuardrailsResult", guardrails_answer)
 
 
 async def test_check_input_masks_every_text_and_reports(guard_env, oci):
@@ -386,3 +379,4 @@ def test_the_identity_header_carries_the_keys_policy():
     assert keyed.guardrails == NO_GUARDRAILS and keyed.patterns == ("*",)
     with pytest.raises(ConfigError):
         policy_of(Request(headers=Headers({"x-gateway-guardrails": "pii=maybe"})))
+

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 import respx
 
@@ -21,6 +20,7 @@ from handlers.router import dispatch
 from local.emulator.rerank import document_ranks, relevance
 from tests.conftest import GENAI, TEST_COMPARTMENT
 from tests.support.oci_sdk import assert_sdk_roundtrip
+from tests.support.oci_stub import sdk_checked_route
 from tests.support.runtime import reset_settings
 
 RERANK_URL = f"{GENAI}/actions/rerankText"
@@ -59,21 +59,11 @@ def error_of(response) -> dict:
 
 @pytest.fixture
 def oci():
-    sent: list[dict] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        assert_sdk_roundtrip(body, "RerankTextDetails")
-        sent.append(body)
-        result = {"id": f"R{len(sent)}", "modelId": body["servingMode"].get("modelId", "x"),
-                  "documentRanks": document_ranks(body)}
-        assert_sdk_roundtrip(result, "RerankTextResult")
-        return httpx.Response(200, json=result, headers={"opc-request-id": f"OPC{len(sent)}"})
+    def answer(body):
+        return {"id": "R", "modelId": body["servingMode"].get("modelId", "x"), "documentRanks": document_ranks(body)}
 
     with respx.mock(assert_all_called=False) as mock:
-        route = mock.post(RERANK_URL).mock(side_effect=answer)
-        route.sent = sent
-        yield route
+        yield sdk_checked_route(mock, RERANK_URL, "RerankTextDetails", "RerankTextResult", answer)
 
 
 def expected_order(query, docs):
