@@ -380,3 +380,16 @@ def test_the_identity_header_carries_the_keys_policy():
     with pytest.raises(ConfigError):
         policy_of(Request(headers=Headers({"x-gateway-guardrails": "pii=maybe"})))
 
+
+async def test_health_reports_the_deployment_policy_and_a_bad_one(guard_env):
+    from core.exchange import Request
+    from handlers.router import dispatch
+
+    guard_env.setenv("GUARDRAILS", "pii=mask,cm=block")
+    reset_settings()
+    body = json.loads((await dispatch(Request(method="GET", path="/health"))).body)
+    assert body["guardrails"] == "content_moderation=block,pii=mask"
+    guard_env.setenv("GUARDRAILS", "pii=scramble")
+    reset_settings()
+    body = json.loads((await dispatch(Request(method="GET", path="/health"))).body)
+    assert [p["check"] for p in body["problems"]] == ["guardrails"] and "GUARDRAILS" in body["problems"][0]["message"]
