@@ -25,6 +25,7 @@ from typing import Any, Mapping
 from core import catalog
 from core.catalog import CATALOG, RETIRED, ModelInfo
 from core.errors import ConfigError, invalid_request, model_not_found, not_found
+from core.guardrails.policy import GuardrailPolicy, parse_policy
 from core.regions import normalize_region
 from core.settings import Settings
 
@@ -33,7 +34,7 @@ DEDICATED = "DEDICATED"
 SERVING_MODES = (ON_DEMAND, DEDICATED)
 
 _ALIAS_KEYS = frozenset({"model", "serving_mode", "endpoint", "region", "compartment", "params", "description",
-                         "hidden"})
+                         "hidden", "guardrails"})
 DEDICATED_ENDPOINT = re.compile(r"^ocid1\.generativeaiendpoint\.[a-z0-9]+\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
 """A dedicated endpoint OCID used directly as the model name (its model is unknown to the gateway)."""
 KNOWN_VENDORS = frozenset({"meta", "xai", "cohere", "google", "openai"})
@@ -54,6 +55,8 @@ class Alias:
     description: str = ""
     hidden: bool = False
     """Served but not listed in ``/v1/models``."""
+    guardrails: GuardrailPolicy | None = None
+    """Guardrail modes for calls to this alias (the strictest of this, the deployment's and the key's applies)."""
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,9 @@ class ResolvedModel:
     def require_kind(self, kind: str) -> None:
         """400 when the model cannot do what the route asks (a chat model on /v1/embeddings, or the reverse)."""
         if self.info.kind != kind and not self.opaque:
-            route = "/v1/embeddings" if self.info.kind == catalog.EMBEDDING else "/v1/chat/completions"
             raise invalid_request(
                 f"The model '{self.name}' is {'an' if self.info.kind == catalog.EMBEDDING else 'a'} "
-                f"{self.info.kind} model and cannot serve this request; use it with {route}.",
+                f"{self.info.kind} model and cannot serve this request; use it with {catalog.ROUTES[self.info.kind]}.",
                 param="model", code="model_not_supported",
             )
 
@@ -142,7 +144,8 @@ def _parse_alias(name: str, entry: Any, source: str) -> Alias:
     return Alias(name=name, model=model.strip(), serving_mode=mode, endpoint=endpoint,
                  region=normalize_region(region) if region is not None else None,
                  compartment=entry.get("compartment"), params=MappingProxyType(params),
-                 description=entry.get("description") or "", hidden=hidden)
+                 description=entry.get("description") or "", hidden=hidden,
+                 guardrails=parse_policy(entry["guardrails"], where) if entry.get("guardrails") is not None else None)
 
 
 def _entry_object(entry: Any, where: str) -> dict[str, Any]:
@@ -237,7 +240,7 @@ def listed_models(settings: Settings, table: Mapping[str, Alias]) -> list[tuple[
     patterns = served_patterns(settings)
     rows: list[tuple[str, ModelInfo, Alias | None]] = [
         (m.id, m, None) for m in CATALOG.values()
-        if m.status != RETIRED and is_served(m.id, patterns) and m.id not in table
+        if m.status != RETIRED and not m.dedicated_only and is_served(m.id, patterns) and m.id not in table
     ]
     for alias in table.values():
         if not alias.hidden:

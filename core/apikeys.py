@@ -16,7 +16,8 @@ Comparison uses :func:`hmac.compare_digest` (constant time).
 The table is JSON: ``{"keys": [record, ...]}`` (a bare list is accepted too). A record::
 
     {"id": "k3x9...", "hash": "hmac-sha256:<64 hex>", "owner": "team-a",
-     "models": ["meta.*", "gpt-4o"], "expires": "2027-01-01T00:00:00Z", "disabled": false}
+     "models": ["meta.*", "gpt-4o"], "expires": "2027-01-01T00:00:00Z", "disabled": false,
+     "guardrails": "pii=mask,prompt_injection=block"}
 
 At most :data:`MAX_LIVE_KEYS_PER_OWNER` keys per owner may be live (not disabled, not expired):
 enough to roll a key over without downtime, few enough that forgotten keys stand out.
@@ -39,6 +40,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping, TextIO
 
 from core.errors import ConfigError
+from core.guardrails.policy import NO_GUARDRAILS, GuardrailPolicy, parse_policy
 
 PREFIX = "ocigw"
 KEY_ID_LENGTH = 12
@@ -52,7 +54,8 @@ MIN_PEPPER_BYTES = 32
 KEY_RE = re.compile(rf"^{PREFIX}_([0-9a-z]{{{KEY_ID_LENGTH}}})_([0-9A-Za-z]{{{SECRET_LENGTH}}})$")
 KEY_ID_RE = re.compile(rf"^[0-9a-z]{{{KEY_ID_LENGTH}}}$")
 HASH_RE = re.compile(rf"^{HASH_SCHEME}:[0-9a-f]{{64}}$")
-_RECORD_FIELDS = frozenset({"id", "hash", "owner", "models", "expires", "disabled", "created", "note", "admin"})
+_RECORD_FIELDS = frozenset({"id", "hash", "owner", "models", "expires", "disabled", "created", "note", "admin",
+                            "guardrails"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +132,8 @@ class KeyRecord:
     note: str | None = None
     admin: bool = False
     """May run the paid checks of ``GET /health?deep=1``."""
+    guardrails: GuardrailPolicy = NO_GUARDRAILS
+    """The key's guardrail modes, sent on as the authorizer context's ``guardrails``."""
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires is not None and now >= self.expires
@@ -151,6 +156,8 @@ class KeyRecord:
             data["created"] = self.created
         if self.note:
             data["note"] = self.note
+        if self.guardrails.active:
+            data["guardrails"] = self.guardrails.text()
         return data
 
 
@@ -226,6 +233,7 @@ def parse_record(entry: Any, where: str) -> KeyRecord:
         key_id=key_id, hash=stored, owner=owner.strip(), models=parse_models(entry.get("models"), where),
         expires=None if expires is None else parse_time(expires, f"{where} 'expires'"), disabled=disabled,
         created=entry.get("created"), note=entry.get("note"), admin=admin,
+        guardrails=parse_policy(entry.get("guardrails"), where),
     )
 
 
@@ -330,7 +338,8 @@ def verify(key: str | None, table: KeyTable, pepper: bytes, now: datetime | None
 
 
 def mint(owner: str, models: Iterable[str] | str = ("*",), *, pepper: bytes, expires: datetime | None = None,
-         note: str | None = None, now: datetime | None = None, admin: bool = False) -> tuple[str, KeyRecord]:
+         note: str | None = None, now: datetime | None = None, admin: bool = False,
+         guardrails: str | None = None) -> tuple[str, KeyRecord]:
     """A new key and the record to add to the table (the key itself is shown once and never stored)."""
     now = now or datetime.now(timezone.utc)
     if expires is not None and expires <= now:
@@ -342,7 +351,8 @@ def mint(owner: str, models: Iterable[str] | str = ("*",), *, pepper: bytes, exp
                            "models": list(models) if not isinstance(models, str) else models,
                            "disabled": False, "created": format_time(now),
                            **({"expires": format_time(expires)} if expires else {}),
-                           **({"note": note} if note else {}), **({"admin": True} if admin else {})}, "new key")
+                           **({"note": note} if note else {}), **({"admin": True} if admin else {}),
+                           **({"guardrails": guardrails} if guardrails else {})}, "new key")
     return key, record
 
 
@@ -376,7 +386,8 @@ def _print_pepper(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
 def _mint_key(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
     pepper = _load_pepper(args)
     expires = parse_time(args.expires, "--expires") if args.expires else None
-    key, record = mint(args.owner, args.models, pepper=pepper, expires=expires, note=args.note, admin=args.admin)
+    key, record = mint(args.owner, args.models, pepper=pepper, expires=expires, note=args.note, admin=args.admin,
+                       guardrails=args.guardrails)
     if args.table:
         _add_to_table_file(args.table, record)
         print(f"Added key {record.key_id} to {args.table}.", file=err)
@@ -431,6 +442,7 @@ def _cli_parser() -> argparse.ArgumentParser:
     mint_cmd.add_argument("--note", help="free text kept in the record")
     mint_cmd.add_argument("--admin", action="store_true",
                           help="may run GET /health?deep=1 (paid model calls, at most once a minute per container)")
+    mint_cmd.add_argument("--guardrails", help="guardrail modes for this key, e.g. pii=mask,prompt_injection=block")
     mint_cmd.add_argument("--pepper-file", help="file holding the pepper (default: $API_KEYS_PEPPER)")
     mint_cmd.add_argument("--table", help="a table file to add the record to (checked, rewritten in place)")
     mint_cmd.set_defaults(run=_mint_key)

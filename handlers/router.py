@@ -92,12 +92,17 @@ ROLES: dict[str, Role] = {
             _route("GET", "/v1/models/{id}", "handlers.models", "model"),
             _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
             _route("GET", "/v1/models", "handlers.models", "models"),
+            _route("POST", "/v2/rerank", "handlers.rerank", "rerank"),
+            _route("POST", "/v1/rerank", "handlers.rerank", "rerank"),
+            _route("POST", "/rerank", "handlers.rerank", "rerank"),  # after /v1 and /v2: suffix match
+            _route("POST", "/v1/moderations", "handlers.moderations", "moderations"),
             _route("GET", "/health", "handlers.health", "health"),  # suffix match: /health, /v1/health, /x/health
         ),
         shapes=(
             DOCTOR,
             Shape("chat", lambda body: "messages" in body, "handlers.chat"),
             Shape("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
+            Shape("rerank", lambda body: "query" in body and "documents" in body, "handlers.rerank"),
         ),
     ),
     "ingest": Role(shapes=(DOCTOR, Shape("ingest", _is_object_event, "handlers.ingest"))),

@@ -84,7 +84,7 @@ resource "oci_apigateway_deployment" "openai" {
           allowed_origins              = var.cors_allowed_origins
           allowed_methods              = ["GET", "POST", "OPTIONS"]
           allowed_headers              = ["Authorization", "Content-Type", "api-key", "OpenAI-Organization", "OpenAI-Project"]
-          exposed_headers              = ["x-request-id", "opc-request-id"]
+          exposed_headers              = ["x-request-id", "opc-request-id", "x-guardrails-input", "x-guardrails-output"]
           is_allow_credentials_enabled = false
           max_age_in_seconds           = 600
         }

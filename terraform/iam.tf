@@ -31,6 +31,9 @@ locals {
     { role = "gateway", grant = "use generative-ai-chat in ${local.genai_scope}" },
     { role = "gateway", grant = "use generative-ai-text-embedding in ${local.genai_scope}" },
     { role = "gateway", grant = "inspect generative-ai-model in ${local.genai_scope}" },
+    { role = "gateway", grant = "use generative-ai-text-rerank in ${local.genai_scope}" },
+    # ApplyGuardrails has no documented resource type of its own: only the family grant is known to cover it.
+    { role = "gateway", grant = "use generative-ai-family in ${local.genai_scope}", when = var.guardrails_iam_grant },
     { role = "ingest", grant = "use generative-ai-text-embedding in ${local.genai_scope}" },
     { role = "ingest", grant = "read objects in ${local.buckets_scope} where target.bucket.name = '${local.input_bucket_name}'" },
     { role = "ingest", grant = "manage objects in ${local.buckets_scope} where all {target.bucket.name = '${local.output_bucket_name}', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT', request.permission = 'OBJECT_OVERWRITE', request.permission = 'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}" },

@@ -64,6 +64,10 @@ locals {
     { path = "/v1/models", methods = ["GET"], streams = false },
     { path = "/v1/models/{id}", methods = ["GET"], streams = false },
     { path = "/v1/health", methods = ["GET"], streams = false },
+    { path = "/v1/rerank", methods = ["POST"], streams = false },
+    { path = "/v2/rerank", methods = ["POST"], streams = false },
+    { path = "/rerank", methods = ["POST"], streams = false },
+    { path = "/v1/moderations", methods = ["POST"], streams = false },
   ]
 
   # Every X-Gateway-* request header the gateway function trusts, and where API Gateway takes its value from in each
@@ -73,6 +77,7 @@ locals {
     "X-Gateway-Key-Id"         = { api_key = "key_id", jwt = "sub" }
     "X-Gateway-Allowed-Models" = { api_key = "allowed_models", jwt = var.jwt_allowed_models_claim }
     "X-Gateway-Admin"          = { api_key = "admin", jwt = null }
+    "X-Gateway-Guardrails"     = { api_key = "guardrails", jwt = var.jwt_guardrails_claim }
   }
   # Headers with a source are set with OVERWRITE; the others are removed, so a client can never supply one. (API
   # Gateway applies its filters after setting headers and refuses a header named in two policies of one route, so

@@ -414,6 +414,17 @@ variable "jwt_allowed_models_claim" {
   }
 }
 
+variable "jwt_guardrails_claim" {
+  type        = string
+  description = "auth_mode = jwt: claim (e.g. \"guardrails\", value like \"pii=mask,prompt_injection=block\") that becomes X-Gateway-Guardrails; it is then required in every token. null: only the deployment's and aliases' guardrails apply."
+  default     = null
+
+  validation {
+    condition     = var.jwt_guardrails_claim == null || can(regex("^[A-Za-z0-9_.:-]+$", var.jwt_guardrails_claim))
+    error_message = "The jwt_guardrails_claim value must be null or a plain claim name."
+  }
+}
+
 variable "rate_limit_per_second" {
   type        = number
   description = "Requests per second the deployment accepts (per client IP or in total, see rate_limit_key)."
@@ -672,4 +683,10 @@ variable "streaming_availability_domain" {
   type        = string
   description = "Availability domain of the containers (name, e.g. Uocm:EU-FRANKFURT-1-AD-1). Null: the region's first, and the instances are spread over all of them."
   default     = null
+}
+
+variable "guardrails_iam_grant" {
+  description = "Grant the gateway `use generative-ai-family` so guardrails (GUARDRAILS, alias or key policies) can call ApplyGuardrails: OCI documents no narrower resource type for it. Leave false when no guardrail is configured."
+  type        = bool
+  default     = false
 }

@@ -17,6 +17,10 @@ REQUIRED_ROUTES = {
     ("/v1/models", "GET"),
     ("/v1/models/{id}", "GET"),
     ("/v1/health", "GET"),
+    ("/v1/rerank", "POST"),
+    ("/v2/rerank", "POST"),
+    ("/rerank", "POST"),
+    ("/v1/moderations", "POST"),
 }
 OBJECT_EVENT_TYPES = {
     "com.oraclecloud.objectstorage.createobject",
@@ -25,12 +29,14 @@ OBJECT_EVENT_TYPES = {
 }
 
 # Resource types a dynamic group may be granted, each with the condition that must narrow it (None: the compartment
-# is the scope). Aggregate *-family types are never granted to a dynamic group: each role names what it calls.
+# is the scope). Aggregate *-family types are not granted to a dynamic group (each role names what it calls), except
+# generative-ai-family behind guardrails_iam_grant, which tests/terraform/test_modes.py checks.
 DYNAMIC_GROUP_GRANTS: dict[str, str | None] = {
     "generative-ai-chat": None,  # Chat
     "generative-ai-text-embedding": None,  # EmbedText
     "generative-ai-text-rerank": None,  # RerankText
     "generative-ai-model": None,  # ListModels, GetModel
+    "generative-ai-family": None,  # only with guardrails_iam_grant: ApplyGuardrails has no narrower documented type
     "objects": "target.bucket.name",
     "buckets": "target.bucket.name",
     "secret-bundles": "target.secret.id",

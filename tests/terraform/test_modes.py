@@ -36,6 +36,7 @@ MODES: dict[str, dict[str, Any]] = {
         "streaming_image_digest": "sha256:" + "ab" * 32, "streaming_subnet_id": "ocid1.subnet.oc1..ci",
         "streaming_private_ips": ["10.1.3.20", "10.1.3.21"],
         "existing_network": {"functions_subnet_id": "ocid1.subnet.oc1..fn", "api_gateway_subnet_id": "ocid1.subnet.oc1..gw"}},
+    "guardrails grant": {**EXISTING_SECRETS, "guardrails_iam_grant": True},
     "existing network, provisioned concurrency": {
         **EXISTING_SECRETS, "provisioned_concurrency": {"gateway": 40, "authorizer": 40},
         "existing_network": {"functions_subnet_id": "ocid1.subnet.oc1..fn", "api_gateway_subnet_id": "ocid1.subnet.oc1..gw"}},
@@ -81,12 +82,18 @@ def test_api_key_mode_takes_headers_from_the_authorizer_context(summaries: dict)
     headers = summaries["api_key with existing secrets"]["headers"]
     assert headers == {"X-Gateway-Key-Id": "${request.auth[key_id]}",
                        "X-Gateway-Allowed-Models": "${request.auth[allowed_models]}",
-                       "X-Gateway-Admin": "${request.auth[admin]}"}
+                       "X-Gateway-Admin": "${request.auth[admin]}",
+                       "X-Gateway-Guardrails": "${request.auth[guardrails]}"}
 
 
 def test_jwt_mode_blocks_the_admin_header_it_has_no_claim_for(summaries: dict) -> None:
     assert "X-Gateway-Admin" not in summaries["jwt"]["headers"]
     assert "X-Gateway-Admin" in summaries["jwt"]["blocked"]
+
+
+def test_jwt_mode_blocks_the_guardrails_header_without_a_guardrails_claim(summaries: dict) -> None:
+    assert "X-Gateway-Guardrails" not in summaries["jwt"]["headers"]
+    assert "X-Gateway-Guardrails" in summaries["jwt"]["blocked"]
 
 
 def test_nat_is_forced_when_generative_ai_is_in_another_region(summaries: dict) -> None:
@@ -105,14 +112,20 @@ def _grants(statements: list[str], group_suffix: str) -> list[str]:
 def test_each_role_gets_only_what_it_calls(summaries: dict) -> None:
     statements = summaries["api_key with existing secrets"]["statements"]
     assert _grants(statements, "gateway-fn") == ["inspect generative-ai-model", "use generative-ai-chat",
-                                                 "use generative-ai-text-embedding"]
+                                                 "use generative-ai-text-embedding", "use generative-ai-text-rerank"]
     assert _grants(statements, "ingest-fn") == ["manage objects", "read objects", "use generative-ai-text-embedding"]
     assert _grants(statements, "authorizer-fn") == ["read secret-bundles"]
+
     assert not [s for s in statements if "generative-ai-family" in s]
     secret_read = next(s for s in statements if "secret-bundles" in s)
     assert "target.secret.id = 'ocid1.vaultsecret.oc1.eu-frankfurt-1.table'" in secret_read
     assert "target.secret.id = 'ocid1.vaultsecret.oc1.eu-frankfurt-1.pepper'" in secret_read
     assert not [s for s in summaries["jwt"]["statements"] if "authorizer" in s]
+
+def test_the_family_grant_is_given_only_for_guardrails(summaries: dict) -> None:
+    family = {mode: [s for s in found["statements"] if "generative-ai-family" in s] for mode, found in summaries.items()}
+    assert [mode for mode, rows in family.items() if rows] == ["guardrails grant"]
+    assert [s.split(" to ", 1)[0] for s in family["guardrails grant"]] == ["Allow dynamic-group genai-gw-gateway-fn"]
 
 
 def test_ingest_gets_only_the_alias_it_embeds_with(evaluate: Callable[..., Any]) -> None:
