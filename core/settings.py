@@ -84,8 +84,9 @@ class Settings:
     )
     oci_max_retries: int = _setting(
         "OCI_MAX_RETRIES", 3,
-        "Retries of a failed upstream call (429, 5xx, connection errors), with exponential backoff and jitter, "
-        "honouring `Retry-After`, never past the invocation deadline.",
+        "Retries of a failed upstream call, with exponential backoff and jitter, honouring `Retry-After`, never past "
+        "the invocation deadline. Chat and embeddings are re-sent only after 429, 502, 503 or when the request never "
+        "reached OCI; reads also after 500, 504 and broken connections (docs/decisions.md, \"Retries\").",
     )
     oci_timeout_seconds: float = _setting(
         "OCI_TIMEOUT_SECONDS", 120.0,

@@ -22,6 +22,8 @@ from core.chat.stream import StreamTranslator
 from core.chat.translate import build_chat_details, completion_from_result
 from core.errors import APIError
 from core.oci import deployment
+from core.oci.client import UpstreamError
+from core.oci.failures import api_error
 from core.policy import KeyPolicy, model_not_allowed
 from core.settings import Settings
 from core.validation import string
@@ -60,11 +62,14 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
     settings = settings or runtime.settings()
     chat, target = _parse(data, settings, policy)
     call = await _prepare(chat, target, settings)
-    options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None, model=chat.model,
-                   known_model=target.known)
-    if chat.stream:
-        return await _stream(chat, call, options, deadline, settings, {"request_id": request_id, "key_id": key_id})
-    upstream = await runtime.client().request("POST", call.url, **options)
+    options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None)
+    try:
+        if chat.stream:
+            return await _stream(chat, call, options, deadline, settings,
+                                 {"request_id": request_id, "key_id": key_id})
+        upstream = await runtime.client().request("POST", call.url, **options)
+    except UpstreamError as exc:
+        raise api_error(exc, model=chat.model, known_model=target.known) from None
     completion = completion_from_result(upstream.json(), call.api_format, model=chat.model,
                                         response_id=f"chatcmpl-{upstream.request_id.lower()}")
     return ChatResult(upstream.request_id, chat.model, call.api_format, body=completion,

@@ -24,8 +24,13 @@ from core.regions import REGION_KEYS
 from core.errors import ConfigError
 from core.settings import Settings
 
+from core.oci.client import UpstreamError
+from core.oci.failures import api_error
+
 if TYPE_CHECKING:
     from core.oci.client import OCIClient
+
+SERVICE = "OCI Vault"
 
 SECRET_OCID_RE = re.compile(r"^ocid1\.vaultsecret\.([a-z0-9]+)\.([a-z0-9-]*)\.[A-Za-z0-9._-]{1,200}$")
 _REGION_NAME_RE = re.compile(r"^[a-z]+-[a-z]+-\d+$")
@@ -70,8 +75,10 @@ async def read_secret(client: "OCIClient", secret_ocid: str, *, setting: str, de
                       request_id: str | None = None) -> bytes:
     """The current version of a Vault secret. Upstream failures raise :class:`core.errors.APIError`."""
     url = secret_bundle_url(secret_ocid, client.settings, client.credentials, setting)
-    upstream = await client.request("GET", url, deadline=deadline, request_id=request_id,
-                                    service="OCI Vault", known_model=True)
+    try:
+        upstream = await client.request("GET", url, deadline=deadline, request_id=request_id, service=SERVICE)
+    except UpstreamError as exc:
+        raise api_error(exc) from None
     try:
         payload = upstream.json()
     except ValueError:
