@@ -9,8 +9,9 @@ one event and buffers partial lines (and partial UTF-8 sequences) across reads.
 from __future__ import annotations
 
 import codecs
-import json
 from typing import Any, Iterator
+
+from core.jsonio import dumps
 
 DONE = "[DONE]"
 
@@ -62,9 +63,9 @@ def _data(line: str) -> str | None:
 
 def encode_event(payload: Any, event: str | None = None) -> bytes:
     """One OpenAI-style SSE event."""
-    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    prefix = f"event: {event}\n" if event else ""
-    return f"{prefix}data: {data}\n\n".encode()
+    data = payload.encode() if isinstance(payload, str) else dumps(payload)
+    prefix = f"event: {event}\n".encode() if event else b""
+    return prefix + b"data: " + data + b"\n\n"
 
 
 DONE_EVENT = encode_event(DONE)
