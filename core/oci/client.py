@@ -85,7 +85,7 @@ class UpstreamRefused(UpstreamError):
 
 
 class UpstreamOutOfTime(UpstreamError):
-    """The caller's deadline left no time for (another) attempt."""
+    """The caller's deadline (or the call's budget) left no time for (another) attempt."""
 
 
 def describe(error: Exception) -> str:
@@ -117,7 +117,8 @@ class _Request:
     url: str
     content: bytes | None
     headers: dict[str, str]
-    deadline: float | None
+    finish_by: float | None
+    """Epoch seconds by which every attempt and wait must be over (the deadline less its margin, or a budget)."""
     service: str
     ok_statuses: tuple[int, ...]
     stream: bool
@@ -188,18 +189,22 @@ class OCIClient:
         assert outcome.response is not None
         return UpstreamStream(outcome.response, outcome.request_id)
 
-    @staticmethod
-    def _prepare(method: str, url: str, *, stream: bool, json_body: Any = None, content: bytes | None = None,
+    def _prepare(self, method: str, url: str, *, stream: bool, json_body: Any = None, content: bytes | None = None,
                  headers: Mapping[str, str] | None = None, deadline: float | None = None,
-                 request_id: str | None = None, service: str = GENAI, ok_statuses: tuple[int, ...] = (),
-                 accept: str = "application/json") -> _Request:
+                 budget: float | None = None, request_id: str | None = None, service: str = GENAI,
+                 ok_statuses: tuple[int, ...] = (), accept: str = "application/json") -> _Request:
+        """``deadline``: the invocation's end (epoch seconds); ``budget``: seconds this call may take in all."""
         if json_body is not None:
             content = dumps(json_body)
         send_headers = {"opc-request-id": request_id or new_request_id(), "accept": accept}
         if content is not None:
             send_headers["content-type"] = "application/json"
         send_headers.update(headers or {})
-        return _Request(method.upper(), url, content, send_headers, deadline, service, ok_statuses, stream)
+        ends = [deadline - self.settings.deadline_margin_seconds] if deadline is not None else []
+        if budget is not None:
+            ends.append(time.time() + budget)
+        return _Request(method.upper(), url, content, send_headers, min(ends, default=None), service, ok_statuses,
+                        stream)
 
     async def _call(self, request: _Request) -> _Outcome:
         """Attempts until one is accepted or the retry rule, the budget or the deadline says stop."""
@@ -229,17 +234,16 @@ class OCIClient:
         if attempt >= self.settings.oci_max_retries:
             return None
         wait = retry.backoff_delay(attempt, retry.parse_retry_after(outcome.headers.get("retry-after")))
-        if request.deadline is not None and \
-                time.time() + wait + 0.1 > request.deadline - self.settings.deadline_margin_seconds:
+        if request.finish_by is not None and time.time() + wait + 0.1 > request.finish_by:
             return None
         return wait
 
     def _attempt_timeout(self, request: _Request, attempts: int) -> float:
         """Seconds the next attempt may take, or raise when the deadline leaves no room."""
         limit = self.settings.oci_timeout_seconds
-        if request.deadline is None:
+        if request.finish_by is None:
             return limit
-        remaining = request.deadline - time.time() - self.settings.deadline_margin_seconds
+        remaining = request.finish_by - time.time()
         if remaining <= MIN_ATTEMPT_SECONDS:
             raise UpstreamOutOfTime(f"the deadline left no time to call {request.service}", service=request.service,
                                     attempts=attempts)
