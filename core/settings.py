@@ -147,13 +147,20 @@ class Settings:
         "MAX_MESSAGES", 1000, "Most messages accepted in one chat request (400 above).",
     )
     max_input_chars: int = _setting(
-        "MAX_INPUT_CHARS", 1_000_000, "Most characters of text (all messages and tool schemas) in one chat request.",
+        "MAX_INPUT_CHARS", 1_000_000,
+        "Most characters of text in one chat request: messages and their names, tool calls and tool definitions, "
+        "the `response_format` schema, `stop` sequences and `logit_bias`.",
     )
     max_images: int = _setting(
         "MAX_IMAGES", 8, "Most images in one chat request.",
     )
     max_image_bytes: int = _setting(
         "MAX_IMAGE_BYTES", 5 * 1024 * 1024, "Largest image accepted (decoded bytes, inline or fetched).",
+    )
+    max_total_image_bytes: int = _setting(
+        "MAX_TOTAL_IMAGE_BYTES", 16 * 1024 * 1024,
+        "Most image bytes (decoded, inline and fetched together) in one chat request; fetched images are checked on "
+        "their declared length before their body is read and counted as it arrives. A 400 above.",
     )
     drop_unsupported_params: bool = _setting(
         "DROP_UNSUPPORTED_PARAMS", False,
