@@ -90,7 +90,7 @@ def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -
     if target is None:
         assert unresolved is not None
         raise unresolved
-    if policy is not None and not policy.allows(target.name, target.model_id):
+    if policy is not None and not policy.allows(target.name):
         raise model_not_allowed(target.name, policy)
     target.require_kind(CHAT)
     return chat, target

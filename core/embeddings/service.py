@@ -38,7 +38,7 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     settings = settings or runtime.settings()
     name = (string(data, "model", required=True, non_empty=True) or "").strip()
     resolved = aliases.resolve(name, settings, runtime.aliases(settings))
-    if policy is not None and not policy.allows(name, resolved.model_id):
+    if policy is not None and not policy.allows(name):
         raise model_not_allowed(name, policy)
     resolved.require_kind(EMBEDDING)
     request = parse_embedding_request(resolved.with_defaults(data))
