@@ -6,22 +6,12 @@ import json
 
 import pytest
 
+from tests.support.logs import events_in as events
+
 pytestmark = pytest.mark.integration
 
 LLAMA = "meta.llama-3.3-70b-instruct"
 KEY = "ocigw_abcdefghijkl_ThisIsTheCallersSecretThatMustNeverBeLogged0123"
-
-
-def events(text: str, name: str) -> list[dict]:
-    found = []
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("event") == name:
-            found.append(record)
-    return found
 
 
 def test_fdk_debug_logs_one_error_and_no_credential(gateway_factory, emulator):
