@@ -132,3 +132,20 @@ async def test_images_within_the_total_are_inlined_and_each_is_held_once():
     # What stays is the base64 of each image; on the way, at most one raw copy per image in flight (and the
     # base64 being built): well under two raw copies plus two base64 copies of everything.
     assert peak < 2 * count * size + 2 * base64_bytes
+
+
+async def test_image_fetches_never_go_through_a_proxy(monkeypatch):
+    """DNS pinning is the fetcher's SSRF fence: a proxy would resolve the name itself, so none is ever used."""
+    dead = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    proxy = f"http://127.0.0.1:{dead.sockets[0].getsockname()[1]}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        async with ImageServer() as server:
+            inlined = await inline_images(chat_with_images(f"{server.base}/declared/2000"),
+                                          Settings(max_total_image_bytes=10_000), fetcher=fetcher())
+    finally:
+        dead.close()
+    assert inlined.messages[0].parts[1].url.startswith("data:image/png;base64,")
