@@ -270,7 +270,7 @@ class OCIClient:
         watch = logs.Stopwatch()
         try:
             response = await self._http.send(outgoing, stream=True)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport failures, and a body that fails to decode
             return _Outcome(error=exc)
         request_id = response.headers.get("opc-request-id", request.request_id)
         logs.log_event("upstream", logging.DEBUG, service=request.service, status=response.status_code,
@@ -279,7 +279,7 @@ class OCIClient:
             return _Outcome(response.status_code, response.headers, request_id=request_id, response=response)
         try:
             body = await response.aread()
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport failures, and a body that fails to decode
             return _Outcome(response.status_code, response.headers, request_id=request_id, error=exc)
         finally:
             await response.aclose()

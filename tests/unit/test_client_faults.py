@@ -292,6 +292,21 @@ async def test_a_gzip_encoded_event_stream_is_decoded(api_key_credentials):
     assert b"gzip" in server.requests[0].lower()  # the client asked for it
 
 
+async def test_a_body_that_fails_to_decode_is_a_clean_failure_not_a_crash(api_key_credentials):
+    async def handler(conn: Connection) -> None:
+        while True:
+            await conn.read_request()
+            await conn.send(answer(b"this is not gzip", extra=b"Content-Encoding: gzip\r\n"))
+
+    async with Server(handler) as server:
+        oci = client(api_key_credentials)
+        with pytest.raises(UpstreamUnreachable) as caught:
+            await oci.request("POST", server.url, json_body={})
+        await oci.aclose()
+    assert caught.value.reason == "DecodingError" and len(server.requests) == 1  # answered: never re-sent
+    assert api_error(caught.value).status == 503
+
+
 # -- proxies -----------------------------------------------------------------------------------------------------
 
 
