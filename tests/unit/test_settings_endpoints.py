@@ -73,3 +73,15 @@ def test_overrides_and_ports():
     with pytest.raises(ConfigError, match="OCI_REGION"):
         genai_base_url(None)
     assert normalize_region(" IAD ") == "us-ashburn-1"
+
+
+def test_every_region_key_the_sdk_knows_is_understood():
+    import oci.regions
+
+    from core.regions import REGION_KEYS
+
+    assert REGION_KEYS == oci.regions.REGIONS_SHORT_NAMES
+    for key, region in oci.regions.REGIONS_SHORT_NAMES.items():
+        assert normalize_region(key.upper()) == region
+        # Each key leads to the same inference host as the region's own name.
+        assert genai_base_url(key) == genai_base_url(region)
