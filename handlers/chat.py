@@ -15,10 +15,10 @@ async def handle(request: Request) -> Response:
                                           request_id=request.request_id, policy=policy_of(request),
                                           key_id=key_id_of(request))
     if result.stream is not None:
-        response = Response(200, {**SSE_HEADERS, "x-request-id": result.request_id}, result.stream)
+        response = Response(200, {**SSE_HEADERS, **result.headers, "x-request-id": result.request_id}, result.stream)
         response.meta.update(model=result.model, api_format=result.api_format, stream=True)
         return response
-    response = Response.json(result.body, headers={"x-request-id": result.request_id})
+    response = Response.json(result.body, headers={**result.headers, "x-request-id": result.request_id})
     response.meta.update(model=result.model, api_format=result.api_format,
                          prompt_tokens=result.usage.get("prompt_tokens"),
                          completion_tokens=result.usage.get("completion_tokens"))

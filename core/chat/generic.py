@@ -15,6 +15,7 @@ from typing import Any
 
 from core.catalog import ModelInfo
 from core.chat.common import created_timestamp, finish_reason, sampling_fields, tool_call_id, usage
+from core.chat.param_rules import rule_for
 from core.chat.request import ChatRequest, Message
 from core.chat.schema import SchemaError, simplify_schema
 from core.errors import invalid_request
@@ -174,13 +175,15 @@ def _extras(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _token_limit(request: ChatRequest, info: ModelInfo | None, max_tokens: int | None,
-                 default_max_tokens: int | None) -> dict[str, Any]:
+                 default_max_tokens: int | None, field_name: str | None) -> dict[str, Any]:
     """The output limit (an explicit one, else the caller's, else the default) under the model's field name."""
     limit = max_tokens if max_tokens is not None else (
         request.max_tokens if request.max_tokens is not None else default_max_tokens)
     if limit is None:
         return {}
-    return {"maxCompletionTokens" if info is not None and info.max_completion_tokens_field else "maxTokens": limit}
+    if field_name is None:
+        field_name = rule_for(info).max_tokens_field if info is not None else "maxTokens"
+    return {field_name: limit}
 
 
 def _generation_fields(request: ChatRequest) -> dict[str, Any]:
@@ -217,15 +220,16 @@ def _tool_fields(request: ChatRequest) -> dict[str, Any]:
 
 
 def to_generic_chat_request(request: ChatRequest, info: ModelInfo | None = None, *,
-                            max_tokens: int | None = None, default_max_tokens: int | None = None) -> dict[str, Any]:
-    """The ``chatRequest`` object for a GENERIC-format model."""
+                            max_tokens: int | None = None, default_max_tokens: int | None = None,
+                            max_tokens_field: str | None = None) -> dict[str, Any]:
+    """The ``chatRequest`` object for a GENERIC-format model (limit field: the given one, else the table's)."""
     google = info is not None and info.vendor == "google"
     messages = _flatten_parallel_calls(request.messages) if google else list(request.messages)
     body: dict[str, Any] = {
         "apiFormat": "GENERIC",
         "messages": [generic_message(m, placeholder_for_empty_assistant=google) for m in messages],
     }
-    body.update(_token_limit(request, info, max_tokens, default_max_tokens))
+    body.update(_token_limit(request, info, max_tokens, default_max_tokens, max_tokens_field))
     body.update(sampling_fields(request))
     body.update(_generation_fields(request))
     body.update(_tool_fields(request))

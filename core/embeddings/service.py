@@ -11,6 +11,7 @@ from core.embeddings.batching import run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
 from core.embeddings.response import assemble
+from core.gateway_headers import model_headers
 from core.oci import deployment
 from core.policy import KeyPolicy, model_not_allowed
 from core.settings import Settings
@@ -25,6 +26,8 @@ class EmbeddingsResult:
     model_id: str
     upstream_calls: int
     request_ids: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    """``x-gateway-*`` headers and OCI headers passed back (:mod:`core.gateway_headers`)."""
 
 
 async def create_embeddings(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
@@ -49,16 +52,19 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     url = deployment.genai_url(settings, credentials, "embedText", resolved.region)
     client = runtime.client()
     request_ids: list[str] = [""] * len(batches)
+    upstream_headers: dict[str, str] = {}
 
     async def send(index: int, batch: Batch) -> Any:
         call_id = request_id if len(batches) == 1 else (f"{request_id}-{index:03d}" if request_id else None)
         upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline,
                                         request_id=call_id or None, model=name, known_model=resolved.known)
         request_ids[index] = upstream.request_id
+        if index == 0:
+            upstream_headers.update(upstream.headers)
         return upstream.json()
 
     results = await run_concurrently(batches, send, settings.embeddings_concurrency)
     body = assemble(batches, results, model=name, encoding_format=request.encoding_format,
                     expected_dimensions=options.expected_dimensions)
     return EmbeddingsResult(body=body, model_id=resolved.model_id, upstream_calls=len(batches),
-                            request_ids=request_ids)
+                            request_ids=request_ids, headers=model_headers(resolved, upstream_headers))

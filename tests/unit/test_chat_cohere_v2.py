@@ -20,8 +20,8 @@ from tests.unit.test_chat_cohere import WEATHER_TOOL, _TOOLS, call, conversation
 
 MODEL = "cohere.command-a-03-2025"
 COMMAND_A = lookup(MODEL)
-VISION = lookup("cohere.command-a-vision-07-2025")
-REASONING = lookup("cohere.command-a-reasoning-08-2025")
+VISION = lookup("cohere.command-a-vision")
+REASONING = lookup("cohere.command-a-reasoning")
 COMPARTMENT = "ocid1.compartment.oc1..x"
 DEDICATED = {"servingType": "DEDICATED", "endpointId": "ocid1.generativeaiendpoint.oc1..x"}
 IMAGE = "data:image/png;base64,iVBORw0KGgo="
@@ -190,7 +190,7 @@ def test_bad_tool_schema_is_a_400_naming_the_tool():
     ("low", 8000, {"type": "ENABLED", "tokenBudget": 2000}),
     ("medium", 8000, {"type": "ENABLED", "tokenBudget": 4000}),
     ("high", 8000, {"type": "ENABLED", "tokenBudget": 6000}),
-    ("high", None, {"type": "ENABLED", "tokenBudget": 24000}),  # bounded by the model's 32000 ceiling
+    ("high", None, {"type": "ENABLED", "tokenBudget": 3000}),  # bounded by the model's 4000 on-demand ceiling
     ("none", 8000, {"type": "DISABLED"}),
     ("disable", None, {"type": "DISABLED"}),
 ])
