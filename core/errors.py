@@ -189,7 +189,7 @@ OCI_PARAMETERS = {
 
 def openai_parameter(oci_field: str) -> str:
     """The OpenAI name of an OCI chat field (``reasoningEffort`` -> ``reasoning_effort``)."""
-    name = oci_field.rsplit(".", 1)[-1]
+    name = oci_field.strip(".").rsplit(".", 1)[-1]
     return OCI_PARAMETERS.get(name) or re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 

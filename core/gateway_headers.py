@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Iterable, Mapping
 
-from core import logs, runtime
-from core.aliases import DEDICATED, ResolvedModel, today_utc
+from core import aliases, logs, runtime
+from core.aliases import DEDICATED, ResolvedModel
 from core.catalog import retirement_notice
 
 DROPPED_PARAMS = "x-gateway-dropped-params"
@@ -28,7 +28,7 @@ def model_headers(target: ResolvedModel, upstream: Mapping[str, str] | None = No
     dropped = list(dict.fromkeys(dropped))
     if dropped:
         headers[DROPPED_PARAMS] = ", ".join(dropped)
-    notice = retirement_notice(target.info, dedicated=target.serving_mode == DEDICATED, today=today or today_utc())
+    notice = retirement_notice(target.info, dedicated=target.serving_mode == DEDICATED, today=today or aliases.today_utc())
     if notice is not None:
         headers[MODEL_RETIREMENT] = notice
         _warn_once(target, notice)

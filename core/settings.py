@@ -236,8 +236,9 @@ class Settings:
         "manifests and dead letters. Required for the `ingest` role.",
     )
     ingest_embedding_model: str = _setting(
-        "INGEST_EMBEDDING_MODEL", "cohere.embed-multilingual-v3.0",
-        "Ingest: embedding model (an OCI model id or an alias from \"Models and aliases\").",
+        "INGEST_EMBEDDING_MODEL", "cohere.embed-v4.0",
+        "Ingest: embedding model (an OCI model id or an alias from \"Models and aliases\"). The default makes "
+        "1536-dimension vectors (Embed v3, 1024, was retired on 2026-10-21; see docs/upgrading.md).",
     )
     ingest_prefixes: str | None = _setting(
         "INGEST_PREFIXES", None,

@@ -96,9 +96,9 @@ RULES: tuple[ParamRule, ...] = (
                        "(third-party tests only), so they are sent"),
     # OpenAI
     ParamRule(("openai.gpt-oss-*",), ("LOW", "MEDIUM", "HIGH"), max_tokens_field=MAX_COMPLETION_TOKENS,
-              source=DOCUMENTED,
-              evidence="Oracle's langchain-oci integration tests call gpt-oss with max_completion_tokens; gpt-oss has "
-                       "three effort levels (its model card)"),
+              source=INFERRED,
+              evidence="the limit field is documented (Oracle's langchain-oci integration tests call gpt-oss with "
+                       "max_completion_tokens); the three effort levels are gpt-oss's own (its model card)"),
     ParamRule(("openai.*",), None, max_tokens_field=MAX_COMPLETION_TOKENS, source=CAPTURED,
               evidence="a recorded openai.gpt-5.4 call sent maxCompletionTokens (traceloop cassette); LiteLLM: GPT-5 "
                        "and o-series on OCI answer 400 to maxTokens"),

@@ -209,6 +209,7 @@ class Emulator:
         separator: str | None = None,
         pad: bool | None = None,
         cohere_done: bool | None = None,
+        v2_restates_tool_calls: bool | None = None,
     ) -> None:
         """Pacing and framing of SSE answers (see :mod:`local.emulator.streaming`); None keeps a value."""
         self.stream.configure(
@@ -218,6 +219,7 @@ class Emulator:
             separator=separator,
             pad=pad,
             cohere_done=cohere_done,
+            v2_restates_tool_calls=v2_restates_tool_calls,
         )
 
     def break_streams(

@@ -115,12 +115,12 @@ def test_tool_calls_results_single_and_parallel():
         {"role": "tool", "tool_call_id": "c3", "content": ""},
     ], tools=[WEATHER_TOOL]))
     assert body["messages"][1:] == [
-        {"role": "ASSISTANT", "toolPlan": "I will check both.", "toolCalls": [
+        {"role": "ASSISTANT", "content": text(" "), "toolPlan": "I will check both.", "toolCalls": [
             {"id": "c1", "type": "FUNCTION", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
             {"id": "c2", "type": "FUNCTION", "function": {"name": "get_weather", "arguments": '{"city": "Lyon"}'}}]},
         {"role": "TOOL", "toolCallId": "c2", "content": text("rain")},
         {"role": "TOOL", "toolCallId": "c1", "content": text('{"sky": "sun"}')},
-        {"role": "ASSISTANT", "toolCalls": [
+        {"role": "ASSISTANT", "content": text(" "), "toolCalls": [
             {"id": "c3", "type": "FUNCTION", "function": {"name": "get_weather", "arguments": "{}"}}]},
         {"role": "TOOL", "toolCallId": "c3", "content": text(" ")},
     ]
@@ -309,7 +309,8 @@ def test_a_response_replays_as_the_next_request():
     body = v2(openai([{"role": "user", "content": "Weather?"}, assistant,
                       {"role": "tool", "tool_call_id": "tc-1", "content": "sunny"}],
                      tools=[{"type": "function", "function": {"name": "weather"}}]))
-    assert body["messages"][1] == {"role": "ASSISTANT", "toolPlan": "Calling a tool",
+    # The SDK marks content required on every V2 message: a tool-calling turn carries one space.
+    assert body["messages"][1] == {"role": "ASSISTANT", "content": text(" "), "toolPlan": "Calling a tool",
                                    "toolCalls": V2_RESPONSE["chatResponse"]["message"]["toolCalls"]}
     assert body["messages"][2] == {"role": "TOOL", "toolCallId": "tc-1", "content": text("sunny")}
 

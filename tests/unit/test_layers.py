@@ -25,7 +25,7 @@ PURE = {
     "core.validation", "core.exchange", "core.logs", "core.apikeys",
     "core.chat.request", "core.chat.translate", "core.chat.generic", "core.chat.cohere", "core.chat.cohere_v2",
     "core.chat.params", "core.chat.schema", "core.chat.stream", "core.chat.sse", "core.chat.common",
-    "core.chat.limits", "core.chat.param_rules",
+    "core.chat.limits", "core.chat.param_rules", "core.model_docs",
     "core.embeddings.request", "core.embeddings.plan", "core.embeddings.response", "core.embeddings.batching",
     "core.ingest.chunking", "core.ingest.detect", "core.ingest.events", "core.ingest.extract",
     "core.ingest.output", "core.ingest.config",
