@@ -104,8 +104,8 @@ class Upstream:
         """The Function's environment: resource principal, endpoint override, compartment."""
         assert self.rp is not None
         env = dict(self.rp.env)
-        env.update(GATEWAY_ROLE="gateway", OCI_GENAI_ENDPOINT=self.url, OCI_COMPARTMENT_ID=COMPARTMENT,
-                   OCI_REGION=REGION)
+        env.update(GATEWAY_ROLE="gateway", OCI_GENAI_ENDPOINT=self.url, OCI_GENAI_MANAGEMENT_ENDPOINT=self.url,
+                   OCI_COMPARTMENT_ID=COMPARTMENT, OCI_REGION=REGION)
         env.update(extra)
         return env
 

@@ -243,7 +243,7 @@ def resolve(name: str, settings: Settings, table: Mapping[str, Alias], *, today:
         if not is_served(name, patterns):
             raise model_not_found(name)
         if catalog.on_demand_retired(info, today):
-            raise _retired(name, info)
+            raise retired_error(name, info)
         return ResolvedModel(name=name, model_id=name, info=info)
     if DEDICATED_ENDPOINT.match(name):
         info = replace(catalog.lookup("unknown.dedicated"), id=name)
@@ -268,13 +268,14 @@ def _resolve_alias(alias: Alias, today: str) -> ResolvedModel:
         # A dedicated cluster keeps serving a model until its (later) dedicated retirement date.
         if catalog.on_demand_retired(info, today) if alias.serving_mode == ON_DEMAND else \
                 catalog.dedicated_retired(info, today):
-            raise _retired(alias.name, info, dedicated=alias.serving_mode == DEDICATED)
+            raise retired_error(alias.name, info, dedicated=alias.serving_mode == DEDICATED)
     return ResolvedModel(name=alias.name, model_id=model_id, info=info, serving_mode=alias.serving_mode,
                          endpoint_id=alias.endpoint, region=alias.region, compartment_id=alias.compartment,
                          params=alias.params, alias=alias)
 
 
-def _retired(name: str, info: ModelInfo, *, dedicated: bool = False) -> Exception:
+def retired_error(name: str, info: ModelInfo, *, dedicated: bool = False) -> Exception:
+    """The 404 for a model retired (on demand, or on dedicated clusters) that names its replacement."""
     when = info.dedicated_retired_on if dedicated else info.retired_on
     on = f" on {when}" if when else ""
     hint = f" Use '{info.replacement}' instead." if info.replacement else ""

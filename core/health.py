@@ -6,6 +6,10 @@ So every check here is local: the settings parse, the credentials load, a region
 a compartment resolve to an inference endpoint, the alias table parses. Nothing is
 sent to OCI Generative AI.
 
+``model_list`` reports the last read of OCI's model list (:mod:`core.model_list`): whether
+``/v1/models`` comes from it or from the built-in table, and the outcome. A plain check never reads
+it; ``?deep=1`` reads it first when it is stale (one management-API call, no model call).
+
 The answer is 200 ``{"status": "ok", ...}`` with non-secret facts (role, credential
 kind, region, endpoint host, counts), or 503 ``{"status": "error", "problems": [...]}``
 naming each failed check. Compartment and tenancy OCIDs are not echoed (an
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from core import runtime
+from core import model_list, runtime
 from core.errors import ConfigError
 from core.oci import deployment
 from core.oci.endpoints import genai_base_url
@@ -121,4 +125,13 @@ def check_configuration(environ: Mapping[str, str] | None = None) -> HealthRepor
     if table is not None:
         report.facts["aliases"] = len(table)
     report.facts["served_models"] = settings.served_models or "*"
+    report.facts["model_list"] = model_list.health_facts()
     return report
+
+
+async def check(*, deep: bool = False, deadline: float | None = None) -> HealthReport:
+    """:func:`check_configuration`; ``deep`` first reads OCI's model list when it is stale (and the settings
+    parse), so the report says whether that read works."""
+    if deep and _attempt(HealthReport(), "settings", runtime.settings) is not None:
+        await model_list.refresh(deadline=deadline)
+    return check_configuration()

@@ -78,6 +78,11 @@ class Settings:
         "Overrides the inference host (`scheme://host[:port]`) for every Generative AI call; used for the local "
         "emulator and private endpoints.",
     )
+    oci_genai_management_endpoint: str | None = _setting(
+        "OCI_GENAI_MANAGEMENT_ENDPOINT", None,
+        "Overrides the Generative AI management host (`scheme://host[:port]`) where OCI's model list is read "
+        "(`ListModels`, `ListModelDiscovery`); used for the local emulator and private endpoints.",
+    )
     oci_objectstorage_endpoint: str | None = _setting(
         "OCI_OBJECTSTORAGE_ENDPOINT", None,
         "Overrides the Object Storage host (`scheme://host[:port]`).",
@@ -207,6 +212,12 @@ class Settings:
         "SERVED_MODELS", None,
         "Comma-separated model ids or globs (e.g. `cohere.embed-*,meta.*`) this deployment serves and lists in "
         "`/v1/models`; unset serves the whole catalog. Aliases are always served.",
+    )
+    model_list_ttl_seconds: float = _setting(
+        "MODEL_LIST_TTL_SECONDS", 3600.0,
+        "How long a container keeps OCI's model list (read on the first `/v1/models` or `/health?deep=1` call, and "
+        "alongside the first chat call) before reading it again; `0` never reads it (the built-in table only). "
+        "Needs `inspect generative-ai-model`; when refused the table is used and the log says so once.",
     )
     embeddings_concurrency: int = _setting(
         "EMBEDDINGS_CONCURRENCY", 8,

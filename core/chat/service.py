@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-from core import aliases, catalog, logs, runtime
+from core import aliases, catalog, logs, model_list, runtime
 from core.aliases import ResolvedModel
 from core.catalog import COHERE, COHEREV2, GENERIC
 from core.chat.images import inline_images
@@ -84,6 +84,7 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
     """
     settings = settings or runtime.settings()
     chat, resolved = _parse(data, settings, policy)
+    model_list.start_read()  # OCI's model list, read beside this call (never waited for) when stale
     target = await _prepare(chat, resolved, settings)
     options = dict(deadline=deadline, request_id=request_id or None, model=chat.model, known_model=resolved.known)
     client = runtime.client()
@@ -118,7 +119,7 @@ def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -
     target: ResolvedModel | None = None
     unresolved: APIError | None = None
     try:
-        target = aliases.resolve(name, settings, runtime.aliases(settings))
+        target = model_list.current_facts(aliases.resolve(name, settings, runtime.aliases(settings)))
     except APIError as exc:
         unresolved = exc
     chat = parse_chat_request(target.with_defaults(data) if target is not None else data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import aliases, runtime
+from core import aliases, model_list, runtime
 from core.catalog import EMBEDDING
 from core.embeddings.batching import run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
@@ -38,7 +38,7 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     """
     settings = settings or runtime.settings()
     name = (string(data, "model", required=True, non_empty=True) or "").strip()
-    resolved = aliases.resolve(name, settings, runtime.aliases(settings))
+    resolved = model_list.current_facts(aliases.resolve(name, settings, runtime.aliases(settings)))
     if policy is not None and not policy.allows(name, resolved.model_id):
         raise model_not_allowed(name, policy)
     resolved.require_kind(EMBEDDING)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.oci.endpoints import genai_base_url, objectstorage_base_url
+from core.oci.endpoints import genai_base_url, genai_management_base_url, objectstorage_base_url
 from core.errors import ConfigError
 from core.settings import Settings
 
@@ -37,6 +37,13 @@ def genai_url(settings: Settings, credentials: Any, action: str, in_region: str 
         metadata = settings.oci_region_metadata if home == in_region else None
         base = genai_base_url(in_region, region_metadata=metadata)
     return f"{base}/actions/{action}"
+
+
+def genai_management_url(settings: Settings, credentials: Any) -> str:
+    """Base URL of the Generative AI management API in the deployment's region (``OCI_GENAI_MANAGEMENT_ENDPOINT``
+    wins)."""
+    return genai_management_base_url(region(settings, credentials), override=settings.oci_genai_management_endpoint,
+                                     region_metadata=settings.oci_region_metadata)
 
 
 def objectstorage_url(settings: Settings, credentials: Any) -> str:

@@ -57,6 +57,13 @@ class ModelSpec:
     retired: bool = False
     retirement_info: str | None = None
     time_created: str = "2025-05-14T00:00:00.000Z"
+    deprecated_on: str | None = None
+    retired_on: str | None = None
+    """ISO date on-demand serving ended (or ends): ``timeOnDemandRetired`` in the model list."""
+    dedicated_retired_on: str | None = None
+    replacement: str | None = None
+    on_demand: bool = True
+    """Offered on demand in the emulated region (``ListModelDiscovery``'s serving modes)."""
 
     @property
     def vendor(self) -> str:
@@ -70,6 +77,8 @@ def _chat(model_id: str, *formats: str, version: str = "1.0.0", **facts: Any) ->
 
 def _embed(model_id: str, dims: int, *, version: str = "3.0", v4: bool = False, multimodal: bool = False,
            retired: bool = False) -> ModelSpec:
+    dates = dict(retired_on="2026-10-21", dedicated_retired_on="2026-10-21",
+                 replacement="cohere.embed-v4.0") if retired else {}
     return ModelSpec(
         model_id,
         EMBED,
@@ -78,6 +87,8 @@ def _embed(model_id: str, dims: int, *, version: str = "3.0", v4: bool = False, 
         output_dimensions=V4_OUTPUT_DIMENSIONS if v4 else (),
         multimodal=multimodal,
         retired=retired,
+        time_created="2024-02-07T00:00:00.000Z",
+        **dates,  # type: ignore[arg-type]
     )
 
 
@@ -157,6 +168,8 @@ class ModelTable:
     endpoints: dict[str, str] = field(default_factory=dict)
     routing_profiles: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Routing-profile OCID -> (model id, the region that serves it)."""
+    list_page_size: int = 20
+    """Most items one ``ListModels``/``ListModelDiscovery`` page holds, whatever ``limit`` asks (so paging shows)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -195,6 +208,11 @@ class ModelTable:
     def get(self, model_id: str) -> ModelSpec | None:
         with self._lock:
             return self.models.get(model_id)
+
+    def all(self) -> list[ModelSpec]:
+        """Every model, in the order they were added."""
+        with self._lock:
+            return list(self.models.values())
 
     def resolve_endpoint(self, endpoint_ocid: str) -> ModelSpec | None:
         """The model a dedicated endpoint serves, or None when the endpoint is unknown."""

@@ -26,7 +26,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
 
-from . import genai
+from . import genai, management
 from .control import CONTROL_ROUTES, PREFIX
 from .faults import FaultPlan
 from .models import ModelTable
@@ -60,6 +60,8 @@ def route(method: str, path_regex: str, handler: Handler, name: str, *, sign_bod
 ROUTES: list[Route] = [
     route("POST", r"/20231130/actions/chat", genai.chat, "genai.chat"),
     route("POST", r"/20231130/actions/embedText", genai.embed_text, "genai.embedText"),
+    route("GET", r"/20231130/models", management.list_models, "genai.listModels"),
+    route("GET", r"/20231130/modelDiscovery", management.list_model_discovery, "genai.listModelDiscovery"),
 ]
 
 

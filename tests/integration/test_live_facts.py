@@ -10,15 +10,13 @@ and "send once more" are part of the contract.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from core import aliases, runtime
-from core.exchange import HTTP, Headers, Request, Response
-from handlers.router import dispatch
-from local.emulator import Emulator, ModelSpec, serve_in_thread
-from tests.support.runtime import reset_settings
+from core import aliases
+from local.emulator import Emulator, ModelSpec
+from tests.support.in_process import configure, emu, env, post, served  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -27,55 +25,6 @@ WEATHER = {"type": "function", "function": {
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
 ENDPOINT = "ocid1.generativeaiendpoint.oc1.us-chicago-1.amaaaaaacoherev2"
 PROFILE = "ocid1.generativeairoutingprofile.oc1.us-chicago-1.amaaaaaarouted"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[Emulator, str]]:
-    emulator = Emulator()
-    running = serve_in_thread(emulator)
-    yield emulator, running.url
-    running.stop()
-
-
-@pytest.fixture
-def env(clean_config):
-    """The gateway's environment (a monkeypatch): region, compartment, no retries on 5xx."""
-    clean_config.setenv("OCI_REGION", "us-chicago-1")
-    clean_config.setenv("OCI_COMPARTMENT_ID", "ocid1.compartment.oc1..aaaaaaaalive")
-    clean_config.setenv("OCI_MAX_RETRIES", "0")
-    return clean_config
-
-
-@pytest.fixture
-def emu(env, api_key_credentials, served) -> Emulator:
-    """The emulator, clean, with the gateway pointed at it (fresh process state for each test)."""
-    emulator, url = served
-    emulator.reset()
-    emulator.add_key(api_key_credentials.key.key_id, api_key_credentials.key.private_key)
-    env.setenv("OCI_GENAI_ENDPOINT", url)
-    reset_settings()
-    runtime.reset()
-    runtime.set_credentials(api_key_credentials)
-    return emulator
-
-
-def configure(env, **values: Any) -> None:
-    for key, value in values.items():
-        env.setenv(key, value if isinstance(value, str) else json.dumps(value))
-    reset_settings()
-
-
-async def post(path: str, body: dict[str, Any]) -> tuple[Response, dict[str, Any]]:
-    request = Request(method="POST", path=path, headers=Headers({"content-type": "application/json"}),
-                      body=json.dumps(body).encode(), kind=HTTP, request_id="")
-    response = await dispatch(request)
-    raw = await response.read()
-    return response, (json.loads(raw) if not response.is_streaming else {"events": sse(raw)})
-
-
-def sse(raw: bytes) -> list[Any]:
-    lines = [line[len(b"data: "):] for line in raw.split(b"\n") if line.startswith(b"data: ")]
-    return [json.loads(line) for line in lines if line != b"[DONE]"]
 
 
 def chat_calls(emulator: Emulator) -> list[dict[str, Any]]:

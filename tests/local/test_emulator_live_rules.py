@@ -125,3 +125,57 @@ def test_a_routing_profile_serves_its_model_and_names_the_region(emu: Emulator, 
     assert response.status_code == 200, response.text
     assert response.headers["x-genai-selected-region"] == "eu-frankfurt-1"
     assert response.json()["modelId"] == "openai.gpt-oss-120b"
+
+
+# -- The management API's model list, read by the oci SDK's own client and paginator ---------------------------
+
+
+@pytest.fixture
+def management(server, private_key):
+    import oci
+
+    from tests.local.test_emulator import FINGERPRINT, TENANCY, USER, _pem
+
+    config = {"tenancy": TENANCY, "user": USER, "fingerprint": FINGERPRINT, "key_content": _pem(private_key),
+              "region": "us-chicago-1"}
+    return oci.generative_ai.GenerativeAiClient(config, service_endpoint=server.url,
+                                                retry_strategy=oci.retry.NoneRetryStrategy())
+
+
+def test_the_sdk_lists_every_model_across_pages(emu: Emulator, management):
+    import oci
+
+    emu.models.list_page_size = 7
+    first = management.list_models(compartment_id="ocid1.compartment.oc1..c", limit=100)
+    assert len(first.data.items) == 7 and first.next_page
+    listed = oci.pagination.list_call_get_all_results(management.list_models,
+                                                      compartment_id="ocid1.compartment.oc1..c").data
+    names = [m.display_name for m in listed]
+    assert len(names) == len(set(names)) > 7
+    assert "cohere.embed-v4.0" in names and "xai.grok-4.3" in names
+    assert "xai.grok-4" not in names  # retired on a date OCI never published: not listed
+    v3 = next(m for m in listed if m.display_name == "cohere.embed-multilingual-v3.0")
+    assert v3.capabilities == ["TEXT_EMBEDDINGS"] and v3.lifecycle_state == "ACTIVE" and v3.type == "BASE"
+    assert v3.time_on_demand_retired.isoformat().startswith("2026-10-21") and v3.compartment_id is None
+    chat = next(m for m in listed if m.display_name == "xai.grok-4.3")
+    assert chat.capabilities == ["CHAT"] and chat.id.startswith("ocid1.generativeaimodel.")
+    assert all(r.path == "/20231130/models" and r.verified for r in emu.requests)
+
+
+def test_the_sdk_reads_model_discovery(emu: Emulator, management):
+    import oci
+
+    found = oci.pagination.list_call_get_all_results(management.list_model_discovery,
+                                                     compartment_id="ocid1.compartment.oc1..c",
+                                                     region=["us-chicago-1"]).data
+    v3 = next(m for m in found if m.model_id == "cohere.embed-english-v3.0")
+    assert v3.availability[0].region == "us-chicago-1"
+    assert v3.availability[0].supported_replacements == ["cohere.embed-v4.0"]
+    assert "ON_DEMAND" in v3.availability[0].serving_modes
+
+
+def test_the_model_list_needs_a_compartment(emu: Emulator, http: httpx.Client, signer: Any):
+    from tests.local.test_emulator import sign
+
+    headers = sign(signer, "GET", f"{http.base_url}/20231130/models", b"", enforce=False)
+    assert assert_oci_error(http.get("/20231130/models", headers=headers), 400, "MissingParameter")
