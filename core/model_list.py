@@ -117,6 +117,8 @@ async def _read(current: ModelListState) -> None:
         _done(current, "refused" if exc.code in REFUSED else "failed", f"HTTP {exc.status} {exc.code}", exc.message)
     except ConfigError as exc:
         _done(current, "unavailable", "configuration", str(exc))
+    except Exception as exc:  # noqa: BLE001 - a task nobody awaits must record its failure, not lose it
+        _done(current, "failed", type(exc).__name__, f"{type(exc).__name__} while reading the model list")
 
 
 def _done(current: ModelListState, outcome: str, detail: str = "", message: str = "") -> None:
