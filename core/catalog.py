@@ -198,6 +198,14 @@ def lookup(model_id: str) -> ModelInfo:
     return replace(template, id=model_id)
 
 
+def chat_models() -> list[ModelInfo]:
+    return [m for m in _MODELS if m.kind == CHAT and m.status != RETIRED]
+
+
+def embedding_models() -> list[ModelInfo]:
+    return [m for m in _MODELS if m.kind == EMBEDDING and m.status != RETIRED]
+
+
 RENAMED = "renamed"
 RETIRED_ID = "retired"
 

@@ -8,7 +8,7 @@ sent to OCI Generative AI.
 
 ``model_list`` reports the last read of OCI's model list (:mod:`core.model_list`): whether
 ``/v1/models`` comes from it or from the built-in table, and the outcome. A plain check never reads
-it; ``?deep=1`` reads it first when it is stale (one management-API call, no model call).
+it; ``?deep=1`` (admin keys, :func:`deep_check`) reads it first when it is stale.
 
 The answer is 200 ``{"status": "ok", ...}`` with non-secret facts (role, credential
 kind, region, endpoint host, counts), or 503 ``{"status": "error", "problems": [...]}``
@@ -129,9 +129,11 @@ def check_configuration(environ: Mapping[str, str] | None = None) -> HealthRepor
     return report
 
 
-async def check(*, deep: bool = False, deadline: float | None = None) -> HealthReport:
-    """:func:`check_configuration`; ``deep`` first reads OCI's model list when it is stale (and the settings
-    parse), so the report says whether that read works."""
-    if deep and _attempt(HealthReport(), "settings", runtime.settings) is not None:
-        await model_list.refresh(deadline=deadline)
-    return check_configuration()
+async def deep_check(*, deadline: float | None = None) -> dict[str, Any]:
+    """``/health?deep=1``: OCI's model list read first when stale, then the doctor's gateway checks (model calls,
+    at most once a minute per container), with the list's outcome."""
+    from core.doctor import deep_health
+
+    await model_list.refresh(deadline=deadline)
+    report = await deep_health(deadline=deadline)
+    return {**report, "model_list": model_list.health_facts()}

@@ -1,11 +1,12 @@
 """Per-key policy in the gateway: the model allow-list API Gateway's authorizer passes along.
 
 The authorizer (``handlers/authorizer.py``) answers with a context; the API Gateway deployment
-copies it into two request headers of every call to the gateway function, *overwriting* whatever
+copies it into request headers of every call to the gateway function, *overwriting* whatever
 the client sent under those names:
 
 * ``X-Gateway-Key-Id``: the key id (logged on every request line, for per-key usage);
-* ``X-Gateway-Allowed-Models``: comma-separated model names, aliases or globs.
+* ``X-Gateway-Allowed-Models``: comma-separated model names, aliases or globs;
+* ``X-Gateway-Admin``: ``true`` for a key allowed to run ``GET /health?deep=1``.
 
 When either header is present an allow-list applies: the model the caller asked for (the public
 name, or the OCI model id it resolves to) must match one pattern, else 403 ``model_not_allowed``.
@@ -26,6 +27,9 @@ from core.exchange import Request
 
 KEY_ID_HEADER = "x-gateway-key-id"
 ALLOWED_MODELS_HEADER = "x-gateway-allowed-models"
+ADMIN_HEADER = "x-gateway-admin"
+IDENTITY_HEADERS = (KEY_ID_HEADER, ALLOWED_MODELS_HEADER, ADMIN_HEADER)
+"""Every identity header the gateway trusts; terraform/locals.tf sets or blocks each (a test compares them)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,11 @@ def policy_of(request: Request) -> KeyPolicy:
     if raw is None and key_id is None:
         return KeyPolicy(None, None)
     return KeyPolicy(key_id, split_models(raw or ""))
+
+
+def is_admin(request: Request) -> bool:
+    """The key is marked admin (``X-Gateway-Admin: true``); never true without API Gateway's header."""
+    return str(request.headers.get(ADMIN_HEADER) or "").strip().lower() == "true"
 
 
 def model_not_allowed(name: str, policy: KeyPolicy) -> APIError:

@@ -81,7 +81,8 @@ class Settings:
     oci_genai_management_endpoint: str | None = _setting(
         "OCI_GENAI_MANAGEMENT_ENDPOINT", None,
         "Overrides the Generative AI management host (`scheme://host[:port]`) where OCI's model list is read "
-        "(`ListModels`, `ListModelDiscovery`); used for the local emulator and private endpoints.",
+        "(`ListModels`, `ListModelDiscovery`). Unset: the host of `OCI_GENAI_ENDPOINT` when that is set (the local "
+        "emulator serves both), else the region's.",
     )
     oci_objectstorage_endpoint: str | None = _setting(
         "OCI_OBJECTSTORAGE_ENDPOINT", None,
@@ -339,6 +340,11 @@ class Settings:
         "OCI_SECRETS_ENDPOINT", None,
         "Overrides the Vault secrets host (`scheme://host[:port]`); used for the local emulator and private "
         "endpoints.",
+    )
+    oci_identity_endpoint: str | None = _setting(
+        "OCI_IDENTITY_ENDPOINT", None,
+        "Overrides the IAM host the doctor reads policies from (`scheme://host[:port]`); used for the local "
+        "emulator.",
     )
 
     @classmethod

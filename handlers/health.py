@@ -1,16 +1,27 @@
 """``GET /health`` (any path ending in ``/health``, so ``/v1/health`` too): is this deployment configured?
 
-``?deep=1`` also reads OCI's model list when it is stale.
+``?deep=1`` (keys marked admin only) also reads OCI's model list when it is stale and runs the gateway's doctor
+checks: real model calls, at most once a minute per container.
 """
 
 from __future__ import annotations
 
+from core.errors import PERMISSION, APIError
 from core.exchange import Request, Response
-from core.health import check
-
-DEEP = ("1", "true", "yes")
+from core.health import check_configuration, deep_check
+from core.policy import is_admin
 
 
 async def handle(request: Request) -> Response:
-    report = await check(deep=request.query_params.get("deep", "").lower() in DEEP, deadline=request.deadline)
+    if request.query_params.get("deep", "").lower() in ("1", "true"):
+        return await _deep(request)
+    report = check_configuration()
     return Response.json(report.to_json(), status=200 if report.ok else 503, headers={"cache-control": "no-store"})
+
+
+async def _deep(request: Request) -> Response:
+    if not is_admin(request):
+        raise APIError(403, "GET /health?deep=1 calls models and needs an API key marked admin "
+                            "(python -m core.apikeys mint --admin).", type=PERMISSION, code="admin_required")
+    report = await deep_check(deadline=request.deadline)
+    return Response.json(report, status=200 if report["status"] == "ok" else 503, headers={"cache-control": "no-store"})

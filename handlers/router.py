@@ -81,6 +81,9 @@ def _is_object_event(body: dict[str, Any]) -> bool:
                                                                                                       dict)
 
 
+# ``fn invoke`` with ``{"doctor": true}``: every role checks what its own grants reach (core.doctor).
+DOCTOR = Shape("doctor", lambda body: body.get("doctor") is True, "handlers.doctor")
+
 # Every role in one table. Routes: longer patterns first so suffix matching is unambiguous.
 ROLES: dict[str, Role] = {
     "gateway": Role(
@@ -92,16 +95,17 @@ ROLES: dict[str, Role] = {
             _route("GET", "/health", "handlers.health", "health"),  # suffix match: /health, /v1/health, /x/health
         ),
         shapes=(
+            DOCTOR,
             Shape("chat", lambda body: "messages" in body, "handlers.chat"),
             Shape("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
         ),
     ),
-    "ingest": Role(shapes=(Shape("ingest", _is_object_event, "handlers.ingest"),)),
+    "ingest": Role(shapes=(DOCTOR, Shape("ingest", _is_object_event, "handlers.ingest"))),
     # The authorizer answers every call with its contract's JSON ({"active": false}), never an OpenAI error:
     # API Gateway reads only that shape.
     "authorizer": Role(
-        shapes=(Shape("authorizer", lambda body: body.get("type") in ("USER_DEFINED", "TOKEN"),
-                      "handlers.authorizer"),),
+        shapes=(DOCTOR, Shape("authorizer", lambda body: body.get("type") in ("USER_DEFINED", "TOKEN"),
+                              "handlers.authorizer")),
         fallback=Shape("authorizer", lambda body: True, "handlers.authorizer"),
     ),
 }

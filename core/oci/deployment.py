@@ -40,10 +40,14 @@ def genai_url(settings: Settings, credentials: Any, action: str, in_region: str 
 
 
 def genai_management_url(settings: Settings, credentials: Any) -> str:
-    """Base URL of the Generative AI management API in the deployment's region (``OCI_GENAI_MANAGEMENT_ENDPOINT``
-    wins)."""
-    return genai_management_base_url(region(settings, credentials), override=settings.oci_genai_management_endpoint,
-                                     region_metadata=settings.oci_region_metadata)
+    """Base URL of the Generative AI management API in the deployment's region: ``OCI_GENAI_MANAGEMENT_ENDPOINT``
+    wins, then the host of ``OCI_GENAI_ENDPOINT`` (the local emulator serves both APIs on one host)."""
+    if settings.oci_genai_management_endpoint:
+        override, setting = settings.oci_genai_management_endpoint, "OCI_GENAI_MANAGEMENT_ENDPOINT"
+    else:
+        override, setting = settings.oci_genai_endpoint, "OCI_GENAI_ENDPOINT"
+    return genai_management_base_url(region(settings, credentials), override=override,
+                                     region_metadata=settings.oci_region_metadata, setting=setting)
 
 
 def objectstorage_url(settings: Settings, credentials: Any) -> str:

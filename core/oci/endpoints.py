@@ -100,10 +100,11 @@ def genai_base_url(region: str | None, *, override: str | None = None,
 
 
 def genai_management_base_url(region: str | None, *, override: str | None = None,
-                              region_metadata: Mapping[str, Any] | None = None) -> str:
+                              region_metadata: Mapping[str, Any] | None = None,
+                              setting: str = "OCI_GENAI_MANAGEMENT_ENDPOINT") -> str:
     """Base URL of the Generative AI management API, e.g. ``https://generativeai...com/20231130``."""
-    return _service_url("generativeai", region, override, "OCI_GENAI_MANAGEMENT_ENDPOINT", region_metadata,
-                        oci_label=True, suffix=f"/{GENAI_API_VERSION}")
+    return _service_url("generativeai", region, override, setting, region_metadata, oci_label=True,
+                        suffix=f"/{GENAI_API_VERSION}")
 
 
 def objectstorage_base_url(region: str | None, *, override: str | None = None,

@@ -1,7 +1,7 @@
 """OCI's own list of Generative AI models: ``ListModels`` and ``ListModelDiscovery``, every page.
 
 Both are GET calls on the management API (``https://generativeai.{region}.oci.{domain}/20231130``,
-or ``OCI_GENAI_MANAGEMENT_ENDPOINT``), signed like inference, and need
+or ``OCI_GENAI_MANAGEMENT_ENDPOINT``, else ``OCI_GENAI_ENDPOINT``'s host), signed like inference, and need
 ``inspect generative-ai-model`` on the compartment. Each answers one page of ``items`` and, when
 more follow, an ``opc-next-page`` header whose value is sent back as ``page``.
 

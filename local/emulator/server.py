@@ -141,6 +141,9 @@ class Emulator:
 
         self.objectstorage = install_objectstorage(self)
         self.vault = install_vault(self, {})
+        from .identity import install_identity
+
+        self.policies = install_identity(self)
 
     # --- configuration -----------------------------------------------------------------------
     def now(self) -> float:

@@ -137,7 +137,8 @@ async def test_valid_key_is_active_with_context(authorizer_env, log_lines):
     key_id = parse_key(key)
     assert set(answer) == {"active", "principal", "scope", "expiresAt", "context"}
     assert answer["active"] is True and answer["principal"] == key_id and answer["scope"] == ["gateway"]
-    assert answer["context"] == {"key_id": key_id, "owner": "owner-0", "allowed_models": "meta.*,gpt-4o"}
+    assert answer["context"] == {"key_id": key_id, "owner": "owner-0", "allowed_models": "meta.*,gpt-4o",
+                                 "admin": "false"}
     expires = datetime.fromisoformat(answer["expiresAt"].replace("Z", "+00:00"))
     assert before + timedelta(seconds=118) <= expires <= datetime.now(timezone.utc) + timedelta(seconds=121)
     assert all(isinstance(v, str) for v in answer["context"].values())
