@@ -100,6 +100,8 @@ async def test_health_reports_the_last_outcome_and_only_deep_reads(listing):
     assert response.status == 200 and body["model_list"] == {"source": "table", "outcome": "not_read"}
     assert list_calls(listing) == []  # a plain check never calls OCI
     response, body = await get("/health", "deep=1")
+    assert response.status == 403 and list_calls(listing) == []  # deep checks are for admin keys
+    response, body = await get("/health", "deep=1", **{"x-gateway-admin": "true"})
     facts = body["model_list"]
     assert (facts["source"], facts["outcome"], facts["discovery"]) == ("oci", "ok", True)
     assert facts["models"] == len([m for m in listing.models.all() if not m.retired or m.retired_on])

@@ -62,12 +62,14 @@ async def post(path: str, body: dict[str, Any]) -> tuple[Response, dict[str, Any
     return await call("POST", path, body)
 
 
-async def get(path: str, query: str = "") -> tuple[Response, dict[str, Any]]:
-    return await call("GET", path, None, query)
+async def get(path: str, query: str = "", **headers: str) -> tuple[Response, dict[str, Any]]:
+    return await call("GET", path, None, query, headers)
 
 
-async def call(method: str, path: str, body: dict[str, Any] | None, query: str = "") -> tuple[Response, dict[str, Any]]:
-    request = Request(method=method, path=path, query=query, headers=Headers({"content-type": "application/json"}),
+async def call(method: str, path: str, body: dict[str, Any] | None, query: str = "",
+               headers: dict[str, str] | None = None) -> tuple[Response, dict[str, Any]]:
+    sent = Headers({"content-type": "application/json", **(headers or {})})
+    request = Request(method=method, path=path, query=query, headers=sent,
                       body=json.dumps(body).encode() if body is not None else b"", kind=HTTP, request_id="")
     response = await dispatch(request)
     raw = await response.read()
