@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-MODEL = "cohere.embed-english-light-v3.0"
+MODEL = "cohere.embed-v4.0"  # Embed v3 was retired by OCI on 2026-10-21
 BATCH = 96
 
 

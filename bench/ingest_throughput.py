@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 NAMESPACE = "benchns"
 INPUT, OUTPUT = "bench-in", "bench-out"
-MODEL = "cohere.embed-english-light-v3.0"
+MODEL = "cohere.embed-v4.0"  # Embed v3 was retired by OCI on 2026-10-21
 OBJECT = "large/corpus.txt"
 
 _WORDS = ("the harbour office opens at eight and closes at six while the ferry runs every hour across the bay "

@@ -26,7 +26,7 @@ from local.local_credentials import LocalCredentials, make_api_key_env, make_res
 COMPARTMENT = "ocid1.compartment.oc1..bench"
 REGION = "us-chicago-1"
 CHAT_MODEL = "meta.llama-3.3-70b-instruct"
-EMBED_MODEL = "cohere.embed-english-light-v3.0"
+EMBED_MODEL = "cohere.embed-v4.0"  # Embed v3 was retired by OCI on 2026-10-21
 CHAT_BODY: dict[str, Any] = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "Hello there"}],
                              "max_tokens": 50}
 STREAM_BODY: dict[str, Any] = {**CHAT_BODY, "stream": True}
@@ -104,8 +104,8 @@ class Upstream:
         """The Function's environment: resource principal, endpoint override, compartment."""
         assert self.rp is not None
         env = dict(self.rp.env)
-        env.update(GATEWAY_ROLE="gateway", OCI_GENAI_ENDPOINT=self.url, OCI_COMPARTMENT_ID=COMPARTMENT,
-                   OCI_REGION=REGION)
+        env.update(GATEWAY_ROLE="gateway", OCI_GENAI_ENDPOINT=self.url, OCI_GENAI_MANAGEMENT_ENDPOINT=self.url,
+                   OCI_COMPARTMENT_ID=COMPARTMENT, OCI_REGION=REGION)
         env.update(extra)
         return env
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from core import catalog
-from core.catalog import CATALOG, RETIRED, ModelInfo
+from core.catalog import CATALOG, FORMER_IDS, RETIRED_ID, FormerId, ModelInfo
 from core.errors import ConfigError, invalid_request, model_not_found, not_found
 from core.guardrails.policy import GuardrailPolicy, parse_policy
 from core.regions import normalize_region
@@ -37,6 +38,8 @@ _ALIAS_KEYS = frozenset({"model", "serving_mode", "endpoint", "region", "compart
                          "hidden", "guardrails"})
 DEDICATED_ENDPOINT = re.compile(r"^ocid1\.generativeaiendpoint\.[a-z0-9]+\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
 """A dedicated endpoint OCID used directly as the model name (its model is unknown to the gateway)."""
+ROUTING_PROFILE = re.compile(r"^ocid1\.generativeairoutingprofile\.[a-z0-9]+\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
+"""An OCI routing-profile OCID (the smart router): sent as the on-demand model id, OCI picks the region."""
 KNOWN_VENDORS = frozenset({"meta", "xai", "cohere", "google", "openai"})
 """Vendors whose unlisted ``vendor.model`` ids are passed through (new OCI models work on day one)."""
 
@@ -81,9 +84,19 @@ class ResolvedModel:
         return self.info.known or self.alias is not None
 
     @property
+    def routed(self) -> bool:
+        """A routing profile: OCI chooses the region (and says which in ``x-genai-selected-region``)."""
+        return bool(ROUTING_PROFILE.match(self.model_id))
+
+    @property
     def opaque(self) -> bool:
-        """A raw dedicated endpoint OCID: what it hosts is unknown, so OCI judges the request."""
-        return self.alias is None and self.serving_mode == DEDICATED
+        """A raw dedicated endpoint OCID or a routing profile: what serves it is unknown, so OCI judges."""
+        return (self.alias is None and self.serving_mode == DEDICATED) or self.routed
+
+    @property
+    def upstream_key(self) -> str:
+        """What OCI serves this under: the endpoint OCID when dedicated, else the model id (or routing profile)."""
+        return self.endpoint_id if self.serving_mode == DEDICATED and self.endpoint_id else self.model_id
 
     def serving_mode_body(self) -> dict[str, str]:
         """The ``servingMode`` object of an OCI inference request."""
@@ -107,6 +120,14 @@ class ResolvedModel:
                 f"{self.info.kind} model and cannot serve this request; use it with {catalog.ROUTES[self.info.kind]}.",
                 param="model", code="model_not_supported",
             )
+
+    def require_chat_completions(self) -> None:
+        """:meth:`require_kind` for chat, and a 400 for a model OCI serves through its Responses API only."""
+        self.require_kind(catalog.CHAT)
+        if self.info.responses_only:
+            raise invalid_request(
+                f"The model '{self.name}' is served by OCI Generative AI through the Responses API only; use it with "
+                "/v1/responses.", param="model", code="model_not_supported")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,33 +215,40 @@ def is_served(model_id: str, patterns: tuple[str, ...]) -> bool:
 # Resolution
 
 
-def resolve(name: str, settings: Settings, table: Mapping[str, Alias]) -> ResolvedModel:
-    """What ``name`` means in this deployment.
+def today_utc() -> str:
+    """Today's date in UTC, ISO formatted (the catalog's lifecycle dates are compared with it)."""
+    return datetime.now(timezone.utc).date().isoformat()
 
-    Order: an alias; a catalog model allowed by ``SERVED_MODELS``; a dedicated endpoint
-    OCID that ``SERVED_MODELS`` names or matches (e.g. ``ocid1.generativeaiendpoint.*``;
-    DEDICATED, model unknown; never admitted when ``SERVED_MODELS`` is unset, as any endpoint
-    the function's policy reaches would be billable by any caller); an unlisted
+
+def resolve(name: str, settings: Settings, table: Mapping[str, Alias], *, today: str | None = None) -> ResolvedModel:
+    """What ``name`` means in this deployment (on ``today``, an ISO date; default: today in UTC).
+
+    Order: an alias; an id the catalog once used (a renamed id resolves as its new id, under the
+    caller's name; a retired one is a 404 naming its replacement); a catalog model allowed by
+    ``SERVED_MODELS``; a dedicated endpoint OCID that ``SERVED_MODELS`` names or matches (e.g.
+    ``ocid1.generativeaiendpoint.*``; DEDICATED, model unknown; never admitted when ``SERVED_MODELS`` is unset,
+    as any endpoint the function's policy reaches would be billable by any caller); an unlisted
     ``vendor.model`` id of a known vendor (passed through, ``info.known`` False).
-    Raises a 404 ``model_not_found`` for anything else, and for a retired model (the
-    message names its replacement). Does not check the model's kind: call
+    Raises a 404 ``model_not_found`` for anything else, and for a model retired on demand (the
+    message names its replacement; no call to OCI). Does not check the model's kind: call
     :meth:`ResolvedModel.require_kind`.
     """
+    today = today or today_utc()
     alias = table.get(name)
     if alias is not None:
-        info = catalog.lookup(alias.model)
-        if info.status == RETIRED and alias.serving_mode == ON_DEMAND:
-            raise _retired(name, info)
-        return ResolvedModel(name=name, model_id=alias.model, info=info, serving_mode=alias.serving_mode,
-                             endpoint_id=alias.endpoint, region=alias.region, compartment_id=alias.compartment,
-                             params=alias.params, alias=alias)
+        return _resolve_alias(alias, today)
+    former = FORMER_IDS.get(name)
+    if former is not None:
+        if former.case == RETIRED_ID:
+            raise _retired_former(name, former)
+        return replace(resolve(former.target, settings, table, today=today), name=name)
     patterns = served_patterns(settings)
     info = CATALOG.get(name)
     if info is not None:
         if not is_served(name, patterns):
             raise model_not_found(name)
-        if info.status == RETIRED:
-            raise _retired(name, info)
+        if catalog.on_demand_retired(info, today):
+            raise retired_error(name, info)
         return ResolvedModel(name=name, model_id=name, info=info)
     if DEDICATED_ENDPOINT.match(name):
         return _raw_endpoint(name, patterns)
@@ -238,20 +266,52 @@ def _raw_endpoint(name: str, patterns: tuple[str, ...]) -> ResolvedModel:
     return ResolvedModel(name=name, model_id=name, info=info, serving_mode=DEDICATED, endpoint_id=name)
 
 
-def _retired(name: str, info: ModelInfo) -> Exception:
+def _resolve_alias(alias: Alias, today: str) -> ResolvedModel:
+    """An operator alias: its model (renamed ids followed), unless retired for its serving mode on ``today``."""
+    if ROUTING_PROFILE.match(alias.model):
+        info = replace(catalog.lookup("unknown.routed"), id=alias.model)
+        model_id = alias.model
+    else:
+        former = FORMER_IDS.get(alias.model)
+        if former is not None and former.case == RETIRED_ID and alias.serving_mode == ON_DEMAND:
+            raise _retired_former(alias.name, former)
+        model_id = catalog.current_id(alias.model)
+        info = catalog.lookup(model_id)
+        # A dedicated cluster keeps serving a model until its (later) dedicated retirement date.
+        if catalog.on_demand_retired(info, today) if alias.serving_mode == ON_DEMAND else \
+                catalog.dedicated_retired(info, today):
+            raise retired_error(alias.name, info, dedicated=alias.serving_mode == DEDICATED)
+    return ResolvedModel(name=alias.name, model_id=model_id, info=info, serving_mode=alias.serving_mode,
+                         endpoint_id=alias.endpoint, region=alias.region, compartment_id=alias.compartment,
+                         params=alias.params, alias=alias)
+
+
+def retired_error(name: str, info: ModelInfo, *, dedicated: bool = False) -> Exception:
+    """The 404 for a model retired (on demand, or on dedicated clusters) that names its replacement."""
+    when = info.dedicated_retired_on if dedicated else info.retired_on
+    on = f" on {when}" if when else ""
     hint = f" Use '{info.replacement}' instead." if info.replacement else ""
-    return not_found(f"The model '{name}' has been retired by OCI Generative AI and is no longer served.{hint}",
+    return not_found(f"The model '{name}' was retired by OCI Generative AI{on} and is no longer served.{hint}",
                      code="model_not_found", param="model")
 
 
-def listed_models(settings: Settings, table: Mapping[str, Alias]) -> list[tuple[str, ModelInfo, Alias | None]]:
-    """What ``/v1/models`` shows: served, non-retired catalog models, then visible aliases."""
+def _retired_former(name: str, former: FormerId) -> Exception:
+    return not_found(f"The model '{name}' is no longer served by OCI Generative AI. Use '{former.target}' instead.",
+                     code="model_not_found", param="model")
+
+
+def listed_models(settings: Settings, table: Mapping[str, Alias], *,
+                  today: str | None = None) -> list[tuple[str, ModelInfo, Alias | None]]:
+    """What ``/v1/models`` shows: served catalog models not retired on ``today``, then visible aliases."""
+    today = today or today_utc()
     patterns = served_patterns(settings)
     rows: list[tuple[str, ModelInfo, Alias | None]] = [
         (m.id, m, None) for m in CATALOG.values()
-        if m.status != RETIRED and not m.dedicated_only and is_served(m.id, patterns) and m.id not in table
+        if not m.dedicated_only and not catalog.on_demand_retired(m, today) and is_served(m.id, patterns)
+        and m.id not in table
     ]
     for alias in table.values():
         if not alias.hidden:
-            rows.append((alias.name, catalog.lookup(alias.model), alias))
+            model_id = alias.model if ROUTING_PROFILE.match(alias.model) else catalog.current_id(alias.model)
+            rows.append((alias.name, catalog.lookup(model_id), alias))
     return rows

@@ -1,8 +1,13 @@
 """What the gateway knows about each OCI model: format, capabilities, limits, lifecycle.
 
-One table, no network: ``/v1/models``, request validation and translation all read it.
-Unknown ``vendor.model`` names still work (new OCI models on day one): they get the
-vendor's defaults through :func:`lookup`.
+One table, no network: request validation and translation read it, and ``/v1/models`` merges
+it with OCI's own model list when that is readable. Unknown ``vendor.model`` names still
+work (new OCI models on day one): they get the vendor's defaults through :func:`lookup`.
+
+Lifecycle dates are ISO dates (``YYYY-MM-DD``) from OCI's retirement pages and release
+notes; :func:`status_on` turns them into a status for a given day. Ids the catalog once used
+but OCI does not (or no longer) serve are in :data:`FORMER_IDS`, each with what it became.
+Which request parameters each model takes is in :mod:`core.chat.param_rules`.
 """
 
 from __future__ import annotations
@@ -38,13 +43,19 @@ class ModelInfo:
     json_schema: bool = True
     cohere_v2: bool = False
     """A Cohere model that also speaks COHEREV2 (used for images, thinking, nested tool schemas)."""
-    max_completion_tokens_field: bool = False
-    """Send ``maxCompletionTokens`` instead of ``maxTokens`` (OpenAI reasoning models on OCI)."""
     default_max_tokens: int = 2048
     max_output_tokens: int = 4000
     context_window: int | None = None
     status: str = ACTIVE
+    """The lifecycle the table records; :func:`status_on` also reads the dates."""
     replacement: str | None = None
+    deprecated_on: str | None = None
+    retired_on: str | None = None
+    """Last day plus one of on-demand serving (OCI's ``timeOnDemandRetired``)."""
+    dedicated_retired_on: str | None = None
+    """The same for dedicated AI clusters (OCI's ``timeDedicatedRetired``), never earlier than on demand."""
+    responses_only: bool = False
+    """Served by OCI's Responses API only; ``/actions/chat`` refuses it."""
     known: bool = True
     # Embedding models
     dimensions: int | None = None
@@ -78,6 +89,21 @@ def _rerank(id: str, context: int, **kw: object) -> ModelInfo:
                      default_max_tokens=0, max_output_tokens=0, context_window=context, **kw)  # type: ignore[arg-type]
 
 
+def _grok(id: str, **kw: object) -> ModelInfo:
+    """A Grok 4.x model: vision, 32k output tokens (the catalog's figures for the family)."""
+    values: dict[str, object] = dict(vision=True, reasoning=True, default_max_tokens=4096, max_output_tokens=32768,
+                                     context_window=256000)
+    values.update(kw)
+    return _chat(id, "xai", **values)
+
+
+# xAI retired Grok 3, Grok 4 (0709), Grok 4 Fast, Grok 4.1 Fast and Grok Code Fast 1 upstream on 2026-05-15; OCI
+# no longer served Grok 3/4/4 Fast on demand after 2026-08-15 (a live probe in us-ashburn-1).
+_GROK_RETIRED = dict(status=RETIRED, replacement="xai.grok-4.3")
+# Cohere Embed v3 models were retired on demand and on dedicated clusters on 2026-10-21 (OCI release note).
+_EMBED_V3_RETIRED = dict(status=RETIRED, replacement="cohere.embed-v4.0", retired_on="2026-10-21",
+                         dedicated_retired_on="2026-10-21")
+
 _MODELS: tuple[ModelInfo, ...] = (
     # Meta Llama (GENERIC)
     _chat("meta.llama-4-maverick-17b-128e-instruct-fp8", "meta", vision=True, context_window=512000),
@@ -90,27 +116,27 @@ _MODELS: tuple[ModelInfo, ...] = (
           replacement="meta.llama-3.3-70b-instruct"),
     _chat("meta.llama-3.1-70b-instruct", "meta", status=RETIRED, replacement="meta.llama-3.3-70b-instruct"),
     _chat("meta.llama-3-70b-instruct", "meta", status=RETIRED, replacement="meta.llama-3.3-70b-instruct"),
-    # xAI Grok (GENERIC)
-    _chat("xai.grok-4.3", "xai", vision=True, reasoning=True, default_max_tokens=4096, max_output_tokens=32768,
-          context_window=256000),
-    _chat("xai.grok-4.20", "xai", vision=True, reasoning=True, default_max_tokens=4096, max_output_tokens=32768,
-          context_window=256000),
-    _chat("xai.grok-4.20-multi-agent", "xai", vision=True, reasoning=True, default_max_tokens=4096,
-          max_output_tokens=32768, context_window=256000),
-    _chat("xai.grok-4", "xai", vision=True, reasoning=True, default_max_tokens=4096, max_output_tokens=32768,
-          context_window=256000),
-    _chat("xai.grok-4-fast", "xai", vision=True, reasoning=True, default_max_tokens=4096, max_output_tokens=32768,
-          context_window=2000000),
-    _chat("xai.grok-4.1-fast", "xai", vision=True, reasoning=True, default_max_tokens=4096, max_output_tokens=32768,
-          context_window=2000000),
-    _chat("xai.grok-3", "xai", context_window=131072, max_output_tokens=16384),
-    _chat("xai.grok-3-fast", "xai", context_window=131072, max_output_tokens=16384),
+    # xAI Grok (GENERIC), with OCI's spelling of the ids
+    _grok("xai.grok-4.3"),
+    _grok("xai.grok-4.20-reasoning"),
+    _grok("xai.grok-4.20-non-reasoning", reasoning=False),
+    _grok("xai.grok-4.20-0309-reasoning"),
+    _grok("xai.grok-4.20-0309-non-reasoning", reasoning=False),
+    _grok("xai.grok-4.20-multi-agent-0309", responses_only=True),
     _chat("xai.grok-3-mini", "xai", reasoning=True, default_max_tokens=4096, context_window=131072,
           max_output_tokens=16384),
     _chat("xai.grok-3-mini-fast", "xai", reasoning=True, default_max_tokens=4096, context_window=131072,
           max_output_tokens=16384),
-    _chat("xai.grok-code-fast-1", "xai", reasoning=True, default_max_tokens=4096, context_window=256000,
-          max_output_tokens=32768),
+    _grok("xai.grok-4", **_GROK_RETIRED, retired_on="2026-08-15"),
+    _grok("xai.grok-4-fast-reasoning", context_window=2000000, **_GROK_RETIRED, retired_on="2026-08-15"),
+    _grok("xai.grok-4-fast-non-reasoning", reasoning=False, context_window=2000000, **_GROK_RETIRED,
+          retired_on="2026-08-15"),
+    _grok("xai.grok-4-1-fast-reasoning", context_window=2000000, **_GROK_RETIRED),
+    _grok("xai.grok-4-1-fast-non-reasoning", reasoning=False, context_window=2000000, **_GROK_RETIRED),
+    _grok("xai.grok-code-fast-1", vision=False, **_GROK_RETIRED),
+    _chat("xai.grok-3", "xai", context_window=131072, max_output_tokens=16384, **_GROK_RETIRED,
+          retired_on="2026-08-15"),
+    _chat("xai.grok-3-fast", "xai", context_window=131072, max_output_tokens=16384, **_GROK_RETIRED),
     # Cohere Command (COHERE v1; Command A family also speaks COHEREV2)
     _chat("cohere.command-latest", "cohere", api_format=COHERE, json_schema=False, context_window=128000),
     _chat("cohere.command-plus-latest", "cohere", api_format=COHERE, json_schema=False, context_window=128000),
@@ -118,17 +144,20 @@ _MODELS: tuple[ModelInfo, ...] = (
     _chat("cohere.command-r-plus-08-2024", "cohere", api_format=COHERE, json_schema=False, context_window=128000),
     _chat("cohere.command-a-03-2025", "cohere", api_format=COHERE, cohere_v2=True, json_schema=False,
           context_window=256000, max_output_tokens=8000),
-    _chat("cohere.command-a-reasoning-08-2025", "cohere", api_format=COHEREV2, cohere_v2=True, reasoning=True,
-          json_schema=False, default_max_tokens=4096, context_window=256000, max_output_tokens=32000),
-    _chat("cohere.command-a-vision-07-2025", "cohere", api_format=COHEREV2, cohere_v2=True, vision=True,
+    _chat("cohere.command-a-reasoning", "cohere", api_format=COHEREV2, cohere_v2=True, reasoning=True,
+          json_schema=False, default_max_tokens=4000, context_window=256000, max_output_tokens=4000),
+    _chat("cohere.command-a-vision", "cohere", api_format=COHEREV2, cohere_v2=True, vision=True,
           tools=False, json_schema=False, context_window=128000, max_output_tokens=8000),
     _chat("cohere.command-a-translate-08-2025", "cohere", api_format=COHERE, tools=False, json_schema=False,
           context_window=8000),
-    _chat("cohere.command-r-16k", "cohere", api_format=COHERE, status=RETIRED, replacement="cohere.command-r-08-2024"),
+    _chat("cohere.command-r-16k", "cohere", api_format=COHERE, status=RETIRED, replacement="cohere.command-r-08-2024",
+          retired_on="2025-01-16", dedicated_retired_on="2025-08-07"),
     _chat("cohere.command-r-plus", "cohere", api_format=COHERE, status=RETIRED,
-          replacement="cohere.command-r-plus-08-2024"),
-    _chat("cohere.command", "cohere", api_format=COHERE, status=RETIRED, replacement="cohere.command-a-03-2025"),
-    _chat("cohere.command-light", "cohere", api_format=COHERE, status=RETIRED, replacement="cohere.command-r-08-2024"),
+          replacement="cohere.command-r-plus-08-2024", retired_on="2025-01-16", dedicated_retired_on="2025-08-07"),
+    _chat("cohere.command", "cohere", api_format=COHERE, status=RETIRED, replacement="cohere.command-a-03-2025",
+          retired_on="2024-10-02", dedicated_retired_on="2025-08-07"),
+    _chat("cohere.command-light", "cohere", api_format=COHERE, status=RETIRED, replacement="cohere.command-r-08-2024",
+          retired_on="2024-10-02", dedicated_retired_on="2025-08-07"),
     # Google Gemini (GENERIC)
     _chat("google.gemini-2.5-pro", "google", vision=True, reasoning=True, default_max_tokens=8192,
           max_output_tokens=65536, context_window=1048576),
@@ -136,21 +165,21 @@ _MODELS: tuple[ModelInfo, ...] = (
           max_output_tokens=65536, context_window=1048576),
     _chat("google.gemini-2.5-flash-lite", "google", vision=True, reasoning=True, default_max_tokens=8192,
           max_output_tokens=65536, context_window=1048576),
-    # OpenAI open-weight (GENERIC, reasoning: maxCompletionTokens)
-    _chat("openai.gpt-oss-120b", "openai", reasoning=True, max_completion_tokens_field=True, default_max_tokens=4096,
-          max_output_tokens=32768, context_window=128000),
-    _chat("openai.gpt-oss-20b", "openai", reasoning=True, max_completion_tokens_field=True, default_max_tokens=4096,
-          max_output_tokens=32768, context_window=128000),
+    # OpenAI open-weight (GENERIC; maxCompletionTokens, see core.chat.param_rules)
+    _chat("openai.gpt-oss-120b", "openai", reasoning=True, default_max_tokens=4096, max_output_tokens=32768,
+          context_window=128000),
+    _chat("openai.gpt-oss-20b", "openai", reasoning=True, default_max_tokens=4096, max_output_tokens=32768,
+          context_window=128000),
     # Cohere embeddings
     _embed("cohere.embed-v4.0", 1536, image=True, outputs=(256, 512, 1024, 1536)),
-    _embed("cohere.embed-english-v3.0", 1024),
-    _embed("cohere.embed-multilingual-v3.0", 1024),
-    _embed("cohere.embed-english-light-v3.0", 384),
-    _embed("cohere.embed-multilingual-light-v3.0", 384),
-    _embed("cohere.embed-english-image-v3.0", 1024, image=True),
-    _embed("cohere.embed-multilingual-image-v3.0", 1024, image=True),
-    _embed("cohere.embed-english-light-image-v3.0", 384, image=True),
-    _embed("cohere.embed-multilingual-light-image-v3.0", 384, image=True),
+    _embed("cohere.embed-english-v3.0", 1024, **_EMBED_V3_RETIRED),
+    _embed("cohere.embed-multilingual-v3.0", 1024, **_EMBED_V3_RETIRED),
+    _embed("cohere.embed-english-light-v3.0", 384, **_EMBED_V3_RETIRED),
+    _embed("cohere.embed-multilingual-light-v3.0", 384, **_EMBED_V3_RETIRED),
+    _embed("cohere.embed-english-image-v3.0", 1024, image=True, **_EMBED_V3_RETIRED),
+    _embed("cohere.embed-multilingual-image-v3.0", 1024, image=True, **_EMBED_V3_RETIRED),
+    _embed("cohere.embed-english-light-image-v3.0", 384, image=True, **_EMBED_V3_RETIRED),
+    _embed("cohere.embed-multilingual-light-image-v3.0", 384, image=True, **_EMBED_V3_RETIRED),
     # Cohere rerank (OCI rerankText); Rerank 3.5 is dedicated-only on OCI
     _rerank("cohere.rerank-v4.0-fast", 32000),
     _rerank("cohere.rerank-v4.0-pro", 32000),
@@ -166,8 +195,7 @@ _VENDOR_DEFAULTS: dict[str, ModelInfo] = {
                      max_output_tokens=32768, known=False),
     "google": ModelInfo(id="", vendor="google", vision=True, reasoning=True, default_max_tokens=8192,
                         max_output_tokens=65536, known=False),
-    "openai": ModelInfo(id="", vendor="openai", vision=True, reasoning=True, max_completion_tokens_field=True,
-                        default_max_tokens=4096, max_output_tokens=32768, known=False),
+    "openai": ModelInfo(id="", vendor="openai", vision=True, reasoning=True, default_max_tokens=4096, max_output_tokens=32768, known=False),
     "cohere": ModelInfo(id="", vendor="cohere", api_format=COHEREV2, cohere_v2=True, json_schema=False,
                         known=False),
 }
@@ -197,3 +225,77 @@ def embedding_models() -> list[ModelInfo]:
 
 def rerank_models() -> list[ModelInfo]:
     return [m for m in _MODELS if m.kind == RERANK and m.status != RETIRED]
+
+
+RENAMED = "renamed"
+RETIRED_ID = "retired"
+
+
+@dataclass(frozen=True)
+class FormerId:
+    """An id the catalog once listed that OCI does not serve under that name."""
+
+    case: str
+    """``renamed``: an alias of ``target``; ``retired``: a 404 naming ``target`` as the replacement."""
+    target: str
+    evidence: str
+
+
+FORMER_IDS: dict[str, FormerId] = {
+    "cohere.command-a-vision-07-2025": FormerId(
+        RENAMED, "cohere.command-a-vision",
+        "OCI's model pages, its dedicated retirement table and Oracle's live vision tests use the id without date"),
+    "cohere.command-a-reasoning-08-2025": FormerId(
+        RENAMED, "cohere.command-a-reasoning",
+        "OCI's model page names it cohere.command-a-reasoning; so does the dedicated retirement table"),
+    "xai.grok-4.20": FormerId(
+        RENAMED, "xai.grok-4.20-reasoning",
+        "OCI serves Grok 4.20 as -reasoning and -non-reasoning (live probe, us-ashburn-1, 2026-08-17); the catalog's "
+        "entry was the reasoning one"),
+    "xai.grok-4.20-multi-agent": FormerId(
+        RENAMED, "xai.grok-4.20-multi-agent-0309",
+        "Oracle's langchain-oci uses xai.grok-4.20-multi-agent-0309, through the Responses API only"),
+    "xai.grok-4-fast": FormerId(
+        RETIRED_ID, "xai.grok-4.3",
+        "not an OCI id (OCI used -reasoning/-non-reasoning); Grok 4 Fast is retired upstream and on OCI"),
+    "xai.grok-4.1-fast": FormerId(
+        RETIRED_ID, "xai.grok-4.3",
+        "not an OCI id (OCI spells it xai.grok-4-1-fast-reasoning); Grok 4.1 Fast is retired upstream"),
+}
+"""Every id this catalog once used that is not OCI's current id, and what it became."""
+
+
+def current_id(model_id: str) -> str:
+    """The id OCI serves today for ``model_id`` (a renamed id's new name; anything else unchanged)."""
+    former = FORMER_IDS.get(model_id)
+    return former.target if former is not None and former.case == RENAMED else model_id
+
+
+def on_demand_retired(info: ModelInfo, today: str) -> bool:
+    """Whether OCI no longer serves ``info`` on demand on ``today`` (an ISO date)."""
+    if info.retired_on is not None:
+        return today >= info.retired_on
+    return info.status == RETIRED
+
+
+def dedicated_retired(info: ModelInfo, today: str) -> bool:
+    """Whether dedicated AI clusters stopped serving ``info`` by ``today`` (unknown: still served)."""
+    return info.dedicated_retired_on is not None and today >= info.dedicated_retired_on
+
+
+def status_on(info: ModelInfo, today: str) -> str:
+    """``active``, ``deprecated`` (a retirement is announced) or ``retired`` (on demand), on ``today``."""
+    if on_demand_retired(info, today):
+        return RETIRED
+    if info.status == DEPRECATED or info.retired_on is not None or (
+            info.deprecated_on is not None and today >= info.deprecated_on):
+        return DEPRECATED
+    return ACTIVE
+
+
+def retirement_notice(info: ModelInfo, *, dedicated: bool, today: str) -> str | None:
+    """``<date>; replacement=<id>`` for a model whose retirement (for this serving mode) is announced and ahead."""
+    when = info.dedicated_retired_on if dedicated else info.retired_on
+    if when is None or today >= when:
+        return None
+    return f"{when}; replacement={info.replacement}" if info.replacement else when

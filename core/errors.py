@@ -18,6 +18,7 @@ Two rules shape the upstream mapping:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -91,6 +92,12 @@ def model_not_found(model: str) -> APIError:
     )
 
 
+def model_unknown_to_oci(model: str, detail: str) -> APIError:
+    """OCI itself answered that it has no such model (in this region)."""
+    return APIError(404, f"OCI Generative AI does not serve the model '{model}' in this region ({detail}).",
+                    type=NOT_FOUND, param="model", code="model_not_found")
+
+
 def config_error(exc: ConfigError) -> APIError:
     return APIError(
         500, f"Gateway misconfigured: {exc}. The operator must fix the function configuration.",
@@ -162,7 +169,38 @@ def _retry_after_headers(failure: _UpstreamFailure) -> dict[str, str]:
     return {"retry-after": failure.retry_after} if failure.retry_after else {}
 
 
+UNSUPPORTED_PARAMETER = re.compile(r"does not support (?:the )?parameter[:\s]+'?\"?([A-Za-z_.]+)")
+"""OCI's 400 for a parameter a model does not take: 'Model ... does not support parameter reasoningEffort'."""
+FORMAT_MISMATCH = "Chat request type does not match serving model"
+"""OCI's 400 when a dedicated endpoint hosts a model of another chat format (a Cohere model sent GENERIC)."""
+
+OCI_PARAMETERS = {
+    "reasoningEffort": "reasoning_effort", "thinking": "reasoning_effort", "presencePenalty": "presence_penalty",
+    "frequencyPenalty": "frequency_penalty", "stop": "stop", "stopSequences": "stop", "topK": "top_k", "topP": "top_p",
+    "seed": "seed", "logProbs": "logprobs", "isLogProbsEnabled": "logprobs", "maxTokens": "max_tokens",
+    "maxCompletionTokens": "max_completion_tokens", "temperature": "temperature", "numGenerations": "n",
+    "logitBias": "logit_bias", "responseFormat": "response_format", "tools": "tools", "toolChoice": "tool_choice",
+    "toolsChoice": "tool_choice", "isParallelToolCalls": "parallel_tool_calls", "verbosity": "verbosity",
+    "prediction": "prediction", "webSearchOptions": "web_search_options", "metadata": "metadata",
+    "serviceTier": "service_tier",
+}
+"""OCI's chat field names and the OpenAI parameter each one carries."""
+
+
+def openai_parameter(oci_field: str) -> str:
+    """The OpenAI name of an OCI chat field (``reasoningEffort`` -> ``reasoning_effort``)."""
+    name = oci_field.strip(".").rsplit(".", 1)[-1]
+    return OCI_PARAMETERS.get(name) or re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
 def _rejected(failure: _UpstreamFailure) -> APIError:
+    found = UNSUPPORTED_PARAMETER.search(failure.detail)
+    if found:
+        param = openai_parameter(found.group(1))
+        return APIError(400, f"{failure.service} rejected the request: {failure.detail} (OpenAI parameter "
+                             f"'{param}').", param=param, code="unsupported_parameter")
+    if FORMAT_MISMATCH.lower() in failure.detail.lower():
+        return APIError(400, f"{failure.service} rejected the request: {failure.detail}", code="chat_format_mismatch")
     return APIError(400, f"{failure.service} rejected the request: {failure.detail}",
                     code=failure.code or "upstream_bad_request")
 
@@ -188,8 +226,16 @@ def _not_authorized(failure: _UpstreamFailure) -> APIError:
     )
 
 
+def _names_the_model(failure: _UpstreamFailure) -> bool:
+    """OCI's 404 says the model itself is missing ('Entity with key <id> not found'), not who may see it."""
+    detail = failure.detail.lower()
+    return failure.model is not None and ("entity with key" in detail or failure.model.lower() in detail)
+
+
 def _not_found(failure: _UpstreamFailure) -> APIError:
-    # NotAuthorizedOrNotFound on a model the gateway knows is an IAM problem, not a missing model.
+    if _names_the_model(failure):
+        return model_unknown_to_oci(failure.model or "?", failure.detail)
+    # Any other NotAuthorizedOrNotFound on a model the gateway knows is an IAM problem, not a missing model.
     if failure.code == "NotAuthorizedOrNotFound":
         return _not_authorized(failure) if failure.known_model else model_not_found(failure.model or "?")
     if failure.model is not None:

@@ -6,6 +6,10 @@ So every check here is local: the settings parse, the credentials load, a region
 a compartment resolve to an inference endpoint, the alias table parses. Nothing is
 sent to OCI Generative AI.
 
+``model_list`` reports the last read of OCI's model list (:mod:`core.model_list`): whether
+``/v1/models`` comes from it or from the built-in table, and the outcome. A plain check never reads
+it; ``?deep=1`` (admin keys, :func:`deep_check`) reads it first when it is stale.
+
 The answer is 200 ``{"status": "ok", ...}`` with non-secret facts (role, credential
 kind, region, endpoint host, counts), or 503 ``{"status": "error", "problems": [...]}``
 naming each failed check. Compartment and tenancy OCIDs are not echoed (an
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from core import runtime
+from core import model_list, runtime
 from core.errors import ConfigError
 from core.guardrails.policy import parse_policy
 from core.oci import deployment
@@ -125,4 +129,15 @@ def check_configuration(environ: Mapping[str, str] | None = None) -> HealthRepor
     policy = _attempt(report, "guardrails", lambda: parse_policy(settings.guardrails, "setting GUARDRAILS"))
     if policy is not None:
         report.facts["guardrails"] = policy.text() or "off"
+    report.facts["model_list"] = model_list.health_facts()
     return report
+
+
+async def deep_check(*, deadline: float | None = None) -> dict[str, Any]:
+    """``/health?deep=1``: OCI's model list read first when stale, then the doctor's gateway checks (model calls,
+    at most once a minute per container), with the list's outcome."""
+    from core.doctor import deep_health
+
+    await model_list.refresh(deadline=deadline)
+    report = await deep_health(deadline=deadline)
+    return {**report, "model_list": model_list.health_facts()}

@@ -120,6 +120,12 @@ class Settings:
         "Overrides the inference host (`scheme://host[:port]`) for every Generative AI call; used for the local "
         "emulator and private endpoints.",
     )
+    oci_genai_management_endpoint: str | None = _setting(
+        "OCI_GENAI_MANAGEMENT_ENDPOINT", None,
+        "Overrides the Generative AI management host (`scheme://host[:port]`) where OCI's model list is read "
+        "(`ListModels`, `ListModelDiscovery`). Unset: the host of `OCI_GENAI_ENDPOINT` when that is set (the local "
+        "emulator serves both), else the region's.",
+    )
     oci_objectstorage_endpoint: str | None = _setting(
         "OCI_OBJECTSTORAGE_ENDPOINT", None,
         "Overrides the Object Storage host (`scheme://host[:port]`).",
@@ -258,6 +264,12 @@ class Settings:
         "Comma-separated model ids or globs (e.g. `cohere.embed-*,meta.*`) this deployment serves and lists in "
         "`/v1/models`; unset serves the whole catalog. Aliases are always served.",
     )
+    model_list_ttl_seconds: float = _setting(
+        "MODEL_LIST_TTL_SECONDS", 3600.0,
+        "How long a container keeps OCI's model list (read on the first `/v1/models` or `/health?deep=1` call, and "
+        "alongside the first chat call) before reading it again; `0` never reads it (the built-in table only). "
+        "Needs `inspect generative-ai-model`; when refused the table is used and the log says so once.",
+    )
     embeddings_concurrency: int = _setting(
         "EMBEDDINGS_CONCURRENCY", 8,
         "Upstream embedText calls (at most 96 inputs each) one `/v1/embeddings` request runs at the same time.",
@@ -313,8 +325,9 @@ class Settings:
         "manifests and dead letters. Required for the `ingest` role.",
     )
     ingest_embedding_model: str = _setting(
-        "INGEST_EMBEDDING_MODEL", "cohere.embed-multilingual-v3.0",
-        "Ingest: embedding model (an OCI model id or an alias from \"Models and aliases\").",
+        "INGEST_EMBEDDING_MODEL", "cohere.embed-v4.0",
+        "Ingest: embedding model (an OCI model id or an alias from \"Models and aliases\"). The default makes "
+        "1536-dimension vectors (Embed v3, 1024, was retired on 2026-10-21; see docs/upgrading.md).",
     )
     ingest_prefixes: str | None = _setting(
         "INGEST_PREFIXES", None,

@@ -11,8 +11,8 @@ from core.validation import parse_json_object
 async def handle(request: Request) -> Response:
     result = await create_embeddings(parse_json_object(request.body), deadline=request.deadline,
                                      request_id=request.request_id, policy=policy_of(request))
-    response = Response.json(result.body, headers={"x-request-id": result.request_ids[0] if result.request_ids
-                                                   else request.request_id})
+    response = Response.json(result.body, headers={**result.headers, "x-request-id": result.request_ids[0]
+                                                   if result.request_ids else request.request_id})
     response.meta.update(model=result.body["model"], oci_model=result.model_id, inputs=len(result.body["data"]),
                          upstream_calls=result.upstream_calls,
                          prompt_tokens=result.body["usage"]["prompt_tokens"])

@@ -1,14 +1,14 @@
 """``GET /health`` (any path ending in ``/health``, so ``/v1/health`` too): is this deployment configured?
 
-``?deep=1`` (keys marked admin only) also runs the gateway's doctor checks: real model calls, at most once a
-minute per container.
+``?deep=1`` (keys marked admin only) also reads OCI's model list when it is stale and runs the gateway's doctor
+checks: real model calls, at most once a minute per container.
 """
 
 from __future__ import annotations
 
 from core.errors import PERMISSION, APIError
 from core.exchange import Request, Response
-from core.health import check_configuration
+from core.health import check_configuration, deep_check
 from core.policy import is_admin
 
 
@@ -20,10 +20,8 @@ async def handle(request: Request) -> Response:
 
 
 async def _deep(request: Request) -> Response:
-    from core.doctor import deep_health
-
     if not is_admin(request):
         raise APIError(403, "GET /health?deep=1 calls models and needs an API key marked admin "
                             "(python -m core.apikeys mint --admin).", type=PERMISSION, code="admin_required")
-    report = await deep_health(deadline=request.deadline)
+    report = await deep_check(deadline=request.deadline)
     return Response.json(report, status=200 if report["status"] == "ok" else 503, headers={"cache-control": "no-store"})

@@ -1,4 +1,4 @@
-"""``GET /v1/models`` and ``GET /v1/models/{id}``: what this deployment serves (no network call)."""
+"""``GET /v1/models`` and ``GET /v1/models/{id}``: what this deployment serves (OCI's list, cached, and the table)."""
 
 from __future__ import annotations
 
@@ -13,5 +13,5 @@ async def handle(request: Request) -> Response:
     model_id = request.path_params.get("id")
     policy = policy_of(request)
     if model_id is None:
-        return Response.json(list_models(policy))
-    return Response.json(get_model(unquote(model_id), policy))
+        return Response.json(await list_models(policy, deadline=request.deadline))
+    return Response.json(await get_model(unquote(model_id), policy, deadline=request.deadline))

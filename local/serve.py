@@ -83,6 +83,7 @@ def _start_emulator(state: dict[str, Any]) -> tuple[dict[str, str], str]:
     env = dict(creds.env)
     env.update(
         OCI_GENAI_ENDPOINT=server.url,
+        OCI_GENAI_MANAGEMENT_ENDPOINT=server.url,
         OCI_OBJECTSTORAGE_ENDPOINT=server.url,
         OCI_COMPARTMENT_ID=FAKE_COMPARTMENT,
         OCI_REGION=creds.region,

@@ -64,6 +64,7 @@ def gateway_env(clean_config, api_key_credentials):
     clean_config.setenv("OCI_REGION", "us-chicago-1")
     clean_config.setenv("OCI_COMPARTMENT_ID", TEST_COMPARTMENT)
     clean_config.setenv("OCI_MAX_RETRIES", "2")
+    clean_config.setenv("MODEL_LIST_TTL_SECONDS", "0")  # no read of OCI's model list unless a test asks for one
     runtime.set_credentials(api_key_credentials)
     reset_settings()
     yield clean_config

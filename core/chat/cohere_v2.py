@@ -8,8 +8,9 @@ results as ``TOOL`` messages with ``content`` parts, ``toolsChoice`` as a bare s
 as ``thinking`` with a token budget rather than an effort level.
 
 An assistant turn that called tools carries its text as ``toolPlan``, the slot Cohere
-itself fills in that case (and the one its docs replay), and no ``content``: nothing
-empty is ever sent.
+itself fills in that case (and the one its docs replay). Its ``content``, which the SDK
+marks required on every V2 message, is then one space (the smallest text Cohere takes),
+so the plan is not read twice.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def _message(message: Message) -> dict[str, Any]:
         return {"role": "TOOL", "toolCallId": message.tool_call_id, "content": _text(message.text)}
     out: dict[str, Any] = {"role": "ASSISTANT"}
     if message.tool_calls:
+        out["content"] = _text("")
         if message.text:
             out["toolPlan"] = message.text
         out["toolCalls"] = [{"id": c.id, "type": "FUNCTION",
@@ -91,7 +93,7 @@ def _check_images(request: ChatRequest, info: ModelInfo) -> None:
     for i, message in enumerate(request.messages):
         if any(p.type == "image" for p in message.parts):
             raise invalid_request(f"{info.id} does not accept images; use a vision model such as "
-                                  "cohere.command-a-vision-07-2025.", param=f"messages[{i}].content",
+                                  "cohere.command-a-vision.", param=f"messages[{i}].content",
                                   code="unsupported_content_type")
 
 

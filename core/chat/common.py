@@ -36,16 +36,23 @@ def created_timestamp(time_created: Any) -> int:
 
 
 def usage(oci_usage: Any) -> dict[str, Any]:
+    """OpenAI's usage from OCI's, with reasoning inside ``completion_tokens`` as OpenAI counts it.
+
+    xAI models report reasoning outside ``completionTokens`` (prompt + completion + reasoning = total);
+    then the reasoning is added, so ``completion_tokens`` is never below ``reasoning_tokens``.
+    """
     if not isinstance(oci_usage, dict):
         return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     prompt = int(oci_usage.get("promptTokens") or 0)
     completion = int(oci_usage.get("completionTokens") or 0)
     total = int(oci_usage.get("totalTokens") or prompt + completion)
+    reasoning = (oci_usage.get("completionTokensDetails") or {}).get("reasoningTokens")
+    if reasoning and prompt + completion + int(reasoning) == total:
+        completion += int(reasoning)
     result: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
     cached = (oci_usage.get("promptTokensDetails") or {}).get("cachedTokens")
     if cached is not None:
         result["prompt_tokens_details"] = {"cached_tokens": int(cached)}
-    reasoning = (oci_usage.get("completionTokensDetails") or {}).get("reasoningTokens")
     if reasoning is not None:
         result["completion_tokens_details"] = {"reasoning_tokens": int(reasoning)}
     return result

@@ -3,9 +3,9 @@
 Pure translation, data in and data out. OCI's GENERIC format differs from OpenAI in
 small, sharp ways: upper-case roles, ``content`` always an array of typed parts
 (never a bare string, never empty), camelCase fields, tools and tool calls flat,
-``toolChoice`` an object. Google models add two quirks: an
-assistant turn that only calls tools needs placeholder text, and parallel calls must
-be replayed as call/result pairs.
+``toolChoice`` an object. Google models add three quirks: an
+assistant turn that only calls tools needs placeholder text, parallel calls must
+be replayed as call/result pairs, and schemas may not use exclusive bounds.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 
 from core.catalog import ModelInfo
 from core.chat.common import created_timestamp, finish_reason, sampling_fields, tool_call_id, usage
+from core.chat.param_rules import rule_for
 from core.chat.request import ChatRequest, Message
-from core.chat.schema import SchemaError, simplify_schema
+from core.chat.schema import SchemaError, inclusive_bounds, simplify_schema
 from core.errors import invalid_request
 
 _ROLE = {"system": "SYSTEM", "developer": "DEVELOPER", "user": "USER", "assistant": "ASSISTANT", "tool": "TOOL"}
@@ -80,19 +81,20 @@ def _flatten_parallel_calls(messages: tuple[Message, ...]) -> list[Message]:
     return out
 
 
-def _tool(spec: Any, index: int) -> dict[str, Any]:
+def _tool(spec: Any, index: int, google: bool) -> dict[str, Any]:
     try:
         parameters = simplify_schema(spec.parameters)
     except SchemaError as exc:
         raise invalid_request(f"The schema of tool '{spec.name}' cannot be sent to OCI: {exc}.",
                               param=f"tools[{index}].function.parameters", code="invalid_tool_schema") from None
-    tool: dict[str, Any] = {"type": "FUNCTION", "name": spec.name, "parameters": parameters}
+    tool: dict[str, Any] = {"type": "FUNCTION", "name": spec.name,
+                            "parameters": inclusive_bounds(parameters) if google else parameters}
     if spec.description:
         tool["description"] = spec.description
     return tool
 
 
-def _response_format(request: ChatRequest) -> dict[str, Any] | None:
+def _response_format(request: ChatRequest, google: bool) -> dict[str, Any] | None:
     fmt = request.response_format
     if fmt is None:
         return None
@@ -105,7 +107,7 @@ def _response_format(request: ChatRequest) -> dict[str, Any] | None:
     except SchemaError as exc:
         raise invalid_request(f"response_format.json_schema.schema cannot be sent to OCI: {exc}.",
                               param="response_format.json_schema.schema", code="invalid_schema") from None
-    spec: dict[str, Any] = {"name": fmt.name, "schema": schema}
+    spec: dict[str, Any] = {"name": fmt.name, "schema": inclusive_bounds(schema) if google else schema}
     if fmt.description:
         spec["description"] = fmt.description
     if fmt.strict is not None:
@@ -174,13 +176,15 @@ def _extras(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _token_limit(request: ChatRequest, info: ModelInfo | None, max_tokens: int | None,
-                 default_max_tokens: int | None) -> dict[str, Any]:
+                 default_max_tokens: int | None, field_name: str | None) -> dict[str, Any]:
     """The output limit (an explicit one, else the caller's, else the default) under the model's field name."""
     limit = max_tokens if max_tokens is not None else (
         request.max_tokens if request.max_tokens is not None else default_max_tokens)
     if limit is None:
         return {}
-    return {"maxCompletionTokens" if info is not None and info.max_completion_tokens_field else "maxTokens": limit}
+    if field_name is None:
+        field_name = rule_for(info).max_tokens_field if info is not None else "maxTokens"
+    return {field_name: limit}
 
 
 def _generation_fields(request: ChatRequest) -> dict[str, Any]:
@@ -203,11 +207,11 @@ def _generation_fields(request: ChatRequest) -> dict[str, Any]:
     return fields
 
 
-def _tool_fields(request: ChatRequest) -> dict[str, Any]:
+def _tool_fields(request: ChatRequest, google: bool) -> dict[str, Any]:
     """tools, toolChoice and isParallelToolCalls; nothing when the request has no tools."""
     if not request.tools:
         return {}
-    fields: dict[str, Any] = {"tools": [_tool(spec, i) for i, spec in enumerate(request.tools)]}
+    fields: dict[str, Any] = {"tools": [_tool(spec, i, google) for i, spec in enumerate(request.tools)]}
     choice = _tool_choice(request)
     if choice is not None:
         fields["toolChoice"] = choice
@@ -217,19 +221,20 @@ def _tool_fields(request: ChatRequest) -> dict[str, Any]:
 
 
 def to_generic_chat_request(request: ChatRequest, info: ModelInfo | None = None, *,
-                            max_tokens: int | None = None, default_max_tokens: int | None = None) -> dict[str, Any]:
-    """The ``chatRequest`` object for a GENERIC-format model."""
+                            max_tokens: int | None = None, default_max_tokens: int | None = None,
+                            max_tokens_field: str | None = None) -> dict[str, Any]:
+    """The ``chatRequest`` object for a GENERIC-format model (limit field: the given one, else the table's)."""
     google = info is not None and info.vendor == "google"
     messages = _flatten_parallel_calls(request.messages) if google else list(request.messages)
     body: dict[str, Any] = {
         "apiFormat": "GENERIC",
         "messages": [generic_message(m, placeholder_for_empty_assistant=google) for m in messages],
     }
-    body.update(_token_limit(request, info, max_tokens, default_max_tokens))
+    body.update(_token_limit(request, info, max_tokens, default_max_tokens, max_tokens_field))
     body.update(sampling_fields(request))
     body.update(_generation_fields(request))
-    body.update(_tool_fields(request))
-    response_format = _response_format(request)
+    body.update(_tool_fields(request, google))
+    response_format = _response_format(request, google)
     if response_format is not None:
         body["responseFormat"] = response_format
     body.update(_extras(request.raw))

@@ -1,19 +1,28 @@
-"""Which OpenAI chat parameters each OCI chat format can take, and what happens to the rest.
+"""Which OpenAI chat parameters each OCI chat format and model can take, and what happens to the rest.
 
-A parameter a format cannot honour is a 400 naming it (``param`` set), unless the
-operator set ``DROP_UNSUPPORTED_PARAMS`` (like LiteLLM's ``drop_params``), in which
-case it is removed before translation. Parameters that change nothing a caller can
-observe (``user``, ``store``...) are always dropped silently.
+Two passes, both before OCI is called: :func:`apply_model_rules` applies the model's row of
+:mod:`core.chat.param_rules` (and what the process learned from OCI's own refusals), then
+:func:`apply_param_policy` what the chosen format can express. A parameter either cannot take
+is a 400 naming it (``param`` set), unless the operator set ``DROP_UNSUPPORTED_PARAMS`` (like
+LiteLLM's ``drop_params``), in which case it is removed and named in the answer's
+``x-gateway-dropped-params`` header. ``reasoning_effort`` on a model without that knob is
+always dropped that way. Parameters that change nothing a caller can observe (``user``,
+``store``...) are dropped silently.
 """
 
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from typing import Any
+from typing import Any, Iterable
 
 from core.catalog import COHERE, COHEREV2, GENERIC, ModelInfo
+from core.chat.param_rules import NEUTRAL_VALUES, rule_for
 from core.chat.request import ChatRequest
 from core.errors import invalid_request
+
+REASONING_EFFORT = "reasoning_effort"
+TOKEN_LIMITS = frozenset({"max_tokens", "max_completion_tokens"})
+"""Learned refusals of these switch the output-limit field rather than dropping a parameter."""
 
 # Accepted and dropped without a word: they have no OCI equivalent and no visible effect.
 HARMLESS = frozenset({"user", "store", "service_tier", "max_retries", "safety_identifier", "prompt_cache_key"})
@@ -63,8 +72,6 @@ def _format_cannot(request: ChatRequest, fmt: str) -> tuple[str, str] | None:
 
 def _model_cannot(request: ChatRequest, fmt: str, info: ModelInfo) -> tuple[str, str] | None:
     """A value the format could carry but this model does not support."""
-    if request.reasoning_effort is not None and not info.reasoning and info.known:
-        return "reasoning_effort", f"{info.id} is not a reasoning model"
     if request.tools and not info.tools:
         return "tools", f"{info.id} does not support tool calling"
     if (request.response_format is not None and request.response_format.type == "json_schema"
@@ -73,9 +80,51 @@ def _model_cannot(request: ChatRequest, fmt: str, info: ModelInfo) -> tuple[str,
     return None
 
 
-def apply_param_policy(request: ChatRequest, fmt: str, info: ModelInfo, *, drop_unsupported: bool) -> ChatRequest:
-    """Return the request with parameters this format cannot take removed, or raise a 400 naming one."""
+def apply_model_rules(request: ChatRequest, info: ModelInfo, *, drop_unsupported: bool,
+                      learned: frozenset[str] = frozenset()) -> tuple[ChatRequest, list[str]]:
+    """The request without what ``info`` does not take, and the parameters dropped; or a 400 naming one.
+
+    ``learned`` holds OpenAI parameter names OCI itself refused for this model in this process.
+    """
     cleared: dict[str, Any] = {}
+    dropped: list[str] = []
+    removed: list[str] = []
+    if _effort_dropped(request, info, drop_unsupported, learned):
+        cleared[REASONING_EFFORT] = None
+        dropped.append(REASONING_EFFORT)
+        removed.append(REASONING_EFFORT)
+    refused = rule_for(info).refuses | (learned - TOKEN_LIMITS - {REASONING_EFFORT})
+    for param in sorted(p for p in refused if request.raw.get(p) is not None):
+        if request.raw[param] != NEUTRAL_VALUES.get(param, object()):
+            if not drop_unsupported:
+                raise invalid_request(
+                    f"'{param}' is not supported by {info.id}: OCI Generative AI refuses it for this model. Remove "
+                    "it, or ask the operator to set DROP_UNSUPPORTED_PARAMS=true to have the gateway drop it.",
+                    param=param, code="unsupported_parameter")
+            dropped.append(param)
+        cleared.update(_cleared_fields(param))
+        removed.append(param)
+    return _without(request, cleared, removed), dropped
+
+
+def _effort_dropped(request: ChatRequest, info: ModelInfo, drop_unsupported: bool, learned: frozenset[str]) -> bool:
+    """Whether ``reasoning_effort`` goes: always on a model without the knob, else when its value is not one."""
+    effort = request.reasoning_effort
+    efforts = () if REASONING_EFFORT in learned else rule_for(info).efforts
+    if effort is None or efforts is None or effort in efforts:
+        return False
+    if efforts and not drop_unsupported:
+        levels = ", ".join(f"'{e.lower()}'" for e in efforts)
+        raise invalid_request(f"'reasoning_effort' {effort.lower()!r} is not a level {info.id} has; use one of "
+                              f"{levels}.", param=REASONING_EFFORT, code="unsupported_value")
+    return True
+
+
+def apply_param_policy(request: ChatRequest, fmt: str, info: ModelInfo, *,
+                       drop_unsupported: bool) -> tuple[ChatRequest, list[str]]:
+    """The request without what this format cannot take, and the parameters dropped; or a 400 naming one."""
+    cleared: dict[str, Any] = {}
+    dropped: list[str] = []
     for param in _unsupported_params(request.raw, SUPPORTED[fmt]):
         if not drop_unsupported:
             raise invalid_request(
@@ -83,13 +132,15 @@ def apply_param_policy(request: ChatRequest, fmt: str, info: ModelInfo, *, drop_
                 "set DROP_UNSUPPORTED_PARAMS=true to have the gateway drop it.",
                 param=param, code="unsupported_parameter")
         cleared.update(_cleared_fields(param))
-    while (problem := _unsupported_value(_without(request, cleared), fmt, info)):
+        dropped.append(param)
+    while (problem := _unsupported_value(_without(request, cleared, dropped), fmt, info)):
         param, reason = problem
         if not drop_unsupported:
             raise invalid_request(f"'{param}' cannot be honoured: {reason}.", param=param,
                                   code="unsupported_parameter")
         cleared.update(_cleared_fields(param))
-    return _without(request, cleared)
+        dropped.append(param)
+    return _without(request, cleared, dropped), dropped
 
 
 def _unsupported_params(raw: dict[str, Any], supported: frozenset[str]) -> list[str]:
@@ -106,8 +157,13 @@ def _cleared_fields(param: str) -> dict[str, Any]:
     return {name: _empty(name) for name in _FIELDS.get(param, (param,)) if name in _REQUEST_FIELDS}
 
 
-def _without(request: ChatRequest, cleared: dict[str, Any]) -> ChatRequest:
-    return replace(request, **cleared) if cleared else request
+def _without(request: ChatRequest, cleared: dict[str, Any], params: Iterable[str] = ()) -> ChatRequest:
+    """The request with ``cleared`` fields reset and the OpenAI ``params`` gone from its raw body too."""
+    gone = set(params)
+    if not cleared and not gone:
+        return request
+    raw = {key: value for key, value in request.raw.items() if key not in gone}
+    return replace(request, **cleared, raw=raw)
 
 
 def _empty(name: str) -> Any:

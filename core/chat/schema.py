@@ -158,3 +158,31 @@ def simplify_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
     if "type" not in result and "properties" in result:
         result["type"] = "object"
     return result
+
+
+_BOUNDS = (("exclusiveMinimum", "minimum", 1), ("exclusiveMaximum", "maximum", -1))
+
+
+def inclusive_bounds(schema: Any) -> Any:
+    """A copy of ``schema`` without ``exclusiveMinimum``/``exclusiveMaximum`` (Gemini refuses them).
+
+    A numeric bound becomes the inclusive one (one step inside for integers, the same value otherwise,
+    which admits the bound itself); the boolean draft-4 form only qualified ``minimum``/``maximum``
+    and is dropped.
+    """
+    if isinstance(schema, list):
+        return [inclusive_bounds(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: inclusive_bounds(value) if key not in ("enum", "const", "default") else value
+           for key, value in schema.items() if key not in ("exclusiveMinimum", "exclusiveMaximum")}
+    for exclusive, inclusive, step in _BOUNDS:
+        bound = schema.get(exclusive)
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+            continue
+        if schema.get("type") == "integer" and float(bound).is_integer():
+            bound = int(bound) + step
+        current = out.get(inclusive)
+        tighter = max if step > 0 else min
+        out[inclusive] = bound if not isinstance(current, (int, float)) else tighter(current, bound)
+    return out

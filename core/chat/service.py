@@ -3,24 +3,37 @@
 The steps, in order: resolve the model once, merge the alias's default parameters, parse once,
 check limits and the caller's allow-list, screen the input (guardrails), inline image URLs, translate,
 call OCI, translate back (or relay the event stream), screen the output.
+
+When OCI refuses the body with a 400 on which it generated nothing, the request may be sent once
+more with a changed body, and what was learned is kept for the process (:func:`runtime.memo`):
+
+* "does not support parameter X": ``reasoning_effort`` is dropped (as for any model without that
+  knob), the output-limit field switched, any other parameter dropped only with
+  ``DROP_UNSUPPORTED_PARAMS``; later requests for that model get the same treatment before OCI;
+* "Chat request type does not match serving model" for a target whose model is unknown (a raw
+  dedicated endpoint, a routing profile): GENERIC, then COHEREV2, then COHERE, each once; the
+  format that worked is kept for that endpoint.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 
-from core import aliases, runtime
+from core import aliases, catalog, logs, model_list, runtime
 from core.aliases import ResolvedModel
-from core.catalog import CHAT
+from core.catalog import COHERE, COHEREV2, GENERIC
 from core.chat.images import inline_images
 from core.chat.limits import check_chat_limits
+from core.chat.params import REASONING_EFFORT, TOKEN_LIMITS
 from core.chat.relay import relay
 from core.chat.request import ChatRequest, parse_chat_request
 from core.chat.stream import StreamTranslator
-from core.chat.translate import build_chat_details, completion_from_result
+from core.chat.translate import ChatPlan, build_chat_details, completion_from_result
 from core.errors import APIError
+from core.gateway_headers import model_headers
 from core.oci import deployment
 from core.oci.client import UpstreamError
 from core.oci.failures import api_error
@@ -32,6 +45,9 @@ if TYPE_CHECKING:
     from core.guardrails.chat import ChatGuard
 
 STREAM_ACCEPT = "application/json, text/event-stream"
+FORMAT_FALLBACK = (GENERIC, COHEREV2, COHERE)
+"""The chat formats tried in turn on a target whose model is unknown."""
+MAX_PARAMETER_RESENDS = 1
 
 
 @dataclass
@@ -45,16 +61,24 @@ class ChatResult:
     stream: AsyncIterator[bytes] | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
-    """Extra response headers (guardrail reports); a stream may still add to them while it runs."""
+    """``x-gateway-*`` headers, OCI headers passed back (:mod:`core.gateway_headers`) and guardrail reports; a
+    stream may still add to them while it runs."""
 
 
 @dataclass(frozen=True)
-class _Call:
-    """Where and how one chat request goes upstream."""
+class _Target:
+    """Where one chat request goes upstream, and how its body is built."""
 
+    chat: ChatRequest
+    model: ResolvedModel
     url: str
-    details: dict[str, Any]
-    api_format: str
+    compartment: str
+    drop_unsupported: bool
+
+    def plan(self, api_format: str | None = None) -> ChatPlan:
+        model = self.model if api_format is None else replace(self.model, info=_as_format(self.model, api_format))
+        return build_chat_details(self.chat, model, self.compartment, drop_unsupported=self.drop_unsupported,
+                                  learned=frozenset(learned_refusals(self.model)))
 
 
 async def create_chat_completion(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
@@ -65,26 +89,51 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
     ``policy`` is the caller's API-key allow-list (None: no allow-list).
     """
     settings = settings or runtime.settings()
-    chat, target = _parse(data, settings, policy)
-    guard = guarded(settings, target, policy, deadline=deadline, request_id=request_id)
+    chat, resolved = _parse(data, settings, policy)
+    model_list.start_read()  # OCI's model list, read beside this call (never waited for) when stale
+    guard = guarded(settings, resolved, policy, deadline=deadline, request_id=request_id)
     if guard is not None:
         chat = await guard.screen_input(chat)  # a block raises 400 content_filter; a mask rewrites the turn
-    call = await _prepare(chat, target, settings)
-    options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None)
-    try:
-        if chat.stream:
-            result = await _stream(chat, call, options, deadline, settings,
-                                   {"request_id": request_id, "key_id": key_id})
-            return await guard.screen_streamed(result) if guard is not None else result
-        upstream = await runtime.client().request("POST", call.url, **options)
-    except UpstreamError as exc:
-        raise api_error(exc, model=chat.model, known_model=target.known) from None
-    completion = completion_from_result(upstream.json(), call.api_format, model=chat.model,
+    target = await _prepare(chat, resolved, settings)
+    options = dict(deadline=deadline, request_id=request_id or None)
+    headers = guard.headers if guard is not None else {}
+    client = runtime.client()
+
+    def refused(exc: UpstreamError) -> APIError:
+        return api_error(exc, model=chat.model, known_model=resolved.known)
+
+    if chat.stream:
+        async def open_stream(plan: ChatPlan) -> Any:
+            try:
+                return await client.open_stream("POST", target.url, accept=STREAM_ACCEPT, json_body=plan.details,
+                                                **options)
+            except UpstreamError as exc:
+                raise refused(exc) from None
+
+        plan, stream = await _send(target, open_stream)
+        translator = StreamTranslator(response_id=f"chatcmpl-{stream.request_id.lower()}", model=chat.model,
+                                      created=int(time.time()), include_usage=chat.include_usage)
+        log_fields = {"model": chat.model, "api_format": plan.api_format, "request_id": request_id, "key_id": key_id}
+        body = relay(stream, translator, deadline=deadline, margin=settings.deadline_margin_seconds,
+                     log_fields=log_fields)
+        headers.update(model_headers(resolved, stream.headers, dropped=plan.dropped))
+        result = ChatResult(stream.request_id, chat.model, plan.api_format, stream=body, headers=headers)
+        return await guard.screen_streamed(result) if guard is not None else result
+
+    async def request(plan: ChatPlan) -> Any:
+        try:
+            return await client.request("POST", target.url, json_body=plan.details, **options)
+        except UpstreamError as exc:
+            raise refused(exc) from None
+
+    plan, upstream = await _send(target, request)
+    completion = completion_from_result(upstream.json(), plan.api_format, model=chat.model,
                                         response_id=f"chatcmpl-{upstream.request_id.lower()}")
     if guard is not None:
         completion = await guard.screen_completion(completion)
-    return ChatResult(upstream.request_id, chat.model, call.api_format, body=completion,
-                      usage=completion.get("usage") or {}, headers=guard.headers if guard is not None else {})
+    headers.update(model_headers(resolved, upstream.headers, dropped=plan.dropped))
+    return ChatResult(upstream.request_id, chat.model, plan.api_format, body=completion,
+                      usage=completion.get("usage") or {}, headers=headers)
 
 
 def guarded(settings: Settings, target: ResolvedModel, policy: KeyPolicy | None, *, deadline: float | None,
@@ -107,7 +156,7 @@ def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -
     target: ResolvedModel | None = None
     unresolved: APIError | None = None
     try:
-        target = aliases.resolve(name, settings, runtime.aliases(settings))
+        target = model_list.current_facts(aliases.resolve(name, settings, runtime.aliases(settings)))
     except APIError as exc:
         unresolved = exc
     chat = parse_chat_request(target.with_defaults(data) if target is not None else data)
@@ -117,25 +166,82 @@ def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -
         raise unresolved
     if policy is not None and not policy.allows(target.name):
         raise model_not_allowed(target.name, policy)
-    target.require_kind(CHAT)
+    target.require_chat_completions()
     return chat, target
 
 
-async def _prepare(chat: ChatRequest, target: ResolvedModel, settings: Settings) -> _Call:
-    """Inline image URLs, then translate to OCI's ``ChatDetails`` for the target's region and compartment."""
-    if settings.image_url_fetch and (target.info.vision or not target.info.known):
+async def _prepare(chat: ChatRequest, resolved: ResolvedModel, settings: Settings) -> _Target:
+    """Inline image URLs, then fix the URL and compartment for the target's region."""
+    if settings.image_url_fetch and (resolved.info.vision or not resolved.info.known):
         chat = await inline_images(chat, settings)  # http(s) image URLs -> data URIs (SSRF-fenced fetch)
     credentials = runtime.credentials()
-    compartment = deployment.compartment_id(settings, credentials, target.compartment_id)
-    details, fmt = build_chat_details(chat, target, compartment, drop_unsupported=settings.drop_unsupported_params)
-    return _Call(deployment.genai_url(settings, credentials, "chat", target.region), details, fmt)
+    compartment = deployment.compartment_id(settings, credentials, resolved.compartment_id)
+    url = deployment.genai_url(settings, credentials, "chat", resolved.region)
+    return _Target(chat, resolved, url, compartment, settings.drop_unsupported_params)
 
 
-async def _stream(chat: ChatRequest, call: _Call, options: dict[str, Any], deadline: float | None,
-                  settings: Settings, log_fields: dict[str, Any]) -> ChatResult:
-    stream = await runtime.client().open_stream("POST", call.url, accept=STREAM_ACCEPT, **options)
-    translator = StreamTranslator(response_id=f"chatcmpl-{stream.request_id.lower()}", model=chat.model,
-                                  created=int(time.time()), include_usage=chat.include_usage)
-    body = relay(stream, translator, deadline=deadline, margin=settings.deadline_margin_seconds,
-                 log_fields={"model": chat.model, "api_format": call.api_format, **log_fields})
-    return ChatResult(stream.request_id, chat.model, call.api_format, stream=body)
+async def _send(target: _Target, send: Callable[[ChatPlan], Awaitable[Any]]) -> tuple[ChatPlan, Any]:
+    """Send the request; after OCI refuses a parameter or the format, send a changed body (each change once)."""
+    formats = _formats_to_try(target.model)
+    plan = target.plan(formats[0] if formats else None)
+    parameter_resends = 0
+    while True:
+        try:
+            answer = await send(plan)
+        except APIError as exc:
+            retry = _after_refusal(exc, target, plan, formats, parameter_resends)
+            if retry is None:
+                raise
+            if retry.api_format == plan.api_format:
+                parameter_resends += 1
+            plan = retry
+            continue
+        if formats:
+            runtime.memo(("chat_format", target.model.upstream_key), dict)["format"] = plan.api_format
+        return plan, answer
+
+
+def _after_refusal(exc: APIError, target: _Target, plan: ChatPlan, formats: tuple[str, ...],
+                   parameter_resends: int) -> ChatPlan | None:
+    """The next body to try after OCI's 400 ``exc``, or None when the refusal stands."""
+    if exc.status != 400:
+        return None
+    if exc.code == "chat_format_mismatch" and plan.api_format in formats:
+        for fmt in formats[formats.index(plan.api_format) + 1:]:
+            try:
+                return target.plan(fmt)
+            except APIError:  # the request needs what this format cannot express: try the next one
+                continue
+        return None
+    if exc.code != "unsupported_parameter" or not exc.param or parameter_resends >= MAX_PARAMETER_RESENDS:
+        return None
+    learned = learned_refusals(target.model)
+    if exc.param in learned:
+        return None
+    learned.add(exc.param)
+    logs.log_event("parameter_refused_by_oci", logging.WARNING, model=target.model.model_id, param=exc.param)
+    if exc.param != REASONING_EFFORT and exc.param not in TOKEN_LIMITS and not target.drop_unsupported:
+        return None
+    retry = target.plan(plan.api_format)
+    return retry if retry.details != plan.details else None
+
+
+def learned_refusals(model: ResolvedModel) -> set[str]:
+    """The OpenAI parameters OCI refused for this model (or endpoint) since the process started."""
+    return runtime.memo(("refused_params", model.upstream_key), set)
+
+
+def _formats_to_try(model: ResolvedModel) -> tuple[str, ...]:
+    """For a target whose model is unknown: the formats still to try, the one that worked first (else none)."""
+    if not model.opaque:
+        return ()
+    known = runtime.memo(("chat_format", model.upstream_key), dict).get("format")
+    return (known, *(f for f in FORMAT_FALLBACK if f != known)) if known else FORMAT_FALLBACK
+
+
+def _as_format(model: ResolvedModel, api_format: str) -> catalog.ModelInfo:
+    """The unknown model's facts, as a model of ``api_format`` (a Cohere template for the Cohere formats)."""
+    if api_format == GENERIC:
+        return model.info
+    template = catalog.lookup("cohere.unknown")
+    return replace(template, id=model.info.id, api_format=api_format, cohere_v2=api_format == COHEREV2)

@@ -8,10 +8,13 @@ trip on (as captured from the real service and reported by LiteLLM users):
   argument fragments after; OCI sends parallel calls one after another with no index,
   and a fragment carrying an id starts a new call; ids stay stable for the stream;
 * COHERE v1's last event restates the whole text (and tool-call events restate the
-  text so far): only the part not yet sent is emitted;
+  text so far), and a COHEREV2 final event may restate text and tool calls: only the
+  part not yet sent is emitted (GENERIC finish events are not restatements);
+* COHEREV2's ``toolPlan`` (its words before calling tools) is content when no text came,
+  as in a non-streamed answer;
 * GENERIC sends usage in a separate usage-only event, COHERE on the final event;
   with ``include_usage`` every chunk has ``usage: null`` and one last chunk with
-  ``choices: []`` carries the usage;
+  ``choices: []`` carries the usage, when OCI sent any;
 * ``finish_reason`` is ``tool_calls`` whenever the choice called tools.
 """
 
@@ -147,7 +150,9 @@ class StreamTranslator:
         state = self._choice(index, out)
         if isinstance(message, dict):
             text, reasoning = _texts(message, cohere_v2)
-            self._emit_text(state, index, text, restates=reason is not None, out=out)
+            self._emit_text(state, index, text, restates=cohere_v2 and reason is not None, out=out)
+            if cohere_v2 and isinstance(message.get("toolPlan"), str) and not text:
+                self._emit_text(state, index, message["toolPlan"], restates=True, out=out)
             if reasoning:
                 out.append(self._chunk(index, {"reasoning_content": reasoning}))
             for fragment in message.get("toolCalls") or []:
@@ -162,7 +167,10 @@ class StreamTranslator:
                        out: list[dict[str, Any]]) -> None:
         call_id, name, arguments = fragment
         current = state.calls[-1] if state.calls else None
-        if current is None or starts_new_call(current, call_id, name):
+        known = next((position for position, call in enumerate(state.calls) if call_id and call.id == call_id), None)
+        if known is not None and (state.calls[known] is not current or arguments.startswith(current.arguments)):
+            self._restated_call(state, index, known, arguments, out)
+        elif current is None or starts_new_call(current, call_id, name):
             position = len(state.calls)
             call = _Call(call_id or tool_call_id(name or "", "", position, self.response_id), name or "", arguments)
             state.calls.append(call)
@@ -174,6 +182,16 @@ class StreamTranslator:
             current.arguments += arguments
             out.append(self._chunk(index, {"tool_calls": [{"index": len(state.calls) - 1,
                                                            "function": {"arguments": arguments}}]}))
+
+    def _restated_call(self, state: _Choice, index: int, position: int, arguments: str,
+                       out: list[dict[str, Any]]) -> None:
+        """A fragment repeating a call already seen: only arguments extending what was sent go out."""
+        call = state.calls[position]
+        if not arguments.startswith(call.arguments) or arguments == call.arguments:
+            return
+        rest = arguments[len(call.arguments):]
+        call.arguments = arguments
+        out.append(self._chunk(index, {"tool_calls": [{"index": position, "function": {"arguments": rest}}]}))
 
     def _feed_cohere(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -210,11 +228,11 @@ class StreamTranslator:
             if not state.finished:
                 state.finished = True
                 out.append(self._chunk(index, {}, finish_reason(None, bool(state.calls))))
-        if self.include_usage:
+        if self.include_usage and self.usage is not None:
             out.append({
                 "id": self.response_id, "object": "chat.completion.chunk", "created": self.created,
                 "model": self.model, "system_fingerprint": None, "choices": [],
-                "usage": self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "usage": self.usage,
             })
         return out
 

@@ -9,15 +9,27 @@ serving. The format modules below it only translate.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.aliases import DEDICATED, ResolvedModel
 from core.catalog import COHERE, COHEREV2, GENERIC, ModelInfo
-from core.chat.params import apply_param_policy
+from core.chat.param_rules import MAX_COMPLETION_TOKENS, MAX_TOKENS, rule_for
+from core.chat.params import TOKEN_LIMITS, apply_model_rules, apply_param_policy
 from core.chat.request import ChatRequest
 from core.errors import invalid_request
 
 _DATA_URI = re.compile(r"^data:image/(png|jpe?g|gif|webp|bmp|tiff?);base64,[A-Za-z0-9+/=\s]+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ChatPlan:
+    """One upstream chat call: OCI's ``ChatDetails``, the API format used, and what was dropped to get there."""
+
+    details: dict[str, Any]
+    api_format: str
+    dropped: tuple[str, ...] = field(default=())
+    """OpenAI parameters removed before sending, for ``x-gateway-dropped-params``."""
 
 
 def choose_format(request: ChatRequest, info: ModelInfo) -> str:
@@ -65,21 +77,33 @@ def _max_tokens(request: ChatRequest, target: ResolvedModel) -> int:
     return request.max_tokens
 
 
-def build_chat_details(request: ChatRequest, target: ResolvedModel, compartment_id: str, *,
-                       drop_unsupported: bool) -> tuple[dict[str, Any], str]:
-    """OCI's ``ChatDetails`` body for this request and target, and the API format used.
+def max_tokens_field(info: ModelInfo, learned: frozenset[str] = frozenset()) -> str:
+    """The field OCI takes the output limit in for this model: the table's, or the other one once OCI refused it."""
+    field_name = rule_for(info).max_tokens_field
+    refused = {"max_tokens": MAX_TOKENS, "max_completion_tokens": MAX_COMPLETION_TOKENS}
+    if any(refused[param] == field_name for param in learned & TOKEN_LIMITS):
+        return MAX_COMPLETION_TOKENS if field_name == MAX_TOKENS else MAX_TOKENS
+    return field_name
 
-    ``target`` comes from :func:`core.aliases.resolve` (lifecycle and model kind already checked).
+
+def build_chat_details(request: ChatRequest, target: ResolvedModel, compartment_id: str, *,
+                       drop_unsupported: bool, learned: frozenset[str] = frozenset()) -> ChatPlan:
+    """OCI's ``ChatDetails`` body for this request and target, the API format used and the dropped parameters.
+
+    ``target`` comes from :func:`core.aliases.resolve` (lifecycle and model kind already checked);
+    ``learned`` holds the parameters OCI itself refused for this model in this process.
     """
     info = target.info
+    request, dropped = apply_model_rules(request, info, drop_unsupported=drop_unsupported, learned=learned)
     fmt = choose_format(request, info)
-    request = apply_param_policy(request, fmt, info, drop_unsupported=drop_unsupported)
+    request, format_dropped = apply_param_policy(request, fmt, info, drop_unsupported=drop_unsupported)
     _check_images(request, info)
     max_tokens = _max_tokens(request, target)
     if fmt == GENERIC:
         from core.chat.generic import to_generic_chat_request
 
-        chat_request = to_generic_chat_request(request, info, max_tokens=max_tokens)
+        chat_request = to_generic_chat_request(request, info, max_tokens=max_tokens,
+                                               max_tokens_field=max_tokens_field(info, learned))
     elif fmt == COHERE:
         from core.chat.cohere import to_cohere_chat_request
 
@@ -97,7 +121,7 @@ def build_chat_details(request: ChatRequest, target: ResolvedModel, compartment_
         "servingMode": target.serving_mode_body(),
         "chatRequest": chat_request,
     }
-    return details, fmt
+    return ChatPlan(details, fmt, tuple(dropped + format_dropped))
 
 
 def completion_from_result(result: dict[str, Any], fmt: str, *, model: str, response_id: str) -> dict[str, Any]:

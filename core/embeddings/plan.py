@@ -64,8 +64,8 @@ def _check_image_input(request: EmbeddingRequest, info: ModelInfo, name: str) ->
     if request.has_images and not info.image_input and info.known:
         first = next(i for i in request.inputs if i.kind == IMAGE)
         raise invalid_request(
-            f"The model '{name}' embeds text only; '{first.param}' is an image. Use an image-capable model "
-            "(cohere.embed-v4.0 or a cohere.*-image-v3.0 model).", param=first.param, code="image_input_not_supported",
+            f"The model '{name}' embeds text only; '{first.param}' is an image. Use an image-capable model such as "
+            " cohere.embed-v4.0.", param=first.param, code="image_input_not_supported",
         )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import aliases, runtime
+from core import aliases, model_list, runtime
 from core.catalog import EMBEDDING
 from core.embeddings.batching import run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
 from core.embeddings.response import assemble
+from core.gateway_headers import model_headers
 from core.oci import deployment
 from core.oci.client import UpstreamError
 from core.oci.failures import api_error
@@ -27,6 +28,8 @@ class EmbeddingsResult:
     model_id: str
     upstream_calls: int
     request_ids: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    """``x-gateway-*`` headers and OCI headers passed back (:mod:`core.gateway_headers`)."""
 
 
 async def create_embeddings(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
@@ -37,7 +40,7 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     """
     settings = settings or runtime.settings()
     name = (string(data, "model", required=True, non_empty=True) or "").strip()
-    resolved = aliases.resolve(name, settings, runtime.aliases(settings))
+    resolved = model_list.current_facts(aliases.resolve(name, settings, runtime.aliases(settings)))
     if policy is not None and not policy.allows(name):
         raise model_not_allowed(name, policy)
     resolved.require_kind(EMBEDDING)
@@ -51,6 +54,7 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     url = deployment.genai_url(settings, credentials, "embedText", resolved.region)
     client = runtime.client()
     request_ids: list[str] = [""] * len(batches)
+    upstream_headers: dict[str, str] = {}
 
     async def send(index: int, batch: Batch) -> Any:
         call_id = request_id if len(batches) == 1 else (f"{request_id}-{index:03d}" if request_id else None)
@@ -60,10 +64,12 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
         except UpstreamError as exc:
             raise api_error(exc, model=name, known_model=resolved.known) from None
         request_ids[index] = upstream.request_id
+        if index == 0:
+            upstream_headers.update(upstream.headers)
         return upstream.json()
 
     results = await run_concurrently(batches, send, settings.embeddings_concurrency)
     body = assemble(batches, results, model=name, encoding_format=request.encoding_format,
                     expected_dimensions=options.expected_dimensions)
     return EmbeddingsResult(body=body, model_id=resolved.model_id, upstream_calls=len(batches),
-                            request_ids=request_ids)
+                            request_ids=request_ids, headers=model_headers(resolved, upstream_headers))

@@ -4,12 +4,14 @@ Several facts the gateway relies on are inferred, not captured (the COHEREV2 too
 ``model-retirement-info`` header, ...). :class:`RecordingTransport` wraps the OCI client's transport and keeps
 each request and response; :func:`capture_document` redacts them into one JSON document the local emulator
 replays as fixtures (``local.emulator.captures``). Redacted: credentials (``authorization`` and any cookie or
-token header), message text the caller sent, and OCIDs; kept: paths, status, headers, the response body.
+token header), message text the caller sent, and OCIDs (in responses too); kept: paths, status, headers, the
+response body.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,8 @@ FORMAT = "oci-genai-gateway-capture/1"
 REDACTED = "<redacted>"
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "opc-obo-token", "x-api-key", "api-key"})
 _TEXT_KEYS = frozenset({"text", "content", "message", "prompt", "inputs", "input", "documents", "preambleOverride"})
+_OCID = re.compile(r"ocid1\.[a-z0-9]+\.[A-Za-z0-9._-]*")
+"""An OCID anywhere in a response (model lists name compartments and models by OCID)."""
 
 
 @dataclass
@@ -131,7 +135,7 @@ def capture_document(exchanges: list[tuple[str, Exchange]], *, note: str = "") -
             "request": {"method": exchange.method, "path": url.path, "headers": _headers(exchange.request_headers),
                         "body": request_body},
             "response": {"status": exchange.status, "headers": _headers(exchange.response_headers),
-                         "body": exchange.response_body.decode("utf-8", "replace")},
+                         "body": _OCID.sub("<ocid>", exchange.response_body.decode("utf-8", "replace"))},
         })
     return {"format": FORMAT, "captured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "note": note,
             "exchanges": items}

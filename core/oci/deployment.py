@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.oci.endpoints import genai_base_url, objectstorage_base_url
+from core.oci.endpoints import genai_base_url, genai_management_base_url, objectstorage_base_url
 from core.errors import ConfigError
 from core.settings import Settings
 
@@ -37,6 +37,17 @@ def genai_url(settings: Settings, credentials: Any, action: str, in_region: str 
         metadata = settings.oci_region_metadata if home == in_region else None
         base = genai_base_url(in_region, region_metadata=metadata)
     return f"{base}/actions/{action}"
+
+
+def genai_management_url(settings: Settings, credentials: Any) -> str:
+    """Base URL of the Generative AI management API in the deployment's region: ``OCI_GENAI_MANAGEMENT_ENDPOINT``
+    wins, then the host of ``OCI_GENAI_ENDPOINT`` (the local emulator serves both APIs on one host)."""
+    if settings.oci_genai_management_endpoint:
+        override, setting = settings.oci_genai_management_endpoint, "OCI_GENAI_MANAGEMENT_ENDPOINT"
+    else:
+        override, setting = settings.oci_genai_endpoint, "OCI_GENAI_ENDPOINT"
+    return genai_management_base_url(region(settings, credentials), override=override,
+                                     region_metadata=settings.oci_region_metadata, setting=setting)
 
 
 def objectstorage_url(settings: Settings, credentials: Any) -> str:

@@ -1,11 +1,12 @@
 """Where OCI's services live, computed from a region without a network call.
 
-Generative AI inference is at ``https://inference.generativeai.{region}.oci.{realm domain}``
+Generative AI inference is at ``https://inference.generativeai.{region}.oci.{realm domain}``,
+its management API (the model list) at ``https://generativeai.{region}.oci.{realm domain}``
 and Object Storage at ``https://objectstorage.{region}.{realm domain}``. The realm
 domain comes from ``OCI_REGION_METADATA`` when OCI Functions provides it, otherwise
 from the region name (gov and sovereign regions live in other realms).
-``OCI_GENAI_ENDPOINT`` / ``OCI_OBJECTSTORAGE_ENDPOINT`` override the host for
-private endpoints and the local emulator.
+``OCI_GENAI_ENDPOINT`` / ``OCI_GENAI_MANAGEMENT_ENDPOINT`` / ``OCI_OBJECTSTORAGE_ENDPOINT``
+override the host for private endpoints and the local emulator.
 """
 
 from __future__ import annotations
@@ -96,6 +97,14 @@ def genai_base_url(region: str | None, *, override: str | None = None,
     """Base URL of the Generative AI inference API, e.g. ``https://inference...com/20231130``."""
     return _service_url("inference.generativeai", region, override, "OCI_GENAI_ENDPOINT", region_metadata,
                         oci_label=True, suffix=f"/{GENAI_API_VERSION}")
+
+
+def genai_management_base_url(region: str | None, *, override: str | None = None,
+                              region_metadata: Mapping[str, Any] | None = None,
+                              setting: str = "OCI_GENAI_MANAGEMENT_ENDPOINT") -> str:
+    """Base URL of the Generative AI management API, e.g. ``https://generativeai...com/20231130``."""
+    return _service_url("generativeai", region, override, setting, region_metadata, oci_label=True,
+                        suffix=f"/{GENAI_API_VERSION}")
 
 
 def objectstorage_base_url(region: str | None, *, override: str | None = None,

@@ -75,10 +75,16 @@ def count_parts(content: list[Mapping[str, Any]] | None, kinds: tuple[str, ...])
 
 
 def usage(prompt: int, replies: list[Reply], model: ModelSpec) -> dict[str, Any]:
-    """OCI ``Usage``; detail objects where OCI sends them (OpenAI models, or any reasoning)."""
+    """OCI ``Usage``; detail objects where OCI sends them (OpenAI models, or any reasoning).
+
+    xAI models count reasoning outside ``completionTokens`` (but inside ``totalTokens``), as captured.
+    """
     completion = sum(r.completion_tokens for r in replies)
-    body: dict[str, Any] = {"completionTokens": completion, "promptTokens": prompt, "totalTokens": prompt + completion}
     reasoning = sum(r.reasoning_tokens for r in replies)
+    total = prompt + completion
+    if model.vendor == "xai":
+        completion -= reasoning
+    body: dict[str, Any] = {"completionTokens": completion, "promptTokens": prompt, "totalTokens": total}
     if model.vendor == "openai" or reasoning:
         body["completionTokensDetails"] = {"acceptedPredictionTokens": 0, "reasoningTokens": reasoning}
         body["promptTokensDetails"] = {"cachedTokens": 0}

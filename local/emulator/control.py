@@ -172,7 +172,8 @@ async def get_stream(emu: "Emulator", request: EmuRequest) -> EmuResponse:
 
 async def set_stream(emu: "Emulator", request: EmuRequest) -> EmuResponse:
     """``{"delaySeconds": 0.2, "eventsPerWrite": 3, "maxWriteBytes": 7, "separator": "\\n", "pad": true,
-    "cohereDone": false}``: omitted keys keep their value; ``"maxWriteBytes": null`` clears it."""
+    "cohereDone": false, "v2RestatesToolCalls": false}``: omitted keys keep their value; ``"maxWriteBytes": null``
+    clears it."""
     body = _body(request)
     try:
         emu.configure_stream(
@@ -182,6 +183,7 @@ async def set_stream(emu: "Emulator", request: EmuRequest) -> EmuResponse:
             separator=body.get("separator"),
             pad=body.get("pad"),
             cohere_done=body.get("cohereDone"),
+            v2_restates_tool_calls=body.get("v2RestatesToolCalls"),
         )
     except (TypeError, ValueError) as exc:
         raise _bad(f"invalid stream settings: {exc}")

@@ -60,23 +60,34 @@ def iso_millis(timestamp: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def resolve_model(models: ModelTable, serving_mode: Mapping[str, Any]) -> ModelSpec:
-    """The model a servingMode names; 404 NotAuthorizedOrNotFound when OCI would not find it."""
+def resolve_model(models: ModelTable, serving_mode: Mapping[str, Any]) -> tuple[ModelSpec, dict[str, str]]:
+    """The model a servingMode names and the headers that go with it; 404 when OCI would not find it.
+
+    A dedicated endpoint serves its model even once on-demand serving has ended. A routing
+    profile serves its model from its region and says which in ``x-genai-selected-region``.
+    """
     if serving_mode["servingType"] == "DEDICATED":
         endpoint = serving_mode["endpointId"]
         model = models.resolve_endpoint(endpoint)
         if model is None:
             raise NotFound(f"endpoint {endpoint}")
-        return model
+        return model, _retirement_headers(model)
     model_id = serving_mode["modelId"]
+    routed = models.resolve_profile(model_id)
+    if routed is not None:
+        return routed[0], {**_retirement_headers(routed[0]), "x-genai-selected-region": routed[1]}
     model = models.get(model_id)
-    if model is None or model.dedicated_only:
-        raise NotFound(f"model {model_id}")
-    return model
+    if model is None or model.retired or not model.on_demand:
+        raise OciError(404, "NotAuthorizedOrNotFound", f"Entity with key {model_id} not found")
+    return model, _retirement_headers(model)
 
 
-def _json_headers(request: EmuRequest) -> dict[str, str]:
-    return {"opc-request-id": request.request_id}
+def _retirement_headers(model: ModelSpec) -> dict[str, str]:
+    return {"model-retirement-info": model.retirement_info} if model.retirement_info else {}
+
+
+def _json_headers(request: EmuRequest, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {"opc-request-id": request.request_id, **(extra or {})}
 
 
 def _replies(
@@ -89,7 +100,8 @@ def _replies(
     return replies, ctx
 
 
-async def stream_chat(host: GenAIHost, request: EmuRequest, body: dict[str, Any], model: ModelSpec) -> EmuResponse:
+async def stream_chat(host: GenAIHost, request: EmuRequest, body: dict[str, Any], model: ModelSpec,
+                      extra_headers: Mapping[str, str] | None = None) -> EmuResponse:
     """An SSE answer: events from the format, framed and paced per the emulator's settings."""
     chat_request = body["chatRequest"]
     api_format = chat_request["apiFormat"]
@@ -99,17 +111,29 @@ async def stream_chat(host: GenAIHost, request: EmuRequest, body: dict[str, Any]
     plan = host.stream.take()
     if api_format == "COHERE" and plan.cohere_done:
         events = [*events, "[DONE]"]
+    if api_format == "COHEREV2" and plan.v2_restates_tool_calls and replies[0].tool_calls:
+        events = _restate_v2_calls(events, replies[0])
     chunks = writes(frames(events, plan), plan)
     headers = {
         "content-type": SSE_CONTENT_TYPE,
         "cache-control": "no-cache",
         "opc-request-id": request.request_id,
+        **(extra_headers or {}),
     }
     return EmuResponse(200, b"", headers, stream=paced(chunks, plan, request.on_stream))
 
 
+def _restate_v2_calls(events: list[Any], reply: Reply) -> list[Any]:
+    """The V2 final event repeating every call with its whole arguments (one shape OCI may use)."""
+    calls = [{"id": c.id, "type": "FUNCTION", "function": {"name": c.name, "arguments": c.arguments_json}}
+             for c in reply.tool_calls]
+    final = next(i for i, e in enumerate(events) if isinstance(e, dict) and e.get("finishReason"))
+    restated = {**events[final], "message": {"role": "ASSISTANT", "toolCalls": calls}}
+    return [*events[:final], restated, *events[final + 1:]]
+
+
 # apiFormat -> builder of an SSE response.
-StreamBuilder = Callable[[GenAIHost, EmuRequest, dict[str, Any], ModelSpec], Awaitable[EmuResponse]]
+StreamBuilder = Callable[..., Awaitable[EmuResponse]]
 STREAM_BUILDERS: dict[str, StreamBuilder] = {name: stream_chat for name in CHAT_FORMATS}
 
 
@@ -121,7 +145,7 @@ async def chat(host: GenAIHost, request: EmuRequest) -> EmuResponse:
     """
     body = request.json if request.json is not None else parse_json(request.body)
     validate_chat(body)
-    model = resolve_model(host.models, body["servingMode"])
+    model, headers = resolve_model(host.models, body["servingMode"])
     validate_for_model("chat", body, model)
     chat_request = body["chatRequest"]
     api_format = chat_request["apiFormat"]
@@ -129,7 +153,7 @@ async def chat(host: GenAIHost, request: EmuRequest) -> EmuResponse:
         builder = STREAM_BUILDERS.get(api_format)
         if builder is None:
             raise OciError(501, "NotImplemented", f"Emulator: streaming is not implemented for {api_format}.")
-        return await builder(host, request, body, model)
+        return await builder(host, request, body, model, headers)
     fmt = CHAT_FORMATS[api_format]
     replies, ctx = _replies(fmt, chat_request, model, host, request)
     payload = {
@@ -137,7 +161,7 @@ async def chat(host: GenAIHost, request: EmuRequest) -> EmuResponse:
         "modelVersion": model.version,
         "chatResponse": fmt.response(chat_request, replies, model, ctx),
     }
-    return EmuResponse.json(200, payload, _json_headers(request))
+    return EmuResponse.json(200, payload, _json_headers(request, headers))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -190,7 +214,7 @@ async def embed_text(host: GenAIHost, request: EmuRequest) -> EmuResponse:
     """``POST /20231130/actions/embedText``."""
     body = request.json if request.json is not None else parse_json(request.body)
     validate_embed(body)
-    model = resolve_model(host.models, body["servingMode"])
+    model, headers = resolve_model(host.models, body["servingMode"])
     validate_for_model("embed", body, model)
     dims = body.get("outputDimensions") or model.dimensions
     items = [(t if image else _truncate(t, body.get("truncate")), image) for t, image in _embed_items(body)]
@@ -209,4 +233,4 @@ async def embed_text(host: GenAIHost, request: EmuRequest) -> EmuResponse:
         for key in ("inputs", "embedContents"):
             if body.get(key) is not None:
                 payload[key] = body[key]
-    return EmuResponse.json(200, payload, _json_headers(request))
+    return EmuResponse.json(200, payload, _json_headers(request, headers))

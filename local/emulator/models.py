@@ -1,9 +1,10 @@
 """The emulator's model table: which model ids exist, what they serve, and dedicated endpoints.
 
-OCI answers 404 ``NotAuthorizedOrNotFound`` for a model id it does not know, and rejects a chat
-request whose ``apiFormat`` the model does not speak. The gateway's model routing is only tested
-honestly if the emulator knows the same catalogue, so the seed list mirrors OCI's on-demand
-models (OCI's model pages and the ``oci`` SDK's docstrings). The table
+OCI answers 404 ``NotAuthorizedOrNotFound`` for a model id it does not know (or no longer serves),
+and rejects a chat request whose ``apiFormat`` the model does not speak. The gateway's model
+routing is only tested honestly if the emulator knows the same catalogue, so the seed list
+mirrors OCI's on-demand models as of December 2026 (OCI's model and retirement pages, release
+notes, and the live observations listed in :mod:`local.emulator.live_rules`). The table
 is mutable at run time (``add``/``add_dedicated_endpoint``) so a test can register a model OCI
 adds tomorrow without editing this file.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 CHAT = "chat"
 EMBED = "embed"
@@ -35,6 +36,12 @@ class ModelSpec:
     caller may pick with ``outputDimensions`` (empty: the field is rejected for this model).
     ``multimodal`` chat models accept image parts (others answer 400); ``reasoning`` models
     return reasoning content when a GENERIC request sets ``reasoningEffort``.
+
+    What the live service refuses per model (:mod:`local.emulator.live_rules` applies it):
+    ``efforts`` the ``reasoningEffort`` values taken (None: any; empty: the parameter is
+    refused), ``refuses`` other chat fields answered with 400, ``responses_only`` models
+    refused on ``/actions/chat``. ``retired`` models answer 404 like unknown ones;
+    ``retirement_info`` (a deprecated model) is sent back as the ``model-retirement-info`` header.
     """
 
     model_id: str
@@ -45,8 +52,19 @@ class ModelSpec:
     output_dimensions: tuple[int, ...] = ()
     multimodal: bool = False
     reasoning: bool = False
-    dedicated_only: bool = False
-    """Not offered on demand: reachable only through a dedicated endpoint."""
+    efforts: tuple[str, ...] | None = None
+    refuses: frozenset[str] = frozenset()
+    responses_only: bool = False
+    retired: bool = False
+    retirement_info: str | None = None
+    time_created: str = "2025-05-14T00:00:00.000Z"
+    deprecated_on: str | None = None
+    retired_on: str | None = None
+    """ISO date on-demand serving ended (or ends): ``timeOnDemandRetired`` in the model list."""
+    dedicated_retired_on: str | None = None
+    replacement: str | None = None
+    on_demand: bool = True
+    """Offered on demand in the emulated region (``ListModelDiscovery``'s serving modes)."""
 
     @property
     def vendor(self) -> str:
@@ -54,15 +72,14 @@ class ModelSpec:
         return self.model_id.split(".", 1)[0]
 
 
-def _chat(
-    model_id: str, *formats: str, version: str = "1.0.0", multimodal: bool = False, reasoning: bool = False
-) -> ModelSpec:
-    return ModelSpec(
-        model_id, CHAT, version=version, api_formats=formats or (GENERIC,), multimodal=multimodal, reasoning=reasoning
-    )
+def _chat(model_id: str, *formats: str, version: str = "1.0.0", **facts: Any) -> ModelSpec:
+    return ModelSpec(model_id, CHAT, version=version, api_formats=formats or (GENERIC,), **facts)
 
 
-def _embed(model_id: str, dims: int, *, version: str = "3.0", v4: bool = False, multimodal: bool = False) -> ModelSpec:
+def _embed(model_id: str, dims: int, *, version: str = "3.0", v4: bool = False, multimodal: bool = False,
+           retired: bool = False) -> ModelSpec:
+    dates = dict(retired_on="2026-10-21", dedicated_retired_on="2026-10-21",
+                 replacement="cohere.embed-v4.0") if retired else {}
     return ModelSpec(
         model_id,
         EMBED,
@@ -70,10 +87,18 @@ def _embed(model_id: str, dims: int, *, version: str = "3.0", v4: bool = False, 
         dimensions=dims,
         output_dimensions=V4_OUTPUT_DIMENSIONS if v4 else (),
         multimodal=multimodal,
+        retired=retired,
+        time_created="2024-02-07T00:00:00.000Z",
+        **dates,  # type: ignore[arg-type]
     )
 
 
 _COHERE_CHAT = (COHERE, COHEREV2)
+_PENALTIES = frozenset({"presencePenalty", "frequencyPenalty"})
+_PENALTIES_AND_STOP = _PENALTIES | {"stop"}
+_NO_EFFORT: tuple[str, ...] = ()
+_XAI_REASONING = dict(reasoning=True, efforts=_NO_EFFORT, refuses=_PENALTIES_AND_STOP)
+_XAI_PLAIN = dict(efforts=_NO_EFFORT, refuses=_PENALTIES)
 
 SEED_MODELS: tuple[ModelSpec, ...] = (
     # Meta Llama (GENERIC)
@@ -83,29 +108,33 @@ SEED_MODELS: tuple[ModelSpec, ...] = (
     _chat("meta.llama-3.3-70b-instruct-fp8-dynamic"),
     _chat("meta.llama-3.2-90b-vision-instruct", multimodal=True),
     _chat("meta.llama-3.2-11b-vision-instruct", multimodal=True),
-    _chat("meta.llama-3.1-405b-instruct"),
-    _chat("meta.llama-3.1-70b-instruct"),
-    # xAI Grok (GENERIC)
-    _chat("xai.grok-3"),
-    _chat("xai.grok-3-mini", reasoning=True),
-    _chat("xai.grok-3-fast"),
-    _chat("xai.grok-3-mini-fast", reasoning=True),
-    _chat("xai.grok-4", reasoning=True),
-    _chat("xai.grok-4-fast", reasoning=True),
-    _chat("xai.grok-4-fast-reasoning", reasoning=True),
-    _chat("xai.grok-4-fast-non-reasoning"),
-    _chat("xai.grok-4.1-fast", reasoning=True),
-    _chat("xai.grok-4.20", reasoning=True),
-    _chat("xai.grok-4.20-multi-agent", reasoning=True),
-    _chat("xai.grok-4.3", reasoning=True),
-    _chat("xai.grok-code-fast-1"),
+    _chat("meta.llama-3.1-405b-instruct", retirement_info="deprecated; retirement date announced by OCI"),
+    _chat("meta.llama-3.1-70b-instruct", retired=True),
+    # xAI Grok (GENERIC), OCI's ids; what each refuses is in live_rules' evidence
+    _chat("xai.grok-4.3", reasoning=True, efforts=("NONE", "LOW", "MEDIUM", "HIGH"), refuses=_PENALTIES_AND_STOP,
+          multimodal=True),
+    _chat("xai.grok-4.20-reasoning", multimodal=True, **_XAI_REASONING),
+    _chat("xai.grok-4.20-non-reasoning", multimodal=True, **_XAI_PLAIN),
+    _chat("xai.grok-4.20-0309-reasoning", multimodal=True, **_XAI_REASONING),
+    _chat("xai.grok-4.20-0309-non-reasoning", multimodal=True, **_XAI_PLAIN),
+    _chat("xai.grok-4.20-multi-agent-0309", reasoning=True, responses_only=True, refuses=_PENALTIES),
+    _chat("xai.grok-3-mini", reasoning=True, efforts=("LOW", "HIGH"), refuses=_PENALTIES_AND_STOP),
+    _chat("xai.grok-3-mini-fast", reasoning=True, efforts=("LOW", "HIGH"), refuses=_PENALTIES_AND_STOP),
+    _chat("xai.grok-3", retired=True),
+    _chat("xai.grok-3-fast", retired=True),
+    _chat("xai.grok-4", retired=True),
+    _chat("xai.grok-4-fast-reasoning", retired=True),
+    _chat("xai.grok-4-fast-non-reasoning", retired=True),
+    _chat("xai.grok-4-1-fast-reasoning", retired=True),
+    _chat("xai.grok-4-1-fast-non-reasoning", retired=True),
+    _chat("xai.grok-code-fast-1", retired=True),
     # Cohere Command (COHERE v1 and v2; vision needs v2)
     _chat("cohere.command-r-08-2024", *_COHERE_CHAT, version="1.7"),
     _chat("cohere.command-r-plus-08-2024", *_COHERE_CHAT, version="1.6"),
     _chat("cohere.command-a-03-2025", *_COHERE_CHAT, version="1.0"),
-    _chat("cohere.command-a-reasoning-08-2025", *_COHERE_CHAT, version="1.0", reasoning=True),
+    _chat("cohere.command-a-reasoning", *_COHERE_CHAT, version="1.0", reasoning=True),
     _chat("cohere.command-a-translate-08-2025", *_COHERE_CHAT, version="1.0"),
-    _chat("cohere.command-a-vision-07-2025", COHEREV2, version="1.0", multimodal=True),
+    _chat("cohere.command-a-vision", COHEREV2, version="1.0", multimodal=True),
     _chat("cohere.command-latest", *_COHERE_CHAT, version="1.0"),
     _chat("cohere.command-plus-latest", *_COHERE_CHAT, version="1.0"),
     # Google Gemini (GENERIC)
@@ -113,23 +142,23 @@ SEED_MODELS: tuple[ModelSpec, ...] = (
     _chat("google.gemini-2.5-flash", multimodal=True, reasoning=True),
     _chat("google.gemini-2.5-flash-lite", multimodal=True, reasoning=True),
     # OpenAI (GENERIC)
-    _chat("openai.gpt-oss-120b", reasoning=True),
-    _chat("openai.gpt-oss-20b", reasoning=True),
-    _chat("openai.gpt-5.4", reasoning=True),
-    # Cohere Embed
+    _chat("openai.gpt-oss-120b", reasoning=True, efforts=("LOW", "MEDIUM", "HIGH")),
+    _chat("openai.gpt-oss-20b", reasoning=True, efforts=("LOW", "MEDIUM", "HIGH")),
+    _chat("openai.gpt-5.4", reasoning=True, refuses=frozenset({"maxTokens"})),
+    # Cohere Embed (v3 retired on 2026-10-21, on demand and dedicated)
     _embed("cohere.embed-v4.0", 1536, version="4.0", v4=True, multimodal=True),
-    _embed("cohere.embed-english-v3.0", 1024),
-    _embed("cohere.embed-multilingual-v3.0", 1024),
-    _embed("cohere.embed-english-light-v3.0", 384),
-    _embed("cohere.embed-multilingual-light-v3.0", 384),
-    _embed("cohere.embed-english-image-v3.0", 1024, multimodal=True),
-    _embed("cohere.embed-multilingual-image-v3.0", 1024, multimodal=True),
-    _embed("cohere.embed-english-light-image-v3.0", 384, multimodal=True),
-    _embed("cohere.embed-multilingual-light-image-v3.0", 384, multimodal=True),
+    _embed("cohere.embed-english-v3.0", 1024, retired=True),
+    _embed("cohere.embed-multilingual-v3.0", 1024, retired=True),
+    _embed("cohere.embed-english-light-v3.0", 384, retired=True),
+    _embed("cohere.embed-multilingual-light-v3.0", 384, retired=True),
+    _embed("cohere.embed-english-image-v3.0", 1024, multimodal=True, retired=True),
+    _embed("cohere.embed-multilingual-image-v3.0", 1024, multimodal=True, retired=True),
+    _embed("cohere.embed-english-light-image-v3.0", 384, multimodal=True, retired=True),
+    _embed("cohere.embed-multilingual-light-image-v3.0", 384, multimodal=True, retired=True),
     # Cohere Rerank (rerankText); 3.5 only on dedicated AI clusters
     ModelSpec("cohere.rerank-v4.0-fast", RERANK, version="4.0"),
     ModelSpec("cohere.rerank-v4.0-pro", RERANK, version="4.0"),
-    ModelSpec("cohere.rerank.v3-5", RERANK, version="3.5", dedicated_only=True),
+    ModelSpec("cohere.rerank.v3-5", RERANK, version="3.5", on_demand=False),
 )
 
 
@@ -142,6 +171,10 @@ class ModelTable:
 
     models: dict[str, ModelSpec] = field(default_factory=dict)
     endpoints: dict[str, str] = field(default_factory=dict)
+    routing_profiles: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Routing-profile OCID -> (model id, the region that serves it)."""
+    list_page_size: int = 20
+    """Most items one ``ListModels``/``ListModelDiscovery`` page holds, whatever ``limit`` asks (so paging shows)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -164,9 +197,27 @@ class ModelTable:
                 raise KeyError(f"unknown model id {model_id!r}")
             self.endpoints[endpoint_ocid] = model_id
 
+    def add_routing_profile(self, profile_ocid: str, model_id: str, region: str) -> None:
+        """A routing profile (OCI's smart router) for an on-demand model, answered from ``region``."""
+        with self._lock:
+            if model_id not in self.models:
+                raise KeyError(f"unknown model id {model_id!r}")
+            self.routing_profiles[profile_ocid] = (model_id, region)
+
+    def resolve_profile(self, profile_ocid: str) -> tuple[ModelSpec, str] | None:
+        """The model and serving region of a routing profile, or None when it is unknown."""
+        with self._lock:
+            found = self.routing_profiles.get(profile_ocid)
+            return (self.models[found[0]], found[1]) if found else None
+
     def get(self, model_id: str) -> ModelSpec | None:
         with self._lock:
             return self.models.get(model_id)
+
+    def all(self) -> list[ModelSpec]:
+        """Every model, in the order they were added."""
+        with self._lock:
+            return list(self.models.values())
 
     def resolve_endpoint(self, endpoint_ocid: str) -> ModelSpec | None:
         """The model a dedicated endpoint serves, or None when the endpoint is unknown."""

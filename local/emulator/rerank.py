@@ -50,7 +50,7 @@ async def rerank_text(host: GenAIHost, request: EmuRequest) -> EmuResponse:
     """``POST /20231130/actions/rerankText``."""
     body = request.json if request.json is not None else parse_json(request.body)
     validate("rerank", body)
-    model = resolve_model(host.models, body["servingMode"])
+    model, _ = resolve_model(host.models, body["servingMode"])
     validate_for_model("rerank", body, model)
     payload = {"id": request.request_id, "modelId": model.model_id, "documentRanks": document_ranks(body)}
     return EmuResponse.json(200, payload, {"opc-request-id": request.request_id})

@@ -26,7 +26,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
 
-from . import genai, guardrails, rerank
+from . import genai, guardrails, management, rerank
 from .control import CONTROL_ROUTES, PREFIX
 from .faults import FaultPlan
 from .models import ModelTable
@@ -62,6 +62,8 @@ ROUTES: list[Route] = [
     route("POST", r"/20231130/actions/embedText", genai.embed_text, "genai.embedText"),
     route("POST", r"/20231130/actions/rerankText", rerank.rerank_text, "genai.rerankText"),
     route("POST", r"/20231130/actions/applyGuardrails", guardrails.apply_guardrails, "genai.applyGuardrails"),
+    route("GET", r"/20231130/models", management.list_models, "genai.listModels"),
+    route("GET", r"/20231130/modelDiscovery", management.list_model_discovery, "genai.listModelDiscovery"),
 ]
 
 
@@ -142,9 +144,7 @@ class Emulator:
         self.objectstorage = install_objectstorage(self)
         self.vault = install_vault(self, {})
         from .identity import install_identity
-        from .listing import install_listing
 
-        install_listing(self)
         self.policies = install_identity(self)
 
     # --- configuration -----------------------------------------------------------------------
@@ -216,6 +216,7 @@ class Emulator:
         separator: str | None = None,
         pad: bool | None = None,
         cohere_done: bool | None = None,
+        v2_restates_tool_calls: bool | None = None,
     ) -> None:
         """Pacing and framing of SSE answers (see :mod:`local.emulator.streaming`); None keeps a value."""
         self.stream.configure(
@@ -225,6 +226,7 @@ class Emulator:
             separator=separator,
             pad=pad,
             cohere_done=cohere_done,
+            v2_restates_tool_calls=v2_restates_tool_calls,
         )
 
     def break_streams(

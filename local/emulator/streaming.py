@@ -51,6 +51,7 @@ class StreamSettings:
     separator: str = "\n\n"
     pad: bool = True
     cohere_done: bool = False  # v1 streams end without [DONE]; some mocks send one
+    v2_restates_tool_calls: bool = False  # whether a V2 final event repeats the calls is unknown: both are testable
     error: MidStreamError | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -63,6 +64,7 @@ class StreamSettings:
         separator: str | None = None,
         pad: bool | None = None,
         cohere_done: bool | None = None,
+        v2_restates_tool_calls: bool | None = None,
     ) -> None:
         """Change some settings; ``None`` keeps a value (``max_write_bytes=None`` clears it)."""
         if separator is not None and separator not in SEPARATORS:
@@ -85,6 +87,8 @@ class StreamSettings:
                 self.pad = bool(pad)
             if cohere_done is not None:
                 self.cohere_done = bool(cohere_done)
+            if v2_restates_tool_calls is not None:
+                self.v2_restates_tool_calls = bool(v2_restates_tool_calls)
 
     def break_streams(self, after: int, *, code: str | None = None, message: str | None = None, times: int = 1) -> None:
         """Arm a mid-stream error for the next ``times`` streams."""
@@ -103,6 +107,7 @@ class StreamSettings:
         with self._lock:
             self.delay, self.events_per_write, self.max_write_bytes = 0.0, 1, None
             self.separator, self.pad, self.cohere_done, self.error = "\n\n", True, False, None
+            self.v2_restates_tool_calls = False
 
     def take(self) -> "StreamPlan":
         """A snapshot for one stream; consumes one use of an armed mid-stream error."""
@@ -121,6 +126,7 @@ class StreamSettings:
                 self.pad,
                 self.cohere_done,
                 error,
+                self.v2_restates_tool_calls,
             )
 
     def to_json(self) -> dict[str, Any]:
@@ -132,6 +138,7 @@ class StreamSettings:
                 "separator": self.separator,
                 "pad": self.pad,
                 "cohereDone": self.cohere_done,
+                "v2RestatesToolCalls": self.v2_restates_tool_calls,
                 "error": self.error.to_json() if self.error else None,
             }
 
@@ -147,6 +154,7 @@ class StreamPlan:
     pad: bool = True
     cohere_done: bool = False
     error: MidStreamError | None = None
+    v2_restates_tool_calls: bool = False
 
 
 def pad_for(number: int) -> str:

@@ -9,7 +9,9 @@ Two layers, both data-driven so later issues extend them by adding table rows or
    ``any``-typed fields (JSON schemas, metadata, documents) stay open.
 2. **Rules**: semantic checks the tables cannot express (tool-call pairing, empty content,
    unsupported JSON-schema keywords, per-model embed options), registered per operation in
-   ``BODY_RULES`` (body only) and ``MODEL_RULES`` (body plus the resolved model).
+   ``BODY_RULES`` (body only) and ``MODEL_RULES`` (body plus the resolved model). What the live
+   service refuses beyond the SDK (per-model parameters, Gemini schemas...) comes from the one
+   evidence table in :mod:`local.emulator.live_rules`.
 
 Everything here is pure: it raises :class:`RequestInvalid` and never touches I/O.
 """
@@ -21,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from .live_rules import CHAT_CHECKS, FORMAT_MISMATCH
 from .models import CHAT, EMBED, RERANK, ModelSpec
 from .wire import OciError
 
@@ -615,9 +618,7 @@ def rule_chat_model_format(body: Mapping[str, Any], model: ModelSpec) -> None:
     if model.kind != CHAT:
         raise RequestInvalid(f"Invalid parameter: model '{model.model_id}' does not support chat.")
     if fmt not in model.api_formats:
-        raise RequestInvalid(
-            f"Invalid parameter: apiFormat '{fmt}' is not supported by model '{model.model_id}'."
-        )
+        raise RequestInvalid(FORMAT_MISMATCH)
 
 
 _IMAGE_PARTS = {"GENERIC": "IMAGE", "COHEREV2": "IMAGE_URL"}
@@ -666,7 +667,7 @@ BODY_RULES: dict[str, list[BodyRule]] = {
     "guardrails": [rule_guardrails_request],
 }
 MODEL_RULES: dict[str, list[ModelRule]] = {
-    "chat": [rule_chat_model_format, rule_chat_images],
+    "chat": [rule_chat_model_format, rule_chat_images, *CHAT_CHECKS],
     "embed": [rule_embed_model],
     "rerank": [rule_rerank_model],
 }

@@ -71,6 +71,8 @@ def lambda_env(emulator, clean_config):
     clean_config.setenv("GATEWAY_ROLE", "gateway")
     clean_config.setenv("OCI_GENAI_ENDPOINT", emulator.url)
     clean_config.setenv("OCI_COMPARTMENT_ID", COMPARTMENT)
+    # OCI's model list is read beside a first chat call and may finish in a later invocation: not here.
+    clean_config.setenv("MODEL_LIST_TTL_SECONDS", "0")
     runtime.reset()
     yield creds
     aws_lambda.shutdown()

@@ -128,7 +128,8 @@ def test_models_list_and_health(client, front, emulator):
     assert {CHAT_MODEL, EMBED_MODEL} <= {m.id for m in client.models.list()}
     health = httpx.get(f"{front.url}/v1/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    assert emulator.requests == []
+    # At most OCI's model list was read (once per container per TTL); no model was called.
+    assert all(r.method == "GET" and r.path.startswith("/20231130/model") for r in emulator.requests)
 
 
 # --- fn invoke: the raw OpenAI body, no HTTP intent --------------------------------------------------

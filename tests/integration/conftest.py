@@ -92,6 +92,7 @@ def gateway_env(local_creds: LocalCredentials, emulator_server: EmulatorHandle) 
     env.update(
         GATEWAY_ROLE="gateway",
         OCI_GENAI_ENDPOINT=emulator_server.url,
+        OCI_GENAI_MANAGEMENT_ENDPOINT=emulator_server.url,
         OCI_OBJECTSTORAGE_ENDPOINT=emulator_server.url,
         OCI_COMPARTMENT_ID=LOCAL_COMPARTMENT,
         OCI_REGION=LOCAL_REGION,

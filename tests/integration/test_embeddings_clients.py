@@ -21,8 +21,7 @@ from local.emulator.genai import embedding_vector
 pytestmark = pytest.mark.integration
 
 V4 = "cohere.embed-v4.0"
-V3 = "cohere.embed-english-v3.0"
-V3_IMAGE = "cohere.embed-english-image-v3.0"
+V3 = "cohere.embed-english-v3.0"  # retired by OCI on 2026-10-21
 PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5E"
        "rkJggg==")
 CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
@@ -93,7 +92,7 @@ def test_default_base64_and_float_decode_to_the_same_vectors(front, emulator):
 
 def test_1000_inputs_become_11_upstream_calls_assembled_in_order(front, emulator):
     texts = [f"document number {i}" for i in range(1000)]
-    result = openai_client(front).embeddings.create(model=V3, input=texts, encoding_format="float")
+    result = openai_client(front).embeddings.create(model=V4, input=texts, encoding_format="float")
     calls = embed_calls(emulator)
     assert len(calls) == 11
     chunks = sorted((c["inputs"] for c in calls), key=lambda inputs: texts.index(inputs[0]))
@@ -101,10 +100,10 @@ def test_1000_inputs_become_11_upstream_calls_assembled_in_order(front, emulator
     assert [t for chunk in chunks for t in chunk] == texts  # contiguous slices, nothing lost or repeated
     assert [d.index for d in result.data] == list(range(1000))
     for item in result.data[::37] + result.data[-1:]:
-        assert np.allclose(item.embedding, expected(V3, texts[item.index], 1024), atol=1e-7)
+        assert np.allclose(item.embedding, expected(V4, texts[item.index], 1536), atol=1e-7)
 
 
-def test_dimensions_honoured_on_v4_and_refused_on_fixed_size_models(front, emulator):
+def test_dimensions_honoured_on_v4_and_a_size_it_lacks_refused(front, emulator):
     import openai
 
     client = openai_client(front)
@@ -112,11 +111,18 @@ def test_dimensions_honoured_on_v4_and_refused_on_fixed_size_models(front, emula
     assert len(result.data[0].embedding) == 512
     assert embed_calls(emulator)[0]["outputDimensions"] == 512
     with pytest.raises(openai.BadRequestError) as caught:
-        client.embeddings.create(model=V3, input="short", dimensions=512)
-    assert caught.value.body["param"] == "dimensions"
-    with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model=V4, input="short", dimensions=300)
+    assert caught.value.body["param"] == "dimensions"
     assert len(embed_calls(emulator)) == 1  # refused before any upstream call
+
+
+def test_a_retired_model_is_404_naming_its_replacement(front, emulator):
+    import openai
+
+    with pytest.raises(openai.NotFoundError) as caught:
+        openai_client(front).embeddings.create(model=V3, input="short")
+    assert caught.value.body["code"] == "model_not_found" and V4 in caught.value.body["message"]
+    assert embed_calls(emulator) == []
 
 
 def test_input_type_extra_body_and_token_ids(front, emulator):
@@ -130,17 +136,12 @@ def test_input_type_extra_body_and_token_ids(front, emulator):
     assert np.allclose(result.data[0].embedding, expected(V4, "Hello, world!", 1536), atol=1e-7)
 
 
-def test_images_one_call_each_and_refused_by_text_models(front, emulator):
-    import openai
-
+def test_images_one_call_each(front, emulator):
     client = openai_client(front)
-    result = client.embeddings.create(model=V3_IMAGE, input=[PNG, PNG], encoding_format="float")
+    result = client.embeddings.create(model=V4, input=[PNG, PNG], encoding_format="float")
     calls = embed_calls(emulator)
     assert len(calls) == 2 and all(c["inputs"] == [PNG] and c["inputType"] == "IMAGE" for c in calls)
     assert [d.index for d in result.data] == [0, 1]
-    with pytest.raises(openai.BadRequestError) as caught:
-        client.embeddings.create(model=V3, input=["caption", PNG])
-    assert caught.value.body["code"] == "image_input_not_supported" and caught.value.body["param"] == "input[1]"
 
 
 @pytest.mark.parametrize("kwargs, status", [
@@ -163,12 +164,13 @@ def test_models_list_and_retrieve(front, emulator):
 
     client = openai_client(front)
     ids = {m.id for m in client.models.list()}
-    assert {V4, V3, "meta.llama-3.3-70b-instruct"} <= ids
+    assert {V4, "meta.llama-3.3-70b-instruct"} <= ids and V3 not in ids
     assert client.models.retrieve(V4).owned_by == "cohere"
     with pytest.raises(openai.NotFoundError) as caught:
         client.models.retrieve("gpt-5-turbo-ultra")
     assert caught.value.body["code"] == "model_not_found"
-    assert emulator.requests == []  # no upstream call to build the list
+    # Built from OCI's model list (read at most once per container per TTL) and the catalog: no model call.
+    assert all(r.method == "GET" and r.path.startswith("/20231130/model") for r in emulator.requests)
 
 
 # --- LangChain -----------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 NS = "testns"
 INPUT = "docs-inbox"
 OUTPUT = "docs-embeddings"
-MODEL = "cohere.embed-english-light-v3.0"
-DIMS = 384
+MODEL = "cohere.embed-v4.0"  # the default INGEST_EMBEDDING_MODEL: the ingest function below leaves it unset
+DIMS = 1536
 CHUNK_TOKENS = 40
 OVERLAP = 8
 
@@ -73,7 +73,6 @@ def ingest(gateway_factory, store):
         "GATEWAY_ROLE": "ingest",
         "INGEST_INPUT_BUCKETS": INPUT,
         "INGEST_OUTPUT_BUCKET": OUTPUT,
-        "INGEST_EMBEDDING_MODEL": MODEL,
         "INGEST_CHUNK_TOKENS": str(CHUNK_TOKENS),
         "INGEST_CHUNK_OVERLAP_TOKENS": str(OVERLAP),
         "INGEST_PART_MAX_BYTES": "65536",
@@ -290,7 +289,7 @@ def test_backfill_embeds_what_is_missing_and_skips_what_is_current(ingest, store
     upload(store, "b.md", (FIXTURES / "notes.md").read_bytes(), "text/markdown")
     upload(store, "c.png", (FIXTURES / "photo.png").read_bytes(), "image/png")
     env = {**os.environ, **gateway_env, "GATEWAY_ROLE": "ingest", "INGEST_INPUT_BUCKETS": INPUT,
-           "INGEST_OUTPUT_BUCKET": OUTPUT, "INGEST_EMBEDDING_MODEL": MODEL}
+           "INGEST_OUTPUT_BUCKET": OUTPUT}
 
     proc = subprocess.run([sys.executable, "-m", "core.ingest.backfill", "--bucket", INPUT, "--namespace", NS],
                           capture_output=True, text=True, env=env, timeout=120,

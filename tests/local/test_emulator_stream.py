@@ -236,7 +236,7 @@ def test_gemini_streamed_tool_calls_have_no_ids(emu: Emulator, http: httpx.Clien
 
 
 def test_generic_reasoning_streams_before_the_text(emu: Emulator, http: httpx.Client, signer: Any) -> None:
-    events = stream(http, signer, generic("why blue", model="xai.grok-4", reasoningEffort="HIGH",
+    events = stream(http, signer, generic("why blue", model="xai.grok-3-mini", reasoningEffort="HIGH",
                                           streamOptions={"isIncludeUsage": True}))
     messages = [e.get("message", {}) for e in events[:-1]]
     reasoning_at = [i for i, m in enumerate(messages) if "reasoningContent" in m]
@@ -296,7 +296,7 @@ def test_cohere_v1_stream_tool_calls_restate_the_text(emu: Emulator, http: httpx
 def test_cohere_v2_stream_through_the_sdk_client(emu: Emulator, sdk: GenerativeAiInferenceClient) -> None:
     details = M.ChatDetails(
         compartment_id=COMPARTMENT,
-        serving_mode=M.OnDemandServingMode(model_id="cohere.command-a-reasoning-08-2025"),
+        serving_mode=M.OnDemandServingMode(model_id="cohere.command-a-reasoning"),
         chat_request=M.CohereChatRequestV2(
             messages=[M.CohereUserMessageV2(content=[M.CohereTextContentV2(text="plan a trip")])],
             thinking=M.CohereThinkingV2(type="ENABLED", token_budget=100),

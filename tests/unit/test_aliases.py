@@ -24,8 +24,8 @@ def fresh_cache():
     reset_settings()
 
 
-def resolve(name: str, s: Settings) -> aliases.ResolvedModel:
-    return aliases.resolve(name, s, runtime.aliases(s))
+def resolve(name: str, s: Settings, today: str | None = None) -> aliases.ResolvedModel:
+    return aliases.resolve(name, s, runtime.aliases(s), today=today)
 
 
 def settings(**env) -> Settings:
@@ -140,11 +140,63 @@ def test_retired_model_is_404_naming_replacement():
     assert info.value.status == 404 and "meta.llama-3.3-70b-instruct" in info.value.message
 
 
-def test_alias_to_retired_on_demand_model_is_404_but_dedicated_is_served():
+def test_a_dedicated_alias_is_served_until_the_later_dedicated_retirement_date():
+    # cohere.command: retired on demand on 2024-10-02, on dedicated clusters on 2025-08-07.
     s = settings(MODEL_ALIASES={"old": "cohere.command", "mine": {"model": "cohere.command", "endpoint": ENDPOINT}})
-    with pytest.raises(APIError):
-        resolve("old", s)
-    assert resolve("mine", s).serving_mode == DEDICATED
+    for today in ("2025-01-01", "2026-12-07"):
+        with pytest.raises(APIError) as info:
+            resolve("old", s, today)
+        assert info.value.status == 404 and "cohere.command-a-03-2025" in info.value.message
+    assert resolve("mine", s, "2025-08-06").serving_mode == DEDICATED
+    with pytest.raises(APIError) as info:
+        resolve("mine", s, "2025-08-07")
+    assert info.value.status == 404 and "on 2025-08-07" in info.value.message
+
+
+def test_a_retired_model_is_served_until_its_date():
+    assert resolve("cohere.embed-english-v3.0", settings(), "2026-10-20").model_id == "cohere.embed-english-v3.0"
+    with pytest.raises(APIError) as info:
+        resolve("cohere.embed-english-v3.0", settings(), "2026-10-21")
+    assert info.value.message == ("The model 'cohere.embed-english-v3.0' was retired by OCI Generative AI on "
+                                  "2026-10-21 and is no longer served. Use 'cohere.embed-v4.0' instead.")
+    assert (info.value.status, info.value.code, info.value.param) == (404, "model_not_found", "model")
+
+
+@pytest.mark.parametrize("old, new", [("cohere.command-a-vision-07-2025", "cohere.command-a-vision"),
+                                      ("cohere.command-a-reasoning-08-2025", "cohere.command-a-reasoning"),
+                                      ("xai.grok-4.20", "xai.grok-4.20-reasoning")])
+def test_a_renamed_id_is_an_alias_of_the_new_one(old, new):
+    r = resolve(old, settings())
+    assert (r.name, r.model_id) == (old, new)
+    assert r.serving_mode_body() == {"servingType": "ON_DEMAND", "modelId": new}
+    # Operators' aliases may name the old id too.
+    assert resolve("mine", settings(MODEL_ALIASES={"mine": old})).model_id == new
+
+
+@pytest.mark.parametrize("old", ["xai.grok-4-fast", "xai.grok-4.1-fast", "xai.grok-4", "xai.grok-code-fast-1",
+                                 "xai.grok-4-1-fast-reasoning", "xai.grok-3"])
+def test_a_retired_grok_is_404_naming_grok_4_3(old):
+    with pytest.raises(APIError) as info:
+        resolve(old, settings())
+    assert info.value.status == 404 and info.value.code == "model_not_found"
+    assert "Use 'xai.grok-4.3' instead" in info.value.message
+
+
+def test_multi_agent_grok_is_refused_on_chat_naming_the_responses_api():
+    for name in ("xai.grok-4.20-multi-agent", "xai.grok-4.20-multi-agent-0309"):
+        r = resolve(name, settings())
+        assert r.model_id == "xai.grok-4.20-multi-agent-0309"
+        with pytest.raises(APIError) as info:
+            r.require_chat_completions()
+        assert (info.value.status, info.value.param) == (400, "model") and "/v1/responses" in info.value.message
+
+
+def test_an_alias_may_name_a_routing_profile():
+    profile = "ocid1.generativeairoutingprofile.oc1.us-chicago-1.amaaaaaaprofile"
+    r = resolve("smart", settings(MODEL_ALIASES={"smart": profile}))
+    assert r.serving_mode_body() == {"servingType": "ON_DEMAND", "modelId": profile}
+    assert r.routed and r.opaque and r.upstream_key == profile
+    r.require_chat_completions()  # what it routes to is OCI's business
 
 
 def test_served_models_filters_catalog_but_not_aliases():

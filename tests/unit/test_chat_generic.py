@@ -103,3 +103,35 @@ def test_openai_model_usage_details():
 ])
 def test_finish_reasons_normalized(oci, has_tools, expected):
     assert finish_reason(oci, has_tools) == expected
+
+
+def test_xai_usage_puts_reasoning_inside_completion_tokens():
+    # As observed live: completionTokens leaves the reasoning out, totalTokens counts it.
+    result = {"chatResponse": {"apiFormat": "GENERIC", "choices": [], "usage": {
+        "promptTokens": 13, "completionTokens": 8, "totalTokens": 607,
+        "completionTokensDetails": {"reasoningTokens": 586}}}}
+    usage = from_generic_chat_response(result, model="m", response_id="x")["usage"]
+    assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (13, 594, 607)
+    assert usage["completion_tokens_details"] == {"reasoning_tokens": 586}
+
+
+def test_gemini_tool_and_response_schemas_get_inclusive_bounds():
+    from core.catalog import lookup
+
+    schema = {"type": "object", "properties": {
+        "n": {"type": "integer", "exclusiveMinimum": 0, "maximum": 5, "exclusiveMaximum": 10},
+        "x": {"type": "number", "minimum": 1, "exclusiveMinimum": True},
+        "items": {"type": "array", "items": {"type": "number", "exclusiveMaximum": 2.5}}}}
+    body = {"model": "google.gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": schema}}}
+    sent = to_generic_chat_request(parse_chat_request(body), lookup("google.gemini-2.5-flash"), max_tokens=10)
+    expected = {"type": "object", "properties": {
+        "n": {"type": "integer", "minimum": 1, "maximum": 5},
+        "x": {"type": "number", "minimum": 1},
+        "items": {"type": "array", "items": {"type": "number", "maximum": 2.5}}}}
+    assert sent["tools"][0]["parameters"] == expected
+    assert sent["responseFormat"]["jsonSchema"]["schema"] == expected
+    llama = to_generic_chat_request(parse_chat_request({**body, "model": "meta.llama-3.3-70b-instruct"}),
+                                    lookup("meta.llama-3.3-70b-instruct"), max_tokens=10)
+    assert llama["tools"][0]["parameters"]["properties"]["n"]["exclusiveMinimum"] == 0  # others keep them

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.aliases import resolve
+from core.chat.param_rules import rule_for
 from core.chat.request import parse_chat_request
 from core.chat.translate import build_chat_details
 from core.errors import APIError
@@ -23,8 +24,10 @@ from handlers.router import dispatch
 from tests.support.oci_sdk import assert_sdk_roundtrip
 
 MODELS = ["meta.llama-3.3-70b-instruct", "meta.llama-4-maverick-17b-128e-instruct-fp8", "xai.grok-3-mini",
-          "google.gemini-2.5-flash", "openai.gpt-oss-120b", "cohere.command-r-plus-08-2024",
-          "cohere.command-a-03-2025", "cohere.command-a-vision-07-2025", "ocid1.generativeaiendpoint.oc1.us-chicago-1.abc"]
+          "xai.grok-4.3", "xai.grok-4.20-non-reasoning", "google.gemini-2.5-flash", "openai.gpt-oss-120b",
+          "cohere.command-r-plus-08-2024", "cohere.command-a-03-2025", "cohere.command-a-vision",
+          "cohere.command-a-reasoning", "ocid1.generativeaiendpoint.oc1.us-chicago-1.abc"]
+OCI_FIELDS = {"presence_penalty": "presencePenalty", "frequency_penalty": "frequencyPenalty", "stop": "stop"}
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 text = st.text(alphabet=string.ascii_letters + " éß中🙂\n", min_size=0, max_size=30)
@@ -82,6 +85,7 @@ def valid_requests(draw):
             "type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object", "properties": {
                 "a": {"type": "string"}}}, "strict": True}}]),
         "stream": st.booleans(),
+        "reasoning_effort": st.sampled_from(["none", "minimal", "low", "medium", "high"]),
     }
     for key, strategy in optional.items():
         if draw(st.booleans()):
@@ -89,7 +93,7 @@ def valid_requests(draw):
     if body.get("tools") == []:
         del body["tools"]
     if draw(st.booleans()) and body["model"] in ("meta.llama-4-maverick-17b-128e-instruct-fp8",
-                                                 "cohere.command-a-vision-07-2025"):
+                                                 "cohere.command-a-vision"):
         body["messages"].append({"role": "user", "content": [{"type": "text", "text": "look"},
                                                               {"type": "image_url", "image_url": {"url": PNG}}]})
     return body
@@ -101,13 +105,22 @@ def test_valid_requests_translate_to_bodies_the_sdk_accepts(body):
     chat = parse_chat_request(body)
     target = resolve(chat.model, Settings(served_models="*"), {})
     try:
-        details, fmt = build_chat_details(chat, target, "ocid1.compartment.oc1..x", drop_unsupported=True)
+        plan = build_chat_details(chat, target, "ocid1.compartment.oc1..x", drop_unsupported=True)
     except APIError as exc:
         # A few valid OpenAI requests have no OCI equivalent for the chosen model; those must be clean 400s.
         assert exc.status == 400 and exc.param is not None or exc.code, exc
         return
-    assert_sdk_roundtrip(details, "ChatDetails")
-    assert details["chatRequest"]["apiFormat"] == fmt
+    assert_sdk_roundtrip(plan.details, "ChatDetails")
+    sent = plan.details["chatRequest"]
+    assert sent["apiFormat"] == plan.api_format
+    # What the model's row refuses never reaches OCI, and whatever was left out is named.
+    rule = rule_for(target.info)
+    for param in rule.refuses:
+        assert OCI_FIELDS[param] not in sent
+    if rule.efforts is not None and sent.get("reasoningEffort") is not None:
+        assert sent["reasoningEffort"] in rule.efforts
+    if body.get("reasoning_effort") and "reasoningEffort" not in sent and "thinking" not in sent:
+        assert "reasoning_effort" in plan.dropped
 
 
 junk = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), text),

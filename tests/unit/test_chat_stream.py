@@ -312,3 +312,55 @@ def test_sse_decoder_splits_on_cr_alone_but_never_inside_json_text(split):
     got = [d for i in range(0, len(stream), split) for d in decoder.feed(stream[i:i + split])]
     got += list(decoder.close())
     assert got == ['{"t":"a\u2028b\x85c"}', '{"t":"d"}', "[DONE]"]
+
+
+# -- live-service facts (rows 2 and 4) -----------------------------------------------------------------------------
+
+V2_CALL = {"id": "tc-1", "type": "FUNCTION", "function": {"name": "weather", "arguments": '{"city": "Paris"}'}}
+
+
+def test_coherev2_final_event_restating_the_calls_does_not_double_their_arguments():
+    events = [
+        {"apiFormat": "COHEREV2", "message": {"role": "ASSISTANT", "toolPlan": "I will call weather."}},
+        {"apiFormat": "COHEREV2", "message": {"toolCalls": [{"id": "tc-1", "type": "FUNCTION",
+                                                             "function": {"name": "weather", "arguments": ""}}]}},
+        {"apiFormat": "COHEREV2", "message": {"toolCalls": [{"function": {"arguments": '{"city": '}}]}},
+        {"apiFormat": "COHEREV2", "message": {"toolCalls": [{"function": {"arguments": '"Paris"}'}}]}},
+        {"apiFormat": "COHEREV2", "message": {"role": "ASSISTANT", "toolPlan": "I will call weather.",
+                                              "toolCalls": [V2_CALL, {**V2_CALL, "id": "tc-2"}]},
+         "finishReason": "TOOL_CALL"},
+    ]
+    chunks = deltas(translate(events))
+    arguments: dict[int, str] = {}
+    for _, delta, _ in chunks[:-1]:
+        for call in delta.get("tool_calls") or []:
+            arguments[call["index"]] = arguments.get(call["index"], "") + call["function"].get("arguments", "")
+    assert arguments == {0: '{"city": "Paris"}', 1: '{"city": "Paris"}'}  # the second call was new, the first whole
+    assert "".join(d.get("content") or "" for _, d, _ in chunks) == "I will call weather."  # the plan, once
+    assert chunks[-1][2] == "tool_calls"
+
+
+def test_coherev2_restatement_completing_a_call_adds_only_the_rest():
+    events = [
+        {"apiFormat": "COHEREV2", "message": {"toolCalls": [{**V2_CALL, "function": {"name": "weather",
+                                                                                    "arguments": '{"ci'}}]}},
+        {"apiFormat": "COHEREV2", "message": {"toolCalls": [V2_CALL]}, "finishReason": "TOOL_CALL"},
+    ]
+    added = [call["function"]["arguments"] for _, delta, _ in deltas(translate(events))
+             for call in delta.get("tool_calls") or []]
+    assert added == ['{"ci', 'ty": "Paris"}']
+
+
+def test_a_generic_finish_event_carrying_a_last_token_is_not_a_restatement():
+    events = [
+        {"index": 0, "message": {"role": "ASSISTANT", "content": [{"type": "TEXT", "text": "ha"}]}},
+        {"message": {"role": "ASSISTANT", "content": [{"type": "TEXT", "text": "h"}]}, "finishReason": "stop"},
+    ]
+    assert "".join(d.get("content") or "" for _, d, _ in deltas(translate(events))) == "hah"
+
+
+def test_no_usage_chunk_is_invented_when_oci_sent_no_usage():
+    events = [e for e in GENERIC_TEXT if "usage" not in e]
+    chunks = translate(events, include_usage=True)
+    assert all(c["choices"] for c in chunks)
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"

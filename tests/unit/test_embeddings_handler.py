@@ -85,17 +85,23 @@ def oci():
         yield route
 
 
+@pytest.fixture
+def before_v3_retirement(monkeypatch):
+    """The day before OCI retired Cohere Embed v3 (2026-10-21): a text-only, fixed-size model was still served."""
+    monkeypatch.setattr(aliases, "today_utc", lambda: "2026-10-20")
+
+
 async def test_string_input_float(embed_env, oci):
-    response = await dispatch(http({"model": "cohere.embed-english-v3.0", "input": "t7",
+    response = await dispatch(http({"model": "cohere.embed-v4.0", "input": "t7",
                                     "encoding_format": "float"}))
     assert response.status == 200, response.body
     body = json.loads(response.body)
-    assert body["object"] == "list" and body["model"] == "cohere.embed-english-v3.0"
+    assert body["object"] == "list" and body["model"] == "cohere.embed-v4.0"
     assert body["data"] == [{"object": "embedding", "index": 0, "embedding": [7.0, 2.0]}]
     assert body["usage"] == {"prompt_tokens": 2, "total_tokens": 2}
     assert response.headers["x-request-id"] == "OPC1"
     assert oci.sent == [{"inputs": ["t7"], "servingMode": {"servingType": "ON_DEMAND",
-                                                            "modelId": "cohere.embed-english-v3.0"},
+                                                            "modelId": "cohere.embed-v4.0"},
                          "compartmentId": TEST_COMPARTMENT, "inputType": "SEARCH_DOCUMENT", "truncate": "END"}]
 
 
@@ -165,7 +171,7 @@ async def test_options_and_extras_reach_oci(embed_env, oci):
 
 
 async def test_images_go_one_per_call_as_image_input_type(embed_env, oci):
-    response = await dispatch(http({"model": "cohere.embed-english-image-v3.0", "input": [PNG, PNG, "cap"],
+    response = await dispatch(http({"model": "cohere.embed-v4.0", "input": [PNG, PNG, "cap"],
                                     "encoding_format": "float"}))
     assert response.status == 200, response.body
     assert oci.call_count == 3
@@ -183,9 +189,7 @@ async def test_images_go_one_per_call_as_image_input_type(embed_env, oci):
     ({"model": "cohere.embed-v4.0"}, 400, "input", "missing_required_parameter"),
     ({"input": "x"}, 400, "model", "missing_required_parameter"),
     ({"model": 3, "input": "x"}, 400, "model", "invalid_type"),
-    ({"model": "cohere.embed-english-v3.0", "input": ["a", PNG]}, 400, "input[1]", "image_input_not_supported"),
-    ({"model": "cohere.embed-english-v3.0", "input": "a", "dimensions": 256}, 400, "dimensions",
-     "unsupported_dimensions"),
+    ({"model": "cohere.embed-english-v3.0", "input": "a"}, 404, "model", "model_not_found"),
     ({"model": "cohere.embed-v4.0", "input": "a", "dimensions": 100}, 400, "dimensions", "unsupported_dimensions"),
     ({"model": "cohere.embed-v4.0", "input": "a", "encoding_format": "binary"}, 400, "encoding_format",
      "invalid_value"),
@@ -252,9 +256,29 @@ async def test_alias_maps_openai_name_with_default_params(embed_env, oci):
     assert (oci.sent[1]["outputDimensions"], oci.sent[1]["inputType"]) == (512, "SEARCH_DOCUMENT")
 
 
+@pytest.mark.parametrize("body, param, code", [
+    ({"model": "cohere.embed-english-v3.0", "input": ["a", PNG]}, "input[1]", "image_input_not_supported"),
+    ({"model": "cohere.embed-english-v3.0", "input": "a", "dimensions": 256}, "dimensions", "unsupported_dimensions"),
+])
+async def test_what_a_text_only_fixed_size_model_cannot_do_never_reaches_oci(embed_env, oci, before_v3_retirement,
+                                                                             body, param, code):
+    response = await dispatch(http(body))
+    err = error_of(response)
+    assert (response.status, err["param"], err["code"]) == (400, param, code), err
+    assert oci.call_count == 0
+
+
+async def test_a_retired_embedding_model_names_its_replacement_without_calling_oci(embed_env, oci):
+    response = await dispatch(http({"model": "cohere.embed-multilingual-v3.0", "input": "a"}))
+    err = error_of(response)
+    assert response.status == 404 and err["code"] == "model_not_found"
+    assert "retired by OCI Generative AI on 2026-10-21" in err["message"] and "cohere.embed-v4.0" in err["message"]
+    assert oci.call_count == 0
+
+
 async def test_dedicated_alias_in_another_region_and_compartment(embed_env):
     configure(embed_env, MODEL_ALIASES={"docs-embed": {
-        "model": "cohere.embed-english-v3.0", "endpoint": ENDPOINT, "region": "us-ashburn-1",
+        "model": "cohere.embed-v4.0", "endpoint": ENDPOINT, "region": "us-ashburn-1",
         "compartment": "ocid1.compartment.oc1..dac"}})
     url = "https://inference.generativeai.us-ashburn-1.oci.oraclecloud.com/20231130/actions/embedText"
     with respx.mock:

@@ -76,3 +76,32 @@ def test_not_authorized_or_not_found_depends_on_whether_the_gateway_knows_the_mo
     assert "(opc-request-id r1)" in from_upstream(404, body, known_model=True, request_id="r1").message
     unknown = from_upstream(404, body, known_model=False, model="m")
     assert (unknown.status, unknown.code, unknown.param) == (404, "model_not_found", "model")
+
+
+@pytest.mark.parametrize("message, param", [
+    ("Model does not support parameter reasoningEffort", "reasoning_effort"),
+    ("Model xai.grok-4.3 does not support parameter presencePenalty.", "presence_penalty"),
+    ("Invalid request: model does not support the parameter 'stopSequences'", "stop"),
+    ("Model does not support parameter maxTokens", "max_tokens"),
+    ("Model does not support parameter chatRequest.someNewField", "some_new_field"),
+])
+def test_oci_refusing_a_parameter_names_the_openai_parameter(message, param):
+    err = from_upstream(400, json.dumps({"code": "400", "message": message}))
+    assert (err.status, err.param, err.code) == (400, param, "unsupported_parameter")
+    assert message.rstrip(".") in err.message  # OCI's words stay
+
+
+def test_oci_404_naming_the_model_is_model_not_found_even_for_a_known_model():
+    body = json.dumps({"code": "NotAuthorizedOrNotFound", "message": "Entity with key cohere.command-a-vision not found"})
+    err = from_upstream(404, body, known_model=True, model="cohere.command-a-vision")
+    assert (err.status, err.code, err.param) == (404, "model_not_found", "model")
+    assert "cohere.command-a-vision" in err.message and "IAM" not in err.message
+    # OCI's generic answer stays the operator's IAM problem.
+    iam = json.dumps({"code": "NotAuthorizedOrNotFound", "message": "Authorization failed or requested resource not "
+                                                                    "found."})
+    assert from_upstream(404, iam, known_model=True, model="cohere.command-a-vision").code == "gateway_not_authorized"
+
+
+def test_a_format_mismatch_has_its_own_code():
+    body = json.dumps({"code": "400", "message": "Chat request type does not match serving model."})
+    assert from_upstream(400, body).code == "chat_format_mismatch"

@@ -14,7 +14,7 @@ from core.ingest.pipeline import Pipeline, core_embedder
 from core import runtime
 from tests.support.runtime import reset_settings
 
-MODEL = "cohere.embed-english-light-v3.0"
+MODEL = "cohere.embed-v4.0"
 
 
 @pytest.fixture

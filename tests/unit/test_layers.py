@@ -25,7 +25,7 @@ PURE = {
     "core.validation", "core.exchange", "core.logs", "core.apikeys", "core.jsonio",
     "core.chat.request", "core.chat.translate", "core.chat.generic", "core.chat.cohere", "core.chat.cohere_v2",
     "core.chat.params", "core.chat.schema", "core.chat.stream", "core.chat.sse", "core.chat.common",
-    "core.chat.limits",
+    "core.chat.limits", "core.chat.param_rules", "core.model_docs", "core.listed_models",
     "core.embeddings.request", "core.embeddings.plan", "core.embeddings.response", "core.embeddings.batching",
     "core.ingest.chunking", "core.ingest.detect", "core.ingest.events", "core.ingest.extract",
     "core.ingest.output", "core.ingest.config",
@@ -36,8 +36,8 @@ PURE = {
 SERVICES_AND_STATE = ("core.runtime", "core.oci", "core.chat.service", "core.embeddings.service",
                       "core.ingest.pipeline", "core.health", "core.models", "core.keystore", "core.authorizer",
                       "core.rerank.service", "core.guardrails.service", "core.guardrails.chat", "core.moderations.service",
-                      "handlers",
-                      "adapters")
+                      "core.gateway_headers", "core.model_list",
+                      "handlers", "adapters")
 
 
 def _module_name(path: Path) -> str:

@@ -45,6 +45,7 @@ async def test_list_is_openai_shaped_with_capabilities_and_no_credentials_needed
     for model in body["data"]:
         assert model["object"] == "model" and isinstance(model["created"], int) and model["owned_by"]
     expected = {m.id for m in CATALOG.values() if m.status != RETIRED and not m.dedicated_only}
+    assert "cohere.embed-english-v3.0" not in expected and "xai.grok-4" not in expected
     assert set(ids) == expected
     v4 = next(m for m in body["data"] if m["id"] == "cohere.embed-v4.0")
     assert v4["type"] == "embedding" and v4["dimensions"] == 1536
@@ -65,7 +66,7 @@ async def test_openai_sdk_parses_the_list(env):
 async def test_aliases_are_listed_and_served_models_filters_catalog(env):
     configure(env, SERVED_MODELS="cohere.embed-v4.0, meta.llama-3.3-*", MODEL_ALIASES={
         "text-embedding-3-small": {"model": "cohere.embed-v4.0", "params": {"dimensions": 1536}},
-        "secret-one": {"model": "xai.grok-3", "hidden": True},
+        "secret-one": {"model": "xai.grok-3-mini", "hidden": True},
     })
     body = json.loads((await dispatch(get("/openai/v1/models"))).body)
     ids = [m["id"] for m in body["data"]]
@@ -80,7 +81,7 @@ async def test_aliases_are_listed_and_served_models_filters_catalog(env):
 
 async def test_dedicated_alias_does_not_leak_endpoint_or_compartment(env):
     endpoint = "ocid1.generativeaiendpoint.oc1.us-chicago-1.amaaaaaaexample"
-    configure(env, MODEL_ALIASES={"mine": {"model": "cohere.embed-english-v3.0", "endpoint": endpoint,
+    configure(env, MODEL_ALIASES={"mine": {"model": "cohere.embed-v4.0", "endpoint": endpoint,
                                            "compartment": "ocid1.compartment.oc1..c"}})
     response = await dispatch(get("/v1/models/mine"))
     assert response.status == 200
@@ -89,9 +90,9 @@ async def test_dedicated_alias_does_not_leak_endpoint_or_compartment(env):
 
 
 async def test_get_one_model(env):
-    response = await dispatch(get("/v1/models/cohere.embed-english-light-v3.0"))
+    response = await dispatch(get("/v1/models/cohere.embed-v4.0"))
     body = json.loads(response.body)
-    assert response.status == 200 and body["id"] == "cohere.embed-english-light-v3.0" and body["dimensions"] == 384
+    assert response.status == 200 and body["id"] == "cohere.embed-v4.0" and body["dimensions"] == 1536
 
 
 @pytest.mark.parametrize("model_id", ["gpt-4o", "xai.grok-9", "nope"])

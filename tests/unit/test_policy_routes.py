@@ -22,7 +22,7 @@ def call(method: str, path: str, body: dict | None = None, headers: dict | None 
 async def test_embeddings_outside_the_allow_list_is_403_before_oci(gateway_env):
     with respx.mock(assert_all_called=False) as mock:
         route = mock.post(f"{GENAI}/actions/embedText").mock(return_value=httpx.Response(500))
-        response = await dispatch(call("POST", "/v1/embeddings", {"model": "cohere.embed-english-v3.0",
+        response = await dispatch(call("POST", "/v1/embeddings", {"model": "cohere.embed-v5.0",
                                                                  "input": "x"}, KEY))
     assert response.status == 403 and route.call_count == 0
     assert json.loads(response.body)["error"]["code"] == "model_not_allowed"
@@ -42,9 +42,9 @@ async def test_models_list_and_lookup_follow_the_allow_list(gateway_env):
     listed = json.loads((await dispatch(call("GET", "/v1/models", headers=KEY))).body)["data"]
     ids = {m["id"] for m in listed}
     assert "meta.llama-3.3-70b-instruct" in ids and "cohere.embed-v4.0" in ids
-    assert not any(i.startswith(("xai.", "google.")) or i == "cohere.embed-english-v3.0" for i in ids)
+    assert not any(i.startswith(("xai.", "google.")) or i == "cohere.command-a-03-2025" for i in ids)
     everything = json.loads((await dispatch(call("GET", "/v1/models"))).body)["data"]
     assert len(everything) > len(listed)
-    hidden = await dispatch(call("GET", "/v1/models/xai.grok-4", headers=KEY))
+    hidden = await dispatch(call("GET", "/v1/models/xai.grok-4.3", headers=KEY))
     assert hidden.status == 404
     assert (await dispatch(call("GET", "/v1/models/meta.llama-3.3-70b-instruct", headers=KEY))).status == 200

@@ -73,3 +73,26 @@ def test_overrides_and_ports():
     with pytest.raises(ConfigError, match="OCI_REGION"):
         genai_base_url(None)
     assert normalize_region(" IAD ") == "us-ashburn-1"
+
+
+def test_every_region_key_the_sdk_knows_is_understood():
+    import oci.regions
+
+    from core.regions import REGION_KEYS
+
+    assert REGION_KEYS == oci.regions.REGIONS_SHORT_NAMES
+    for key, region in oci.regions.REGIONS_SHORT_NAMES.items():
+        assert normalize_region(key.upper()) == region
+        # Each key leads to the same inference host as the region's own name.
+        assert genai_base_url(key) == genai_base_url(region)
+
+
+def test_the_management_api_host_and_its_override():
+    from core.oci.endpoints import genai_management_base_url
+
+    assert genai_management_base_url("us-chicago-1") == "https://generativeai.us-chicago-1.oci.oraclecloud.com/20231130"
+    assert genai_management_base_url("ord") == genai_management_base_url("us-chicago-1")
+    assert genai_management_base_url("us-gov-ashburn-1").endswith(".oci.oraclegovcloud.com/20231130")
+    assert genai_management_base_url(None, override="http://127.0.0.1:9") == "http://127.0.0.1:9/20231130"
+    with pytest.raises(ConfigError, match="OCI_GENAI_MANAGEMENT_ENDPOINT"):
+        genai_management_base_url(None, override="ftp://x")
