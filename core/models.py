@@ -28,7 +28,7 @@ def model_object(name: str, info: ModelInfo, alias: Alias | None = None) -> dict
         obj["replacement"] = info.replacement
     if info.kind == CHAT:
         obj["capabilities"] = {"vision": info.vision, "tools": info.tools, "reasoning": info.reasoning,
-                               "json_schema": info.json_schema}
+                               "json_schema": info.json_schema, "responses": "bridge"}
         if info.context_window:
             obj["context_window"] = info.context_window
         obj["max_output_tokens"] = info.max_output_tokens

@@ -81,11 +81,21 @@ def _is_object_event(body: dict[str, Any]) -> bool:
                                                                                                       dict)
 
 
+# Fields only a Responses API body has (an embeddings body also has "model" and "input").
+_RESPONSES_ONLY = frozenset({"instructions", "previous_response_id", "tools", "text", "reasoning", "max_output_tokens",
+                             "store", "include", "tool_choice", "stream"})
+
+
+def _is_responses_body(body: dict[str, Any]) -> bool:
+    return "input" in body and not _RESPONSES_ONLY.isdisjoint(body)
+
+
 # Every role in one table. Routes: longer patterns first so suffix matching is unambiguous.
 ROLES: dict[str, Role] = {
     "gateway": Role(
         routes=(
             _route("POST", "/v1/chat/completions", "handlers.chat", "chat"),
+            _route("POST", "/v1/responses", "handlers.responses", "responses"),
             _route("GET", "/v1/models/{id}", "handlers.models", "model"),
             _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
             _route("GET", "/v1/models", "handlers.models", "models"),
@@ -93,6 +103,7 @@ ROLES: dict[str, Role] = {
         ),
         shapes=(
             Shape("chat", lambda body: "messages" in body, "handlers.chat"),
+            Shape("responses", _is_responses_body, "handlers.responses"),
             Shape("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
         ),
     ),

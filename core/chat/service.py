@@ -42,7 +42,7 @@ class ChatResult:
 
 
 @dataclass(frozen=True)
-class _Call:
+class ChatCall:
     """Where and how one chat request goes upstream."""
 
     url: str
@@ -59,7 +59,7 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
     """
     settings = settings or runtime.settings()
     chat, target = _parse(data, settings, policy)
-    call = await _prepare(chat, target, settings)
+    call = await prepare_call(chat, target, settings)
     options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None, model=chat.model,
                    known_model=target.known)
     if chat.stream:
@@ -80,8 +80,7 @@ def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -
         target = aliases.resolve(name, settings, runtime.aliases(settings))
     except APIError as exc:
         unresolved = exc
-    chat = parse_chat_request(target.with_defaults(data) if target is not None else data)
-    check_chat_limits(chat, settings)
+    chat = checked_request(data, target, settings)
     if target is None:
         assert unresolved is not None
         raise unresolved
@@ -91,17 +90,24 @@ def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -
     return chat, target
 
 
-async def _prepare(chat: ChatRequest, target: ResolvedModel, settings: Settings) -> _Call:
+def checked_request(data: dict[str, Any], target: ResolvedModel | None, settings: Settings) -> ChatRequest:
+    """``data`` with the target's alias defaults merged (when resolved), parsed and checked against the limits."""
+    chat = parse_chat_request(target.with_defaults(data) if target is not None else data)
+    check_chat_limits(chat, settings)
+    return chat
+
+
+async def prepare_call(chat: ChatRequest, target: ResolvedModel, settings: Settings) -> ChatCall:
     """Inline image URLs, then translate to OCI's ``ChatDetails`` for the target's region and compartment."""
     if settings.image_url_fetch and (target.info.vision or not target.info.known):
         chat = await inline_images(chat, settings)  # http(s) image URLs -> data URIs (SSRF-fenced fetch)
     credentials = runtime.credentials()
     compartment = deployment.compartment_id(settings, credentials, target.compartment_id)
     details, fmt = build_chat_details(chat, target, compartment, drop_unsupported=settings.drop_unsupported_params)
-    return _Call(deployment.genai_url(settings, credentials, "chat", target.region), details, fmt)
+    return ChatCall(deployment.genai_url(settings, credentials, "chat", target.region), details, fmt)
 
 
-async def _stream(chat: ChatRequest, call: _Call, options: dict[str, Any], deadline: float | None,
+async def _stream(chat: ChatRequest, call: ChatCall, options: dict[str, Any], deadline: float | None,
                   settings: Settings, log_fields: dict[str, Any]) -> ChatResult:
     stream = await runtime.client().open_stream("POST", call.url, accept=STREAM_ACCEPT, **options)
     translator = StreamTranslator(response_id=f"chatcmpl-{stream.request_id.lower()}", model=chat.model,

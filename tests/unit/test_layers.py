@@ -29,10 +29,12 @@ PURE = {
     "core.embeddings.request", "core.embeddings.plan", "core.embeddings.response", "core.embeddings.batching",
     "core.ingest.chunking", "core.ingest.detect", "core.ingest.events", "core.ingest.extract",
     "core.ingest.output", "core.ingest.config",
+    "core.responses.schema", "core.responses.request", "core.responses.tools", "core.responses.params",
+    "core.responses.bridge", "core.responses.output",
 }
 SERVICES_AND_STATE = ("core.runtime", "core.oci", "core.chat.service", "core.embeddings.service",
                       "core.ingest.pipeline", "core.health", "core.models", "core.keystore", "core.authorizer",
-                      "handlers", "adapters")
+                      "core.responses.service", "handlers", "adapters")
 
 
 def _module_name(path: Path) -> str:
