@@ -10,19 +10,22 @@ returned: an input check and an output check each belong in exactly one of those
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Mapping
 
 from core import aliases, runtime
 from core.aliases import ResolvedModel
 from core.catalog import CHAT
-from core.chat.service import ChatCall, checked_request, prepare_call
+from core.chat.service import STREAM_ACCEPT, ChatCall, checked_request, prepare_call
+from core.chat.stream import StreamTranslator
 from core.chat.translate import completion_from_result
 from core.errors import invalid_request
 from core.policy import KeyPolicy, model_not_allowed
 from core.responses.bridge import chat_plan
+from core.responses.events import EventWriter
 from core.responses.output import new_id, response_from_completion, response_shell
 from core.responses.request import parse_create_request
 from core.responses.schema import CreateRequest
+from core.responses.stream import response_events
 from core.responses.tools import plan_tools
 from core.settings import Settings
 
@@ -58,13 +61,30 @@ async def create_response(data: dict[str, Any], *, deadline: float | None = None
         call = await prepare_call(chat, target, settings)
     shell = response_shell(request, data, response_id=new_id("resp"), model=request.model, store=False)
     headers = _headers(plan.ignored, tools.skipped)
-    upstream = await runtime.client().request("POST", call.url, **_options(call, target, chat.model, deadline,
-                                                                            request_id))
+    options = _options(call, target, chat.model, deadline, request_id)
+    if request.stream:
+        return await _stream(call, options, shell, tools.kinds, headers, settings,
+                             {"request_id": request_id, "key_id": key_id})
+    upstream = await runtime.client().request("POST", call.url, **options)
     completion = completion_from_result(upstream.json(), call.api_format, model=request.model,
                                         response_id=shell["id"])
     response = response_from_completion(shell, completion, tools.kinds)
     return ResponsesResult(upstream.request_id, request.model, call.api_format, body=response,
                            headers={**headers, "x-request-id": upstream.request_id}, usage=response["usage"])
+
+
+async def _stream(call: ChatCall, options: dict[str, Any], shell: dict[str, Any], kinds: Mapping[str, str],
+                  headers: dict[str, str], settings: Settings, log_fields: dict[str, Any]) -> ResponsesResult:
+    """Open the OCI stream (failures before the first byte are plain errors), then translate it as it comes."""
+    stream = await runtime.client().open_stream("POST", call.url, accept=STREAM_ACCEPT, **options)
+    translator = StreamTranslator(response_id=shell["id"], model=shell["model"], created=shell["created_at"],
+                                  include_usage=True)
+    writer = EventWriter(shell, kinds)
+    body = response_events(stream, translator, writer, deadline=options["deadline"],
+                           margin=settings.deadline_margin_seconds,
+                           log_fields={"model": shell["model"], "api_format": call.api_format, **log_fields})
+    return ResponsesResult(stream.request_id, shell["model"], call.api_format, stream=body,
+                           headers={**headers, "x-request-id": stream.request_id})
 
 
 def _target(name: str, settings: Settings, policy: KeyPolicy | None) -> ResolvedModel:
