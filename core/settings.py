@@ -224,6 +224,18 @@ class Settings:
         "`NONE` (an input over 512 tokens is then an error).",
         choices=("NONE", "START", "END"),
     )
+    # Responses API (`/v1/responses`).
+    responses_bucket: str | None = _setting(
+        "RESPONSES_BUCKET", None,
+        "Bucket (`namespace/bucket`, or `bucket` for the tenancy's namespace) keeping stored responses, so "
+        "`previous_response_id`, `GET` and `DELETE /v1/responses/{id}` work; unset keeps nothing (`store` is then "
+        "accepted and ignored, and `previous_response_id` is a 400). See docs/responses.md.",
+    )
+    responses_store_default: bool = _setting(
+        "RESPONSES_STORE_DEFAULT", True,
+        "What a Responses request without `store` means: `true` keeps it (OpenAI's default), `false` keeps only "
+        "requests that say `\"store\": true`.",
+    )
     # Document ingestion (the `ingest` role).
     ingest_input_buckets: str | None = _setting(
         "INGEST_INPUT_BUCKETS", None,

@@ -95,7 +95,10 @@ ROLES: dict[str, Role] = {
     "gateway": Role(
         routes=(
             _route("POST", "/v1/chat/completions", "handlers.chat", "chat"),
+            _route("GET", "/v1/responses/{id}/input_items", "handlers.response_input_items", "response_input_items"),
             _route("POST", "/v1/responses", "handlers.responses", "responses"),
+            _route("GET", "/v1/responses/{id}", "handlers.stored_response", "response"),
+            _route("DELETE", "/v1/responses/{id}", "handlers.stored_response", "response_delete"),
             _route("GET", "/v1/models/{id}", "handlers.models", "model"),
             _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
             _route("GET", "/v1/models", "handlers.models", "models"),

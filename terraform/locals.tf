@@ -37,6 +37,8 @@ locals {
       MODEL_ALIASES           = length(keys(var.model_aliases)) > 0 ? jsonencode(var.model_aliases) : null
       SERVED_MODELS           = var.served_models
       DROP_UNSUPPORTED_PARAMS = var.drop_unsupported_params ? "true" : "false"
+      RESPONSES_BUCKET        = local.responses_bucket_setting
+      RESPONSES_STORE_DEFAULT = var.responses_store_default ? "true" : "false"
     }
     ingest = {
       GATEWAY_ROLE           = "ingest"
@@ -60,6 +62,9 @@ locals {
     { path = "/v1/embeddings", methods = ["POST"] },
     { path = "/v1/models", methods = ["GET"] },
     { path = "/v1/models/{id}", methods = ["GET"] },
+    { path = "/v1/responses", methods = ["POST"] },
+    { path = "/v1/responses/{id}", methods = ["GET", "DELETE"] },
+    { path = "/v1/responses/{id}/input_items", methods = ["GET"] },
   ]
 
   # What the gateway function learns about the caller, from the authorizer's `context` (api_key) or the

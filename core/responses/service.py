@@ -1,16 +1,18 @@
-"""``POST /v1/responses``: the Responses API answered through the chat core, for every chat model.
+"""``/v1/responses``: the Responses API answered through the chat core, for every chat model, and stored responses.
 
-The steps, in order: check the request, resolve the model once (allow-list, kind), read the stored conversation
-``previous_response_id`` names, plan the tools, build the chat body, let the chat core parse, check and
-translate it (every per-model rule of ``/v1/chat/completions`` applies), call OCI, and build the response
-object. The chat messages are final right before the OCI call, and the response object right before it is
-returned: an input check and an output check each belong in exactly one of those two places.
+Creating a response, in order: check the request, resolve the model once (allow-list, kind), read the stored
+conversation ``previous_response_id`` names (only its owner may continue it), plan the tools, build the chat
+body, let the chat core parse, check and translate it (every per-model rule of ``/v1/chat/completions``
+applies), call OCI, build the response object, and store it before answering (a function freezes once it has
+answered). The chat messages are final right before the OCI call (:func:`_answer`), and the response object
+right before it is stored and returned (:func:`_complete`, and the stream's last event): an input check and an
+output check each belong in exactly one of those places.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
 from core import aliases, runtime
 from core.aliases import ResolvedModel
@@ -20,17 +22,21 @@ from core.chat.stream import StreamTranslator
 from core.chat.translate import completion_from_result
 from core.errors import invalid_request
 from core.policy import KeyPolicy, model_not_allowed
+from core.responses import records
 from core.responses.bridge import chat_plan
 from core.responses.events import EventWriter
 from core.responses.output import new_id, response_from_completion, response_shell
-from core.responses.request import parse_create_request
+from core.responses.request import parse_create_request, parse_items
 from core.responses.schema import CreateRequest
+from core.responses.store import ResponseStore, StoredRecord, configured_store
 from core.responses.stream import response_events
 from core.responses.tools import plan_tools
 from core.settings import Settings
+from core.validation import integer
 
 IGNORED_HEADER = "x-gateway-ignored-params"
 SKIPPED_HEADER = "x-gateway-skipped-tools"
+Saver = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 @dataclass
@@ -46,45 +52,42 @@ class ResponsesResult:
     usage: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class _Prior:
+    """The stored conversation a request continues: as checked items (for the bridge) and as stored."""
+
+    items: list[Any] = field(default_factory=list)
+    raw: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Answer:
+    """One prepared bridged call: where it goes, the response it becomes, and how that response is kept."""
+
+    call: ChatCall
+    options: dict[str, Any]
+    shell: dict[str, Any]
+    kinds: Mapping[str, str]
+    headers: dict[str, str]
+    save: Saver | None
+
+
 async def create_response(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
                           policy: KeyPolicy | None = None, key_id: str | None = None,
                           settings: Settings | None = None) -> ResponsesResult:
-    """Validate ``data`` (a Responses API body), answer it through OCI chat, and build the response object."""
+    """Validate ``data`` (a Responses API body), answer it through OCI chat, store it, and build the response."""
     settings = settings or runtime.settings()
     request = parse_create_request(data)
     target = _target(request.model.strip(), settings, policy)
-    history = _history(request)
-    tools = plan_tools(request.tools, request.tool_choice)
-    plan = chat_plan(request, history, tools, target.info)
-    with plan.params.translating():
-        chat = checked_request(plan.body, target, settings)
-        call = await prepare_call(chat, target, settings)
-    shell = response_shell(request, data, response_id=new_id("resp"), model=request.model, store=False)
-    headers = _headers(plan.ignored, tools.skipped)
-    options = _options(call, target, chat.model, deadline, request_id)
+    store = configured_store(settings)
+    prior = await _prior(request, store, key_id, deadline)
+    keep = store is not None and (request.store if request.store is not None else settings.responses_store_default)
+    answer = await _answer(request, data, target, prior, settings, keep, deadline, request_id)
+    if store is not None and keep:
+        answer.save = _saver(store, prior.raw, records.input_items(data), key_id, deadline)
     if request.stream:
-        return await _stream(call, options, shell, tools.kinds, headers, settings,
-                             {"request_id": request_id, "key_id": key_id})
-    upstream = await runtime.client().request("POST", call.url, **options)
-    completion = completion_from_result(upstream.json(), call.api_format, model=request.model,
-                                        response_id=shell["id"])
-    response = response_from_completion(shell, completion, tools.kinds)
-    return ResponsesResult(upstream.request_id, request.model, call.api_format, body=response,
-                           headers={**headers, "x-request-id": upstream.request_id}, usage=response["usage"])
-
-
-async def _stream(call: ChatCall, options: dict[str, Any], shell: dict[str, Any], kinds: Mapping[str, str],
-                  headers: dict[str, str], settings: Settings, log_fields: dict[str, Any]) -> ResponsesResult:
-    """Open the OCI stream (failures before the first byte are plain errors), then translate it as it comes."""
-    stream = await runtime.client().open_stream("POST", call.url, accept=STREAM_ACCEPT, **options)
-    translator = StreamTranslator(response_id=shell["id"], model=shell["model"], created=shell["created_at"],
-                                  include_usage=True)
-    writer = EventWriter(shell, kinds)
-    body = response_events(stream, translator, writer, deadline=options["deadline"],
-                           margin=settings.deadline_margin_seconds,
-                           log_fields={"model": shell["model"], "api_format": call.api_format, **log_fields})
-    return ResponsesResult(stream.request_id, shell["model"], call.api_format, stream=body,
-                           headers={**headers, "x-request-id": stream.request_id})
+        return await _stream(answer, settings, {"request_id": request_id, "key_id": key_id})
+    return await _complete(answer, request.model)
 
 
 def _target(name: str, settings: Settings, policy: KeyPolicy | None) -> ResolvedModel:
@@ -96,19 +99,72 @@ def _target(name: str, settings: Settings, policy: KeyPolicy | None) -> Resolved
     return target
 
 
-def _history(request: CreateRequest) -> list[Any]:
-    """The stored conversation ``previous_response_id`` continues (none without a responses bucket)."""
-    if request.previous_response_id is not None:
+async def _prior(request: CreateRequest, store: ResponseStore | None, owner: str | None,
+                 deadline: float | None) -> _Prior:
+    """The stored conversation ``previous_response_id`` continues; only the key that stored it may continue it."""
+    response_id = request.previous_response_id
+    if response_id is None:
+        return _Prior()
+    if store is None:
         raise invalid_request("'previous_response_id' needs stored responses, and this gateway keeps none (no "
                               "RESPONSES_BUCKET is configured): send the whole conversation in 'input'.",
                               param="previous_response_id", code="stored_responses_disabled")
-    return []
+    stored = await store.load(records.checked_id(response_id, "previous_response_id"), deadline=deadline)
+    if stored is None or not records.owned(stored.record, owner):
+        raise records.previous_not_found(response_id)
+    if stored.record.get("kind") != records.BRIDGE:
+        raise invalid_request(f"Previous response '{response_id}' was answered by OCI's own Responses API for "
+                              f"'{stored.record.get('model')}'; continue it with that model.",
+                              param="previous_response_id", code="previous_response_not_bridged")
+    raw = records.history(stored.record)
+    return _Prior(parse_items(raw, "previous_response_id"), raw)
 
 
-def _options(call: ChatCall, target: ResolvedModel, model: str, deadline: float | None,
-             request_id: str) -> dict[str, Any]:
-    return dict(json_body=call.details, deadline=deadline, request_id=request_id or None, model=model,
-                known_model=target.known)
+async def _answer(request: CreateRequest, data: dict[str, Any], target: ResolvedModel, prior: _Prior,
+                  settings: Settings, keep: bool, deadline: float | None, request_id: str) -> _Answer:
+    """The chat core's call for this request (the chat messages are final here, right before the call)."""
+    tools = plan_tools(request.tools, request.tool_choice)
+    plan = chat_plan(request, prior.items, tools, target.info)
+    with plan.params.translating():
+        chat = checked_request(plan.body, target, settings)
+        call = await prepare_call(chat, target, settings)
+    shell = response_shell(request, data, response_id=new_id("resp"), model=request.model, store=keep)
+    options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None, model=chat.model,
+                   known_model=target.known)
+    return _Answer(call, options, shell, tools.kinds, _headers(plan.ignored, tools.skipped), None)
+
+
+def _saver(store: ResponseStore, history: list[dict[str, Any]], new_input: list[dict[str, Any]], owner: str | None,
+           deadline: float | None) -> Saver:
+    async def save(response: dict[str, Any]) -> None:
+        await store.save(records.bridged_record(response, history, new_input, owner), deadline=deadline)
+
+    return save
+
+
+async def _complete(answer: _Answer, model: str) -> ResponsesResult:
+    upstream = await runtime.client().request("POST", answer.call.url, **answer.options)
+    completion = completion_from_result(upstream.json(), answer.call.api_format, model=model,
+                                        response_id=answer.shell["id"])
+    response = response_from_completion(answer.shell, completion, answer.kinds)
+    if answer.save is not None:
+        await answer.save(response)
+    return ResponsesResult(upstream.request_id, model, answer.call.api_format, body=response,
+                           headers={**answer.headers, "x-request-id": upstream.request_id}, usage=response["usage"])
+
+
+async def _stream(answer: _Answer, settings: Settings, log_fields: dict[str, Any]) -> ResponsesResult:
+    """Open the OCI stream (failures before the first byte are plain errors), then translate it as it comes."""
+    shell = answer.shell
+    stream = await runtime.client().open_stream("POST", answer.call.url, accept=STREAM_ACCEPT, **answer.options)
+    translator = StreamTranslator(response_id=shell["id"], model=shell["model"], created=shell["created_at"],
+                                  include_usage=True)
+    body = response_events(stream, translator, EventWriter(shell, answer.kinds),
+                           deadline=answer.options["deadline"], margin=settings.deadline_margin_seconds,
+                           log_fields={"model": shell["model"], "api_format": answer.call.api_format, **log_fields},
+                           on_complete=answer.save)
+    return ResponsesResult(stream.request_id, shell["model"], answer.call.api_format, stream=body,
+                           headers={**answer.headers, "x-request-id": stream.request_id})
 
 
 def _headers(ignored: tuple[str, ...], skipped: tuple[str, ...]) -> dict[str, str]:
@@ -118,3 +174,56 @@ def _headers(ignored: tuple[str, ...], skipped: tuple[str, ...]) -> dict[str, st
     if skipped:
         headers[SKIPPED_HEADER] = ", ".join(skipped)
     return headers
+
+
+# --------------------------------------------------------------------------------------------- stored responses
+
+
+async def _owned(response_id: str, owner: str | None, deadline: float | None,
+                 settings: Settings) -> tuple[ResponseStore, StoredRecord]:
+    """The stored response if this caller owns it; a 404 otherwise (another key's response does not exist)."""
+    store = configured_store(settings)
+    if store is None:
+        raise records.response_not_found(response_id)
+    stored = await store.load(records.checked_id(response_id), deadline=deadline)
+    if stored is None or not records.owned(stored.record, owner):
+        raise records.response_not_found(response_id)
+    return store, stored
+
+
+async def get_response(response_id: str, query: Mapping[str, str], *, key_id: str | None,
+                       deadline: float | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """``GET /v1/responses/{id}``: a stored response, for the key that created it."""
+    if query.get("stream", "false").lower() not in ("false", "0", ""):
+        raise invalid_request("Streaming a stored response again is not supported: read it whole.", param="stream",
+                              code="unsupported_parameter")
+    _, stored = await _owned(response_id, key_id, deadline, settings or runtime.settings())
+    return dict(stored.record["response"])
+
+
+async def delete_response(response_id: str, *, key_id: str | None, deadline: float | None = None,
+                          settings: Settings | None = None) -> dict[str, Any]:
+    """``DELETE /v1/responses/{id}``: delete a stored response of this key."""
+    store, stored = await _owned(response_id, key_id, deadline, settings or runtime.settings())
+    if not await store.delete(response_id, stored.etag, deadline=deadline):
+        raise records.response_not_found(response_id)
+    return {"id": response_id, "object": "response", "deleted": True}
+
+
+async def list_input_items(response_id: str, query: Mapping[str, str], *, key_id: str | None,
+                           deadline: float | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """``GET /v1/responses/{id}/input_items``: the response's own input items, newest first by default."""
+    limit = integer({"limit": _number(query.get("limit", "20"), "limit")}, "limit", minimum=1, maximum=100) or 20
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise invalid_request("Invalid 'order': expected 'asc' or 'desc'.", param="order", code="invalid_value")
+    _, stored = await _owned(response_id, key_id, deadline, settings or runtime.settings())
+    if stored.record.get("kind") != records.BRIDGE:
+        raise records.response_not_found(response_id)
+    return records.input_item_page(stored.record, limit=limit, order=order, after=query.get("after"))
+
+
+def _number(text: str, param: str) -> int:
+    if not text.strip().isdigit():
+        raise invalid_request(f"Invalid '{param}': expected an integer.", param=param, code="invalid_type")
+    return int(text)

@@ -16,6 +16,10 @@ REQUIRED_ROUTES = {
     ("/v1/embeddings", "POST"),
     ("/v1/models", "GET"),
     ("/v1/models/{id}", "GET"),
+    ("/v1/responses", "POST"),
+    ("/v1/responses/{id}", "GET"),
+    ("/v1/responses/{id}", "DELETE"),
+    ("/v1/responses/{id}/input_items", "GET"),
 }
 IDENTITY_HEADERS = ("X-Gateway-Key-Id", "X-Gateway-Allowed-Models")
 OBJECT_EVENT_TYPES = {
@@ -32,9 +36,12 @@ ALLOWED_GRANTS: dict[tuple[str, str], str | None] = {
     ("read", "secret-bundles"): "target.secret.id",
     ("use", "functions-family"): None,
     ("use", "fn-invocation"): None,
+    ("manage", "object-family"): "target.bucket.name",  # only Object Storage itself, to expire stored responses
 }
 # Locals that only switch statements on or off (booleans) may appear around the statement literals.
-FLAG_LOCALS = frozenset({"use_api_keys"})
+FLAG_LOCALS = frozenset({"use_api_keys", "store_responses"})
+# The one service principal besides Events: Object Storage, which runs a bucket's lifecycle rules.
+OBJECT_STORAGE_SERVICE = re.compile(r"^service objectstorage-(\$\{var\.region\}|[a-z]+(-[a-z]+)+-[0-9]+)$")
 
 STATEMENT_RE = re.compile(
     r"^Allow (?P<subject>any-user|service \S+|dynamic-group \S+) to (?P<verb>inspect|read|use|manage) "
@@ -141,9 +148,12 @@ def policy_problems(cfg: dict[str, Any]) -> list[str]:
         if subject.startswith("dynamic-group ") and not re.fullmatch(
                 r"dynamic-group \$\{oci_identity_dynamic_group\.\w+(\[0\])?\.name\}", subject):
             problems.append(f"subject is not a dynamic group of this configuration: {statement}")
-        if subject.startswith("service ") and subject != "service cloudevents":
+        lifecycle = OBJECT_STORAGE_SERVICE.match(subject) is not None
+        if subject.startswith("service ") and subject != "service cloudevents" and not lifecycle:
             problems.append(f"unexpected service principal: {statement}")
-        if verb == "manage" and "request.permission" not in condition:
+        if lifecycle != (resource == "object-family"):
+            problems.append(f"object-family is only for Object Storage's lifecycle rules: {statement}")
+        if verb == "manage" and "request.permission" not in condition and not lifecycle:
             problems.append(f"manage without a request.permission list: {statement}")
     return problems
 

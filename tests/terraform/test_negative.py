@@ -182,3 +182,35 @@ def test_config_check_rejects_config_it_cannot_see(tools_python: Path, broken_co
                          "config             = var.gateway_config")
     _, problems = hcl_checks.function_config_keys(_checks(tools_python, broken_copy))
     assert any("oci_functions_function.gateway: config is not a literal map" in p for p in problems), problems
+
+
+RESPONSES_POLICY_BREAKS = {
+    "gateway overwrites other objects of the bucket": (
+        "request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_READ', request.permission = "
+        "'OBJECT_DELETE'}}",
+        "request.permission = 'OBJECT_CREATE'}}\", \"Allow dynamic-group ${oci_identity_dynamic_group.gateway.name} "
+        "to manage objects in compartment id ${var.compartment_ocid}", "without a target.bucket.name condition"),
+    "Object Storage expires objects of every bucket": (
+        "to manage object-family in compartment id ${var.compartment_ocid} where target.bucket.name = "
+        "'${oci_objectstorage_bucket.responses[0].name}'",
+        "to manage object-family in compartment id ${var.compartment_ocid}", "without a target.bucket.name condition"),
+    "the gateway gets object-family": (
+        "Allow service objectstorage-${var.region} to manage object-family",
+        "Allow dynamic-group ${oci_identity_dynamic_group.gateway.name} to manage object-family",
+        "object-family is only for Object Storage's lifecycle rules"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESPONSES_POLICY_BREAKS))
+def test_policy_check_rejects_a_widened_responses_grant(case: str, tools_python: Path, broken_copy: Path) -> None:
+    old, new, expected = RESPONSES_POLICY_BREAKS[case]
+    tooling.replace_once(broken_copy / "responses.tf", old, new)
+    problems = hcl_checks.policy_problems(_checks(tools_python, broken_copy))
+    assert any(expected in p for p in problems), problems
+
+
+def test_route_check_rejects_a_missing_responses_route(tools_python: Path, broken_copy: Path) -> None:
+    tooling.replace_once(broken_copy / "locals.tf", '    { path = "/v1/responses/{id}", methods = ["GET", "DELETE"] },\n',
+                         "")
+    problems = hcl_checks.route_problems(_checks(tools_python, broken_copy))
+    assert any("routes missing" in p and "DELETE" in p for p in problems), problems

@@ -30,11 +30,12 @@ PURE = {
     "core.ingest.chunking", "core.ingest.detect", "core.ingest.events", "core.ingest.extract",
     "core.ingest.output", "core.ingest.config",
     "core.responses.schema", "core.responses.request", "core.responses.tools", "core.responses.params",
-    "core.responses.bridge", "core.responses.output", "core.responses.events",
+    "core.responses.bridge", "core.responses.output", "core.responses.events", "core.responses.records",
 }
 SERVICES_AND_STATE = ("core.runtime", "core.oci", "core.chat.service", "core.embeddings.service",
                       "core.ingest.pipeline", "core.health", "core.models", "core.keystore", "core.authorizer",
-                      "core.responses.service", "core.responses.stream", "handlers", "adapters")
+                      "core.responses.service", "core.responses.stream", "core.responses.store", "handlers",
+                      "adapters")
 
 
 def _module_name(path: Path) -> str:
