@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import aliases, runtime
-from core.aliases import Alias
+from core.aliases import BRIDGE, Alias
 from core.catalog import CATALOG, CHAT, DEPRECATED, ModelInfo
 from core.errors import model_not_found
 from core.policy import KeyPolicy
@@ -28,7 +28,8 @@ def model_object(name: str, info: ModelInfo, alias: Alias | None = None) -> dict
         obj["replacement"] = info.replacement
     if info.kind == CHAT:
         obj["capabilities"] = {"vision": info.vision, "tools": info.tools, "reasoning": info.reasoning,
-                               "json_schema": info.json_schema, "responses": "bridge"}
+                               "json_schema": info.json_schema,
+                               "responses": alias.responses if alias is not None else BRIDGE}
         if info.context_window:
             obj["context_window"] = info.context_window
         obj["max_output_tokens"] = info.max_output_tokens

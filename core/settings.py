@@ -236,6 +236,11 @@ class Settings:
         "What a Responses request without `store` means: `true` keeps it (OpenAI's default), `false` keeps only "
         "requests that say `\"store\": true`.",
     )
+    oci_genai_project_id: str | None = _setting(
+        "OCI_GENAI_PROJECT_ID", None,
+        "Project OCID sent as `OpenAI-Project` to OCI's own Responses API (`/openai/v1/responses`), which models "
+        "whose alias says `\"responses\": \"native\"` use; OCI requires a project there.",
+    )
     # Document ingestion (the `ingest` role).
     ingest_input_buckets: str | None = _setting(
         "INGEST_INPUT_BUCKETS", None,

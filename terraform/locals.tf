@@ -39,6 +39,7 @@ locals {
       DROP_UNSUPPORTED_PARAMS = var.drop_unsupported_params ? "true" : "false"
       RESPONSES_BUCKET        = local.responses_bucket_setting
       RESPONSES_STORE_DEFAULT = var.responses_store_default ? "true" : "false"
+      OCI_GENAI_PROJECT_ID    = var.genai_project_ocid
     }
     ingest = {
       GATEWAY_ROLE           = "ingest"

@@ -1,5 +1,6 @@
 # /v1/responses: the bucket that keeps stored responses (previous_response_id, GET/DELETE /v1/responses/{id}),
-# whose objects expire after responses_retention_days, and what the gateway and Object Storage may do with it.
+# whose objects expire after responses_retention_days, what the gateway and Object Storage may do with it, and the
+# project OCID that OCI's own Responses API requires (aliases with "responses" = "native").
 
 variable "responses_store_enabled" {
   type        = bool
@@ -32,6 +33,17 @@ variable "responses_bucket_name" {
   validation {
     condition     = var.responses_bucket_name == null || can(regex("^[A-Za-z0-9_.-]{1,256}$", var.responses_bucket_name))
     error_message = "The responses_bucket_name value must be letters, digits, dashes, underscores and periods."
+  }
+}
+
+variable "genai_project_ocid" {
+  type        = string
+  description = "Generative AI project OCID sent as OpenAI-Project to OCI's own Responses API, used by aliases that say \"responses\" = \"native\" (OCI requires a project there); null: no native pass-through."
+  default     = null
+
+  validation {
+    condition     = var.genai_project_ocid == null || can(regex("^ocid1\\.generativeaiproject\\.", var.genai_project_ocid))
+    error_message = "The genai_project_ocid value must be null or a Generative AI project OCID."
   }
 }
 

@@ -25,7 +25,7 @@ def error_event(message: str, *, type: str = "server_error", code: str | None = 
     return encode_event({"error": {"message": message, "type": type, "param": None, "code": code}}, event="error")
 
 
-async def _with_deadline(chunks: AsyncIterator[bytes], deadline: float | None, margin: float) -> AsyncIterator[bytes]:
+async def with_deadline(chunks: AsyncIterator[bytes], deadline: float | None, margin: float) -> AsyncIterator[bytes]:
     iterator = chunks.__aiter__()
     while True:
         try:
@@ -60,12 +60,12 @@ async def chat_chunks(stream: UpstreamStream, translator: StreamTranslator, *, d
     content_type = stream.headers.get("content-type", "")
     if "text/event-stream" not in content_type:
         # OCI answered with a whole JSON document: replay it as chunks.
-        body = b"".join([chunk async for chunk in _with_deadline(stream.chunks(), deadline, margin)])
+        body = b"".join([chunk async for chunk in with_deadline(stream.chunks(), deadline, margin)])
         for chunk in _replay_document(body, translator):
             yield chunk
         return
     decoder = SSEDecoder()
-    async for raw in _with_deadline(stream.chunks(), deadline, margin):
+    async for raw in with_deadline(stream.chunks(), deadline, margin):
         for data in decoder.feed(raw):
             for chunk in _translate(data, translator):
                 yield chunk

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from core.aliases import BRIDGE, NATIVE
 from core.errors import invalid_request, not_found
 from core.responses.output import new_id
 
 VERSION = 1
 PREFIX = "responses/"
-BRIDGE = "bridge"
-NATIVE = "native"
 RESPONSE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _ITEM_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "custom_tool_call": "ctc",
                   "custom_tool_call_output": "ctco", "local_shell_call": "lsc", "local_shell_call_output": "lsco",

@@ -12,21 +12,22 @@ output check each belong in exactly one of those places.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from core import aliases, runtime
-from core.aliases import ResolvedModel
+from core.aliases import NATIVE, ResolvedModel
 from core.catalog import CHAT
 from core.chat.service import STREAM_ACCEPT, ChatCall, checked_request, prepare_call
 from core.chat.stream import StreamTranslator
 from core.chat.translate import completion_from_result
 from core.errors import invalid_request
 from core.policy import KeyPolicy, model_not_allowed
-from core.responses import records
+from core.responses import native, records
 from core.responses.bridge import chat_plan
 from core.responses.events import EventWriter
 from core.responses.output import new_id, response_from_completion, response_shell
 from core.responses.request import parse_create_request, parse_items
+from core.responses.result import ResponsesResult
 from core.responses.schema import CreateRequest
 from core.responses.store import ResponseStore, StoredRecord, configured_store
 from core.responses.stream import response_events
@@ -37,19 +38,6 @@ from core.validation import integer
 IGNORED_HEADER = "x-gateway-ignored-params"
 SKIPPED_HEADER = "x-gateway-skipped-tools"
 Saver = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-@dataclass
-class ResponsesResult:
-    """A response object (``body``) or its event stream (``stream``), plus facts for headers and logs."""
-
-    request_id: str
-    model: str
-    api_format: str
-    body: dict[str, Any] | None = None
-    stream: AsyncIterator[bytes] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    usage: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,8 +68,12 @@ async def create_response(data: dict[str, Any], *, deadline: float | None = None
     request = parse_create_request(data)
     target = _target(request.model.strip(), settings, policy)
     store = configured_store(settings)
-    prior = await _prior(request, store, key_id, deadline)
     keep = store is not None and (request.store if request.store is not None else settings.responses_store_default)
+    prior = await _prior(request, store, key_id, deadline, target.responses)
+    if target.responses == NATIVE:  # the input is final here: what is forwarded is the caller's request
+        record = _native_recorder(store, key_id, target, deadline) if store is not None else None
+        return await native.create(data, target, keep=keep, record=record, stream=bool(request.stream),
+                                   settings=settings, deadline=deadline, request_id=request_id)
     answer = await _answer(request, data, target, prior, settings, keep, deadline, request_id)
     if store is not None and keep:
         answer.save = _saver(store, prior.raw, records.input_items(data), key_id, deadline)
@@ -99,9 +91,12 @@ def _target(name: str, settings: Settings, policy: KeyPolicy | None) -> Resolved
     return target
 
 
-async def _prior(request: CreateRequest, store: ResponseStore | None, owner: str | None,
-                 deadline: float | None) -> _Prior:
-    """The stored conversation ``previous_response_id`` continues; only the key that stored it may continue it."""
+async def _prior(request: CreateRequest, store: ResponseStore | None, owner: str | None, deadline: float | None,
+                 mode: str) -> _Prior:
+    """The stored conversation ``previous_response_id`` continues; only the key that stored it may continue it.
+
+    A native response is continued by OCI (which holds it): only its owner is checked here.
+    """
     response_id = request.previous_response_id
     if response_id is None:
         return _Prior()
@@ -112,10 +107,14 @@ async def _prior(request: CreateRequest, store: ResponseStore | None, owner: str
     stored = await store.load(records.checked_id(response_id, "previous_response_id"), deadline=deadline)
     if stored is None or not records.owned(stored.record, owner):
         raise records.previous_not_found(response_id)
-    if stored.record.get("kind") != records.BRIDGE:
-        raise invalid_request(f"Previous response '{response_id}' was answered by OCI's own Responses API for "
-                              f"'{stored.record.get('model')}'; continue it with that model.",
-                              param="previous_response_id", code="previous_response_not_bridged")
+    kind = stored.record.get("kind")
+    if kind != mode:
+        where = "OCI's own Responses API" if kind == records.NATIVE else "this gateway's bridge"
+        raise invalid_request(f"Previous response '{response_id}' was answered by {where}; continue it with a model "
+                              f"answered the same way (this request's model uses the {mode} path).",
+                              param="previous_response_id", code="previous_response_elsewhere")
+    if kind == records.NATIVE:
+        return _Prior()
     raw = records.history(stored.record)
     return _Prior(parse_items(raw, "previous_response_id"), raw)
 
@@ -140,6 +139,15 @@ def _saver(store: ResponseStore, history: list[dict[str, Any]], new_input: list[
         await store.save(records.bridged_record(response, history, new_input, owner), deadline=deadline)
 
     return save
+
+
+def _native_recorder(store: ResponseStore, owner: str | None, target: ResolvedModel,
+                     deadline: float | None) -> Callable[[str], Awaitable[float]]:
+    async def record(response_id: str) -> float:
+        return await store.save(records.native_record(records.checked_id(response_id), owner, target.model_id,
+                                                      target.region), deadline=deadline)
+
+    return record
 
 
 async def _complete(answer: _Answer, model: str) -> ResponsesResult:
@@ -197,17 +205,26 @@ async def get_response(response_id: str, query: Mapping[str, str], *, key_id: st
     if query.get("stream", "false").lower() not in ("false", "0", ""):
         raise invalid_request("Streaming a stored response again is not supported: read it whole.", param="stream",
                               code="unsupported_parameter")
-    _, stored = await _owned(response_id, key_id, deadline, settings or runtime.settings())
+    settings = settings or runtime.settings()
+    _, stored = await _owned(response_id, key_id, deadline, settings)
+    if stored.record.get("kind") == records.NATIVE:
+        return await native.forward("GET", stored.record, f"responses/{response_id}", query, settings=settings,
+                                    deadline=deadline, missing=records.response_not_found(response_id))
     return dict(stored.record["response"])
 
 
 async def delete_response(response_id: str, *, key_id: str | None, deadline: float | None = None,
                           settings: Settings | None = None) -> dict[str, Any]:
     """``DELETE /v1/responses/{id}``: delete a stored response of this key."""
-    store, stored = await _owned(response_id, key_id, deadline, settings or runtime.settings())
+    settings = settings or runtime.settings()
+    store, stored = await _owned(response_id, key_id, deadline, settings)
+    answer = {"id": response_id, "object": "response", "deleted": True}
+    if stored.record.get("kind") == records.NATIVE:
+        answer = await native.forward("DELETE", stored.record, f"responses/{response_id}", {}, settings=settings,
+                                      deadline=deadline, missing=records.response_not_found(response_id))
     if not await store.delete(response_id, stored.etag, deadline=deadline):
         raise records.response_not_found(response_id)
-    return {"id": response_id, "object": "response", "deleted": True}
+    return answer
 
 
 async def list_input_items(response_id: str, query: Mapping[str, str], *, key_id: str | None,
@@ -217,9 +234,12 @@ async def list_input_items(response_id: str, query: Mapping[str, str], *, key_id
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
         raise invalid_request("Invalid 'order': expected 'asc' or 'desc'.", param="order", code="invalid_value")
-    _, stored = await _owned(response_id, key_id, deadline, settings or runtime.settings())
-    if stored.record.get("kind") != records.BRIDGE:
-        raise records.response_not_found(response_id)
+    settings = settings or runtime.settings()
+    _, stored = await _owned(response_id, key_id, deadline, settings)
+    if stored.record.get("kind") == records.NATIVE:
+        return await native.forward("GET", stored.record, f"responses/{response_id}/input_items", query,
+                                    settings=settings, deadline=deadline,
+                                    missing=records.response_not_found(response_id))
     return records.input_item_page(stored.record, limit=limit, order=order, after=query.get("after"))
 
 
