@@ -5,10 +5,10 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from core.exchange import Request, Response
-from core.policy import key_id_of
+from core.policy import owner_of
 from core.responses.service import list_input_items
 
 
 async def handle(request: Request) -> Response:
     return Response.json(await list_input_items(unquote(request.path_params["id"]), request.query_params,
-                                                key_id=key_id_of(request), deadline=request.deadline))
+                                                owner=owner_of(request), deadline=request.deadline))

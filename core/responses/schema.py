@@ -22,14 +22,14 @@ class InputText(Struct, tag="input_text", tag_field="type", kw_only=True):
 
 
 class InputImage(Struct, tag="input_image", tag_field="type", kw_only=True):
-    image_url: Union[str, None] = None
-    file_id: Union[str, None] = None
-    detail: Union[Literal["auto", "low", "high", "original"], None] = None
+    image_url: str | None = None
+    file_id: str | None = None
+    detail: Literal["auto", "low", "high", "original"] | None = None
 
 
 class InputFile(Struct, tag="input_file", tag_field="type", kw_only=True):
-    file_id: Union[str, None] = None
-    filename: Union[str, None] = None
+    file_id: str | None = None
+    filename: str | None = None
 
 
 class OutputText(Struct, tag="output_text", tag_field="type", kw_only=True):
@@ -49,13 +49,13 @@ ToolOutput = Union[str, list[ToolOutputPart]]
 
 class Message(Struct, tag="message", tag_field="type", kw_only=True):
     role: Literal["user", "assistant", "system", "developer"]
-    content: Union[str, list[MessagePart]]
+    content: str | list[MessagePart]
 
 
 class FunctionCall(Struct, tag="function_call", tag_field="type", kw_only=True):
     call_id: str
     name: str
-    arguments: Union[str, dict[str, Any]] = ""
+    arguments: str | dict[str, Any] = ""
 
 
 class FunctionCallOutput(Struct, tag="function_call_output", tag_field="type", kw_only=True):
@@ -76,22 +76,22 @@ class CustomToolCallOutput(Struct, tag="custom_tool_call_output", tag_field="typ
 
 class ExecAction(Struct, tag="exec", tag_field="type", kw_only=True):
     command: list[str]
-    env: Union[dict[str, str], None] = None
-    timeout_ms: Union[int, None] = None
-    user: Union[str, None] = None
-    working_directory: Union[str, None] = None
+    env: dict[str, str] | None = None
+    timeout_ms: int | None = None
+    user: str | None = None
+    working_directory: str | None = None
 
 
 class LocalShellCall(Struct, tag="local_shell_call", tag_field="type", kw_only=True):
     action: ExecAction
-    call_id: Union[str, None] = None
-    id: Union[str, None] = None
+    call_id: str | None = None
+    id: str | None = None
 
 
 class LocalShellCallOutput(Struct, tag="local_shell_call_output", tag_field="type", kw_only=True):
     output: str
-    call_id: Union[str, None] = None
-    id: Union[str, None] = None
+    call_id: str | None = None
+    id: str | None = None
 
 
 class Reasoning(Struct, tag="reasoning", tag_field="type", kw_only=True):
@@ -121,9 +121,9 @@ DROPPED_ITEMS = (Reasoning, FileSearchCall, WebSearchCall)
 
 class FunctionTool(Struct, tag="function", tag_field="type", kw_only=True):
     name: str
-    parameters: Union[dict[str, Any], None] = None
-    strict: Union[bool, None] = None
-    description: Union[str, None] = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+    description: str | None = None
 
 
 class GrammarFormat(Struct, tag="grammar", tag_field="type", kw_only=True):
@@ -137,8 +137,8 @@ class TextInputFormat(Struct, tag="text", tag_field="type", kw_only=True):
 
 class CustomTool(Struct, tag="custom", tag_field="type", kw_only=True):
     name: str
-    description: Union[str, None] = None
-    format: Union[TextInputFormat, GrammarFormat, None] = None
+    description: str | None = None
+    format: TextInputFormat | GrammarFormat | None = None
 
 
 class LocalShellTool(Struct, tag="local_shell", tag_field="type", kw_only=True):
@@ -147,13 +147,13 @@ class LocalShellTool(Struct, tag="local_shell", tag_field="type", kw_only=True):
 
 class FileSearchTool(Struct, tag="file_search", tag_field="type", kw_only=True):
     vector_store_ids: list[str]
-    max_num_results: Union[Annotated[int, Meta(ge=1, le=50)], None] = None
-    filters: Union[dict[str, Any], None] = None
-    ranking_options: Union[dict[str, Any], None] = None
+    max_num_results: Annotated[int, Meta(ge=1, le=50)] | None = None
+    filters: dict[str, Any] | None = None
+    ranking_options: dict[str, Any] | None = None
 
 
 class McpTool(Struct, tag="mcp", tag_field="type", kw_only=True):
-    server_label: Union[str, None] = None
+    server_label: str | None = None
 
 
 HOSTED_TOOL_TYPES = ("web_search", "web_search_preview", "web_search_2025_08_26", "web_search_preview_2025_03_11",
@@ -221,23 +221,23 @@ class FormatJsonObject(Struct, tag="json_object", tag_field="type", kw_only=True
 class FormatJsonSchema(Struct, tag="json_schema", tag_field="type", kw_only=True):
     name: str
     schema: dict[str, Any]
-    description: Union[str, None] = None
-    strict: Union[bool, None] = None
+    description: str | None = None
+    strict: bool | None = None
 
 
 class TextConfig(Struct, kw_only=True):
-    format: Union[FormatText, FormatJsonObject, FormatJsonSchema, None] = None
-    verbosity: Union[Literal["low", "medium", "high"], None] = None
+    format: FormatText | FormatJsonObject | FormatJsonSchema | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
 
 
 class ReasoningConfig(Struct, kw_only=True):
-    effort: Union[str, None] = None
-    summary: Union[Literal["auto", "concise", "detailed"], None] = None
-    generate_summary: Union[Literal["auto", "concise", "detailed"], None] = None
+    effort: str | None = None
+    summary: Literal["auto", "concise", "detailed"] | None = None
+    generate_summary: Literal["auto", "concise", "detailed"] | None = None
 
 
 class StreamOptions(Struct, kw_only=True):
-    include_obfuscation: Union[bool, None] = None
+    include_obfuscation: bool | None = None
 
 
 Includable = Literal["file_search_call.results", "web_search_call.results", "web_search_call.action.sources",
@@ -253,34 +253,34 @@ class CreateRequest(Struct, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/responses``. ``None`` means "not sent" for every optional field."""
 
     model: str
-    input: Union[str, list[Item], None] = None
-    instructions: Union[str, None] = None
-    tools: Union[list[Tool], None] = None  # type: ignore[valid-type]
-    tool_choice: Union[ToolChoice, None] = None  # type: ignore[valid-type]
-    parallel_tool_calls: Union[bool, None] = None
-    text: Union[TextConfig, None] = None
-    reasoning: Union[ReasoningConfig, None] = None
-    max_output_tokens: Union[int, None] = None
-    temperature: Union[float, None] = None
-    top_p: Union[float, None] = None
-    top_logprobs: Union[Annotated[int, Meta(ge=0, le=20)], None] = None
-    metadata: Union[Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=16)], None] = None
-    user: Union[str, None] = None
-    store: Union[bool, None] = None
-    previous_response_id: Union[str, None] = None
-    include: Union[list[Includable], None] = None
-    stream: Union[bool, None] = None
-    stream_options: Union[StreamOptions, None] = None
-    background: Union[bool, None] = None
+    input: str | list[Item] | None = None
+    instructions: str | None = None
+    tools: list[Tool] | None = None  # type: ignore[valid-type]
+    tool_choice: ToolChoice | None = None  # type: ignore[valid-type]
+    parallel_tool_calls: bool | None = None
+    text: TextConfig | None = None
+    reasoning: ReasoningConfig | None = None
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
+    metadata: Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=16)] | None = None
+    user: str | None = None
+    store: bool | None = None
+    previous_response_id: str | None = None
+    include: list[Includable] | None = None
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    background: bool | None = None
     # Sent by real clients (Codex, the Agents SDK); nothing here for OCI to act on.
-    prompt_cache_key: Union[str, None] = None
-    prompt_cache_retention: Union[str, None] = None
-    prompt_cache_options: Union[dict[str, Any], None] = None
-    safety_identifier: Union[str, None] = None
-    service_tier: Union[str, None] = None
-    truncation: Union[Literal["auto", "disabled"], None] = None
-    max_tool_calls: Union[Annotated[int, Meta(ge=1)], None] = None
-    client_metadata: Union[dict[str, str], None] = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    safety_identifier: str | None = None
+    service_tier: str | None = None
+    truncation: Literal["auto", "disabled"] | None = None
+    max_tool_calls: Annotated[int, Meta(ge=1)] | None = None
+    client_metadata: dict[str, str] | None = None
     access_programs: Any = None
     # OpenAI features this gateway does not offer: a 400 names them when they carry a value.
     conversation: Any = None

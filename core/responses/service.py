@@ -61,22 +61,25 @@ class _Answer:
 
 
 async def create_response(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
-                          policy: KeyPolicy | None = None, key_id: str | None = None,
+                          policy: KeyPolicy | None = None, key_id: str | None = None, owner: str | None = None,
                           settings: Settings | None = None) -> ResponsesResult:
-    """Validate ``data`` (a Responses API body), answer it through OCI chat, store it, and build the response."""
+    """Validate ``data`` (a Responses API body), answer it through OCI chat, store it, and build the response.
+
+    ``owner`` (the caller's whole identity) owns what is stored; ``key_id`` is what the log lines name.
+    """
     settings = settings or runtime.settings()
     request = parse_create_request(data)
     target = _target(request.model.strip(), settings, policy)
     store = configured_store(settings)
     keep = store is not None and (request.store if request.store is not None else settings.responses_store_default)
-    prior = await _prior(request, store, key_id, deadline, target.responses)
+    prior = await _prior(request, store, owner, deadline, target.responses)
     if target.responses == NATIVE:  # the input is final here: what is forwarded is the caller's request
-        record = _native_recorder(store, key_id, target, deadline) if store is not None else None
+        record = _native_recorder(store, owner, target, deadline) if store is not None else None
         return await native.create(data, target, keep=keep, record=record, stream=bool(request.stream),
                                    settings=settings, deadline=deadline, request_id=request_id)
     answer = await _answer(request, data, target, prior, settings, keep, deadline, request_id)
     if store is not None and keep:
-        answer.save = _saver(store, prior.raw, records.input_items(data), key_id, deadline)
+        answer.save = _saver(store, prior.raw, records.input_items(data), owner, deadline)
     if request.stream:
         return await _stream(answer, settings, {"request_id": request_id, "key_id": key_id})
     return await _complete(answer, request.model)
@@ -199,25 +202,25 @@ async def _owned(response_id: str, owner: str | None, deadline: float | None,
     return store, stored
 
 
-async def get_response(response_id: str, query: Mapping[str, str], *, key_id: str | None,
+async def get_response(response_id: str, query: Mapping[str, str], *, owner: str | None,
                        deadline: float | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """``GET /v1/responses/{id}``: a stored response, for the key that created it."""
     if query.get("stream", "false").lower() not in ("false", "0", ""):
         raise invalid_request("Streaming a stored response again is not supported: read it whole.", param="stream",
                               code="unsupported_parameter")
     settings = settings or runtime.settings()
-    _, stored = await _owned(response_id, key_id, deadline, settings)
+    _, stored = await _owned(response_id, owner, deadline, settings)
     if stored.record.get("kind") == records.NATIVE:
         return await native.forward("GET", stored.record, f"responses/{response_id}", query, settings=settings,
                                     deadline=deadline, missing=records.response_not_found(response_id))
     return dict(stored.record["response"])
 
 
-async def delete_response(response_id: str, *, key_id: str | None, deadline: float | None = None,
+async def delete_response(response_id: str, *, owner: str | None, deadline: float | None = None,
                           settings: Settings | None = None) -> dict[str, Any]:
     """``DELETE /v1/responses/{id}``: delete a stored response of this key."""
     settings = settings or runtime.settings()
-    store, stored = await _owned(response_id, key_id, deadline, settings)
+    store, stored = await _owned(response_id, owner, deadline, settings)
     answer = {"id": response_id, "object": "response", "deleted": True}
     if stored.record.get("kind") == records.NATIVE:
         answer = await native.forward("DELETE", stored.record, f"responses/{response_id}", {}, settings=settings,
@@ -227,7 +230,7 @@ async def delete_response(response_id: str, *, key_id: str | None, deadline: flo
     return answer
 
 
-async def list_input_items(response_id: str, query: Mapping[str, str], *, key_id: str | None,
+async def list_input_items(response_id: str, query: Mapping[str, str], *, owner: str | None,
                            deadline: float | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """``GET /v1/responses/{id}/input_items``: the response's own input items, newest first by default."""
     limit = integer({"limit": _number(query.get("limit", "20"), "limit")}, "limit", minimum=1, maximum=100) or 20
@@ -235,7 +238,7 @@ async def list_input_items(response_id: str, query: Mapping[str, str], *, key_id
     if order not in ("asc", "desc"):
         raise invalid_request("Invalid 'order': expected 'asc' or 'desc'.", param="order", code="invalid_value")
     settings = settings or runtime.settings()
-    _, stored = await _owned(response_id, key_id, deadline, settings)
+    _, stored = await _owned(response_id, owner, deadline, settings)
     if stored.record.get("kind") == records.NATIVE:
         return await native.forward("GET", stored.record, f"responses/{response_id}/input_items", query,
                                     settings=settings, deadline=deadline,

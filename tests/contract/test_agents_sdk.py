@@ -41,3 +41,19 @@ def test_agent_calls_its_tool_and_answers(front, emulator, model):
     kinds = [item.type for item in result.new_items if item.type != "message_output_item"]
     assert kinds == ["tool_call_item", "tool_call_output_item"]  # Cohere may also say what it is about to do
     assert result.new_items[-1].type == "message_output_item"
+
+
+def test_streamed_agent_run_folds_the_events(direct_gateway, emulator):
+    client = AsyncOpenAI(base_url=f"{direct_gateway}/v1", api_key="sk-agents", max_retries=0)
+    agent = Agent(name="weather", instructions="Answer with the tool's result.", tools=[get_weather],
+                  model=OpenAIResponsesModel(model=CHAT_MODEL, openai_client=client))
+
+    async def run() -> tuple[str, list[str]]:
+        result = Runner.run_streamed(agent, "What is the weather in Quito")
+        kinds = [event.data.type async for event in result.stream_events() if event.type == "raw_response_event"]
+        return result.final_output, kinds
+
+    final, kinds = asyncio.run(run())
+    assert final == "Echo: sunny in Quito"
+    assert kinds.count("response.completed") == 2 and "response.function_call_arguments.delta" in kinds
+    assert "response.output_text.delta" in kinds

@@ -140,3 +140,14 @@ def test_stored_response_queries_are_checked(store_front, emulator):
         assert answer.status_code == 400 and answer.json()["error"]["param"] == param, answer.text
     wrong_method = httpx.post(f"{store_front.url}/v1/responses/{response.id}", headers=headers, json={})
     assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET, DELETE"
+
+
+def test_long_token_subjects_are_owners_in_full(store_front, emulator):
+    # JWT mode puts the token's subject in X-Gateway-Key-Id; log lines cut it to 64 characters, ownership must not.
+    prefix = "user:" + "x" * 70
+    alice, mallory = client_for(store_front, prefix + "-alice"), client_for(store_front, prefix + "-mallory")
+    secret = alice.responses.create(model=CHAT_MODEL, input="mine")
+    assert stored(emulator, secret.id)["owner"] == prefix + "-alice"
+    with pytest.raises(openai.NotFoundError):
+        mallory.responses.retrieve(secret.id)
+    assert alice.responses.retrieve(secret.id).id == secret.id
