@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+
+from core.chat.service import ChatResult
 
 
 @dataclass
-class ResponsesResult:
-    """A response object (``body``) or its event stream (``stream``), plus headers and usage for the log line."""
+class ResponsesResult(ChatResult):
+    """A response object (``body``) or its event stream (``stream``), and the headers that go with it.
 
-    request_id: str
-    model: str
-    api_format: str
-    """The OCI chat format that answered (bridge), or ``native`` (OCI's own Responses API)."""
-    body: dict[str, Any] | None = None
-    stream: AsyncIterator[bytes] | None = None
+    ``api_format`` is the OCI chat format that answered (bridge), or ``native`` (OCI's own Responses API).
+    """
+
     headers: dict[str, str] = field(default_factory=dict)
-    usage: dict[str, Any] = field(default_factory=dict)

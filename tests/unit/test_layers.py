@@ -31,7 +31,6 @@ PURE = {
     "core.ingest.output", "core.ingest.config",
     "core.responses.schema", "core.responses.request", "core.responses.tools", "core.responses.params",
     "core.responses.bridge", "core.responses.output", "core.responses.events", "core.responses.records",
-    "core.responses.result",
 }
 SERVICES_AND_STATE = ("core.runtime", "core.oci", "core.chat.service", "core.embeddings.service",
                       "core.ingest.pipeline", "core.health", "core.models", "core.keystore", "core.authorizer",
