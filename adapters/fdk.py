@@ -70,10 +70,11 @@ async def handler(ctx: Any, data: io.BytesIO | None = None) -> Any:
 
     request = to_request(ctx, data)
     response = await dispatch(request)
+    streaming = response.is_streaming
+    body = await response.read()  # before the headers: a stream may add reports to them while it runs
     headers = dict(response.headers)
-    if response.is_streaming:
+    if streaming:
         # Functions cannot stream: the whole event stream is collected and sent at once.
         headers[BUFFERED_STREAM_HEADER] = "buffered"
-    body = await response.read()
     return fdk_response.Response(ctx, response_data=body, headers=headers, status_code=response.status)
 

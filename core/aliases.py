@@ -25,6 +25,7 @@ from typing import Any, Mapping
 from core import catalog
 from core.catalog import CATALOG, RETIRED, ModelInfo
 from core.errors import ConfigError, invalid_request, model_not_found, not_found
+from core.guardrails.policy import GuardrailPolicy, parse_policy
 from core.regions import normalize_region
 from core.settings import Settings
 
@@ -33,7 +34,7 @@ DEDICATED = "DEDICATED"
 SERVING_MODES = (ON_DEMAND, DEDICATED)
 
 _ALIAS_KEYS = frozenset({"model", "serving_mode", "endpoint", "region", "compartment", "params", "description",
-                         "hidden", "responses"})
+                         "hidden", "guardrails", "responses"})
 BRIDGE = "bridge"
 NATIVE = "native"
 NATIVE_RESPONSES_VENDORS = frozenset({"openai", "xai", "google"})
@@ -58,6 +59,8 @@ class Alias:
     description: str = ""
     hidden: bool = False
     """Served but not listed in ``/v1/models``."""
+    guardrails: GuardrailPolicy | None = None
+    """Guardrail modes for calls to this alias (the strictest of this, the deployment's and the key's applies)."""
     responses: str = BRIDGE
     """How ``/v1/responses`` answers this alias: ``bridge`` (the chat core) or ``native`` (OCI's own API)."""
 
@@ -110,10 +113,9 @@ class ResolvedModel:
     def require_kind(self, kind: str) -> None:
         """400 when the model cannot do what the route asks (a chat model on /v1/embeddings, or the reverse)."""
         if self.info.kind != kind and not self.opaque:
-            route = "/v1/embeddings" if self.info.kind == catalog.EMBEDDING else "/v1/chat/completions"
             raise invalid_request(
                 f"The model '{self.name}' is {'an' if self.info.kind == catalog.EMBEDDING else 'a'} "
-                f"{self.info.kind} model and cannot serve this request; use it with {route}.",
+                f"{self.info.kind} model and cannot serve this request; use it with {catalog.ROUTES[self.info.kind]}.",
                 param="model", code="model_not_supported",
             )
 
@@ -154,6 +156,7 @@ def _parse_alias(name: str, entry: Any, source: str) -> Alias:
                  region=normalize_region(region) if region is not None else None,
                  compartment=entry.get("compartment"), params=MappingProxyType(params),
                  description=entry.get("description") or "", hidden=hidden,
+                 guardrails=parse_policy(entry["guardrails"], where) if entry.get("guardrails") is not None else None,
                  responses=_responses_mode(entry.get("responses", BRIDGE), model.strip(), mode, where))
 
 
@@ -262,7 +265,7 @@ def listed_models(settings: Settings, table: Mapping[str, Alias]) -> list[tuple[
     patterns = served_patterns(settings)
     rows: list[tuple[str, ModelInfo, Alias | None]] = [
         (m.id, m, None) for m in CATALOG.values()
-        if m.status != RETIRED and is_served(m.id, patterns) and m.id not in table
+        if m.status != RETIRED and not m.dedicated_only and is_served(m.id, patterns) and m.id not in table
     ]
     for alias in table.values():
         if not alias.hidden:

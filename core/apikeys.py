@@ -16,7 +16,8 @@ Comparison uses :func:`hmac.compare_digest` (constant time).
 The table is JSON: ``{"keys": [record, ...]}`` (a bare list is accepted too). A record::
 
     {"id": "k3x9...", "hash": "hmac-sha256:<64 hex>", "owner": "team-a",
-     "models": ["meta.*", "gpt-4o"], "expires": "2027-01-01T00:00:00Z", "disabled": false}
+     "models": ["meta.*", "gpt-4o"], "expires": "2027-01-01T00:00:00Z", "disabled": false,
+     "guardrails": "pii=mask,prompt_injection=block"}
 
 At most :data:`MAX_LIVE_KEYS_PER_OWNER` keys per owner may be live (not disabled, not expired):
 enough to roll a key over without downtime, few enough that forgotten keys stand out.
@@ -39,6 +40,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping, TextIO
 
 from core.errors import ConfigError
+from core.guardrails.policy import NO_GUARDRAILS, GuardrailPolicy, parse_policy
 
 PREFIX = "ocigw"
 KEY_ID_LENGTH = 12
@@ -52,7 +54,8 @@ MIN_PEPPER_BYTES = 32
 KEY_RE = re.compile(rf"^{PREFIX}_([0-9a-z]{{{KEY_ID_LENGTH}}})_([0-9A-Za-z]{{{SECRET_LENGTH}}})$")
 KEY_ID_RE = re.compile(rf"^[0-9a-z]{{{KEY_ID_LENGTH}}}$")
 HASH_RE = re.compile(rf"^{HASH_SCHEME}:[0-9a-f]{{64}}$")
-_RECORD_FIELDS = frozenset({"id", "hash", "owner", "models", "expires", "disabled", "created", "note"})
+_RECORD_FIELDS = frozenset({"id", "hash", "owner", "models", "expires", "disabled", "created", "note", "admin",
+                            "guardrails"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +130,10 @@ class KeyRecord:
     disabled: bool = False
     created: str | None = None
     note: str | None = None
+    admin: bool = False
+    """May run the paid checks of ``GET /health?deep=1``."""
+    guardrails: GuardrailPolicy = NO_GUARDRAILS
+    """The key's guardrail modes, sent on as the authorizer context's ``guardrails``."""
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires is not None and now >= self.expires
@@ -143,10 +150,14 @@ class KeyRecord:
         if self.expires is not None:
             data["expires"] = format_time(self.expires)
         data["disabled"] = self.disabled
+        if self.admin:
+            data["admin"] = True
         if self.created:
             data["created"] = self.created
         if self.note:
             data["note"] = self.note
+        if self.guardrails.active:
+            data["guardrails"] = self.guardrails.text()
         return data
 
 
@@ -188,6 +199,17 @@ def parse_models(raw: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(models))
 
 
+def _flags_and_notes(entry: dict[str, Any], where: str) -> tuple[bool, bool]:
+    """``disabled`` and ``admin`` (booleans), after checking ``created`` and ``note`` are strings."""
+    disabled, admin = entry.get("disabled", False), entry.get("admin", False)
+    if not isinstance(disabled, bool) or not isinstance(admin, bool):
+        raise ConfigError(f"{where}: 'disabled' and 'admin' must be true or false")
+    for name in ("created", "note"):
+        if entry.get(name) is not None and not isinstance(entry.get(name), str):
+            raise ConfigError(f"{where}: '{name}' must be a string")
+    return disabled, admin
+
+
 def parse_record(entry: Any, where: str) -> KeyRecord:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected an object with id, hash, owner and models")
@@ -205,17 +227,13 @@ def parse_record(entry: Any, where: str) -> KeyRecord:
     owner = entry.get("owner")
     if not isinstance(owner, str) or not owner.strip() or len(owner) > 100:
         raise ConfigError(f"{where}: 'owner' must be a non-empty label of at most 100 characters")
-    disabled = entry.get("disabled", False)
-    if not isinstance(disabled, bool):
-        raise ConfigError(f"{where}: 'disabled' must be true or false")
+    disabled, admin = _flags_and_notes(entry, where)
     expires = entry.get("expires")
-    for name in ("created", "note"):
-        if entry.get(name) is not None and not isinstance(entry.get(name), str):
-            raise ConfigError(f"{where}: '{name}' must be a string")
     return KeyRecord(
         key_id=key_id, hash=stored, owner=owner.strip(), models=parse_models(entry.get("models"), where),
         expires=None if expires is None else parse_time(expires, f"{where} 'expires'"), disabled=disabled,
-        created=entry.get("created"), note=entry.get("note"),
+        created=entry.get("created"), note=entry.get("note"), admin=admin,
+        guardrails=parse_policy(entry.get("guardrails"), where),
     )
 
 
@@ -320,7 +338,8 @@ def verify(key: str | None, table: KeyTable, pepper: bytes, now: datetime | None
 
 
 def mint(owner: str, models: Iterable[str] | str = ("*",), *, pepper: bytes, expires: datetime | None = None,
-         note: str | None = None, now: datetime | None = None) -> tuple[str, KeyRecord]:
+         note: str | None = None, now: datetime | None = None, admin: bool = False,
+         guardrails: str | None = None) -> tuple[str, KeyRecord]:
     """A new key and the record to add to the table (the key itself is shown once and never stored)."""
     now = now or datetime.now(timezone.utc)
     if expires is not None and expires <= now:
@@ -332,7 +351,8 @@ def mint(owner: str, models: Iterable[str] | str = ("*",), *, pepper: bytes, exp
                            "models": list(models) if not isinstance(models, str) else models,
                            "disabled": False, "created": format_time(now),
                            **({"expires": format_time(expires)} if expires else {}),
-                           **({"note": note} if note else {})}, "new key")
+                           **({"note": note} if note else {}), **({"admin": True} if admin else {}),
+                           **({"guardrails": guardrails} if guardrails else {})}, "new key")
     return key, record
 
 
@@ -366,7 +386,8 @@ def _print_pepper(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
 def _mint_key(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
     pepper = _load_pepper(args)
     expires = parse_time(args.expires, "--expires") if args.expires else None
-    key, record = mint(args.owner, args.models, pepper=pepper, expires=expires, note=args.note)
+    key, record = mint(args.owner, args.models, pepper=pepper, expires=expires, note=args.note, admin=args.admin,
+                       guardrails=args.guardrails)
     if args.table:
         _add_to_table_file(args.table, record)
         print(f"Added key {record.key_id} to {args.table}.", file=err)
@@ -419,6 +440,9 @@ def _cli_parser() -> argparse.ArgumentParser:
     mint_cmd.add_argument("--models", default="*", help="comma-separated models, aliases or globs (default: *)")
     mint_cmd.add_argument("--expires", help="expiry, e.g. 2027-01-01 (midnight UTC) or 2027-01-01T12:00:00Z")
     mint_cmd.add_argument("--note", help="free text kept in the record")
+    mint_cmd.add_argument("--admin", action="store_true",
+                          help="may run GET /health?deep=1 (paid model calls, at most once a minute per container)")
+    mint_cmd.add_argument("--guardrails", help="guardrail modes for this key, e.g. pii=mask,prompt_injection=block")
     mint_cmd.add_argument("--pepper-file", help="file holding the pepper (default: $API_KEYS_PEPPER)")
     mint_cmd.add_argument("--table", help="a table file to add the record to (checked, rewritten in place)")
     mint_cmd.set_defaults(run=_mint_key)

@@ -9,8 +9,9 @@ It always answers HTTP 200 with JSON, because API Gateway turns an authorizer 5x
 for the client:
 
 * ``{"active": true, "principal": <key id>, "scope": ["gateway"], "expiresAt": <ISO-8601>,
-  "context": {"key_id", "owner", "allowed_models"}}``; the deployment copies the context into
-  the ``X-Gateway-Key-Id`` / ``X-Gateway-Allowed-Models`` headers of the call to the gateway;
+  "context": {"key_id", "owner", "allowed_models", "admin", "guardrails"}}``; the deployment copies the
+  context into the ``X-Gateway-Key-Id`` / ``X-Gateway-Allowed-Models`` / ``X-Gateway-Admin`` /
+  ``X-Gateway-Guardrails`` headers of the call to the gateway;
 * ``{"active": false, "wwwAuthenticate": "Bearer ..."}`` (the client gets a 401) for a
   missing, malformed, unknown, disabled or expired key, or when the key table cannot be
   loaded. Why is logged (with the key id, never the key), not told to the client.
@@ -116,7 +117,8 @@ def active(record: KeyRecord, settings: Settings, now: datetime) -> dict[str, An
         "principal": record.key_id,
         "scope": list(SCOPE),
         "expiresAt": format_time(expires),
-        "context": {"key_id": record.key_id, "owner": record.owner, "allowed_models": record.allowed_models()},
+        "context": {"key_id": record.key_id, "owner": record.owner, "allowed_models": record.allowed_models(),
+                    "admin": "true" if record.admin else "false", "guardrails": record.guardrails.text()},
     }
 
 

@@ -15,6 +15,9 @@ COHEREV2 = "COHEREV2"
 
 CHAT = "chat"
 EMBEDDING = "embedding"
+RERANK = "rerank"
+ROUTES = {CHAT: "/v1/chat/completions", EMBEDDING: "/v1/embeddings", RERANK: "/v1/rerank"}
+"""The route that serves each kind of model."""
 
 ACTIVE = "active"
 DEPRECATED = "deprecated"
@@ -48,6 +51,9 @@ class ModelInfo:
     output_dimensions: tuple[int, ...] = ()
     image_input: bool = False
     default_input_type: str | None = None
+    # Rerank models
+    dedicated_only: bool = False
+    """Served by OCI only on a dedicated AI cluster: reached through an alias with an endpoint, never listed."""
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -65,6 +71,11 @@ def _embed(id: str, dims: int, *, image: bool = False, outputs: tuple[int, ...] 
                      dimensions=dims, output_dimensions=outputs, image_input=image,
                      default_input_type="SEARCH_DOCUMENT", default_max_tokens=0, max_output_tokens=0,
                      **kw)  # type: ignore[arg-type]
+
+
+def _rerank(id: str, context: int, **kw: object) -> ModelInfo:
+    return ModelInfo(id=id, vendor="cohere", kind=RERANK, api_format="", tools=False, json_schema=False,
+                     default_max_tokens=0, max_output_tokens=0, context_window=context, **kw)  # type: ignore[arg-type]
 
 
 _MODELS: tuple[ModelInfo, ...] = (
@@ -140,6 +151,10 @@ _MODELS: tuple[ModelInfo, ...] = (
     _embed("cohere.embed-multilingual-image-v3.0", 1024, image=True),
     _embed("cohere.embed-english-light-image-v3.0", 384, image=True),
     _embed("cohere.embed-multilingual-light-image-v3.0", 384, image=True),
+    # Cohere rerank (OCI rerankText); Rerank 3.5 is dedicated-only on OCI
+    _rerank("cohere.rerank-v4.0-fast", 32000),
+    _rerank("cohere.rerank-v4.0-pro", 32000),
+    _rerank("cohere.rerank.v3-5", 4096, dedicated_only=True),
 )
 
 CATALOG: dict[str, ModelInfo] = {m.id: m for m in _MODELS}
@@ -166,6 +181,8 @@ def lookup(model_id: str) -> ModelInfo:
     vendor = model_id.split(".", 1)[0].lower() if "." in model_id else ""
     if vendor == "cohere" and "embed" in model_id:
         return replace(_embed(model_id, 1024), known=False)
+    if vendor == "cohere" and "rerank" in model_id:
+        return replace(_rerank(model_id, 4096), known=False)
     template = _VENDOR_DEFAULTS.get(vendor) or ModelInfo(id="", vendor=vendor or "unknown", known=False)
     return replace(template, id=model_id)
 
@@ -176,3 +193,7 @@ def chat_models() -> list[ModelInfo]:
 
 def embedding_models() -> list[ModelInfo]:
     return [m for m in _MODELS if m.kind == EMBEDDING and m.status != RETIRED]
+
+
+def rerank_models() -> list[ModelInfo]:
+    return [m for m in _MODELS if m.kind == RERANK and m.status != RETIRED]

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from core import runtime
 from core.errors import ConfigError
+from core.guardrails.policy import parse_policy
 from core.oci import deployment
 from core.oci.endpoints import genai_base_url
 
@@ -121,4 +122,7 @@ def check_configuration(environ: Mapping[str, str] | None = None) -> HealthRepor
     if table is not None:
         report.facts["aliases"] = len(table)
     report.facts["served_models"] = settings.served_models or "*"
+    policy = _attempt(report, "guardrails", lambda: parse_policy(settings.guardrails, "setting GUARDRAILS"))
+    if policy is not None:
+        report.facts["guardrails"] = policy.text() or "off"
     return report

@@ -12,7 +12,7 @@ from typing import Any
 
 from core import aliases, runtime
 from core.aliases import BRIDGE, Alias
-from core.catalog import CATALOG, CHAT, DEPRECATED, ModelInfo
+from core.catalog import CATALOG, CHAT, DEPRECATED, RERANK, ModelInfo
 from core.errors import model_not_found
 from core.policy import KeyPolicy
 
@@ -33,6 +33,9 @@ def model_object(name: str, info: ModelInfo, alias: Alias | None = None) -> dict
         if info.context_window:
             obj["context_window"] = info.context_window
         obj["max_output_tokens"] = info.max_output_tokens
+    elif info.kind == RERANK:
+        obj["capabilities"] = {"rerank": True}
+        obj["context_window"] = info.context_window
     else:
         obj["capabilities"] = {"image_input": info.image_input}
         obj["dimensions"] = info.dimensions

@@ -1,11 +1,14 @@
 """Per-key policy in the gateway: the model allow-list API Gateway's authorizer passes along.
 
-The authorizer (``handlers/authorizer.py``) answers with a context; the API Gateway deployment
-copies it into two request headers of every call to the gateway function, *overwriting* whatever
+The authorizer (``core/authorizer.py``) answers with a context; the API Gateway deployment
+copies it into request headers of every call to the gateway function, *overwriting* whatever
 the client sent under those names:
 
 * ``X-Gateway-Key-Id``: the key id (logged on every request line, for per-key usage);
-* ``X-Gateway-Allowed-Models``: comma-separated model names, aliases or globs.
+* ``X-Gateway-Allowed-Models``: comma-separated model names, aliases or globs;
+* ``X-Gateway-Admin``: ``true`` for a key allowed to run ``GET /health?deep=1``;
+* ``X-Gateway-Guardrails``: the key's guardrail modes (``pii=mask,prompt_injection=block``), which can
+  only make the deployment's and the alias's stricter.
 
 When either header is present an allow-list applies: the model the caller asked for (the public
 name, or the OCI model id it resolves to) must match one pattern, else 403 ``model_not_allowed``.
@@ -23,9 +26,14 @@ from typing import Iterable
 
 from core.errors import PERMISSION, APIError
 from core.exchange import Request
+from core.guardrails.policy import HEADER as GUARDRAILS_HEADER
+from core.guardrails.policy import NO_GUARDRAILS, GuardrailPolicy, parse_policy
 
 KEY_ID_HEADER = "x-gateway-key-id"
 ALLOWED_MODELS_HEADER = "x-gateway-allowed-models"
+ADMIN_HEADER = "x-gateway-admin"
+IDENTITY_HEADERS = (KEY_ID_HEADER, ALLOWED_MODELS_HEADER, ADMIN_HEADER, GUARDRAILS_HEADER)
+"""Every identity header the gateway trusts; terraform/locals.tf sets or blocks each (a test compares them)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ class KeyPolicy:
 
     key_id: str | None
     patterns: tuple[str, ...] | None
+    guardrails: GuardrailPolicy = NO_GUARDRAILS
+    """The key's guardrail modes (``X-Gateway-Guardrails``), combined with the deployment's and the alias's."""
 
     def allows(self, *names: str | None) -> bool:
         """True when there is no allow-list, or any of ``names`` matches a pattern (case-sensitive globs)."""
@@ -71,9 +81,15 @@ def policy_of(request: Request) -> KeyPolicy:
     """The call's policy, read from the headers the API Gateway deployment sets."""
     key_id = key_id_of(request)
     raw = request.headers.get(ALLOWED_MODELS_HEADER)
+    guardrails = parse_policy(request.headers.get(GUARDRAILS_HEADER) or None, f"header {GUARDRAILS_HEADER}")
     if raw is None and key_id is None:
-        return KeyPolicy(None, None)
-    return KeyPolicy(key_id, split_models(raw or ""))
+        return KeyPolicy(None, None, guardrails)
+    return KeyPolicy(key_id, split_models(raw or ""), guardrails)
+
+
+def is_admin(request: Request) -> bool:
+    """The key is marked admin (``X-Gateway-Admin: true``); never true without API Gateway's header."""
+    return str(request.headers.get(ADMIN_HEADER) or "").strip().lower() == "true"
 
 
 def model_not_allowed(name: str, policy: KeyPolicy) -> APIError:

@@ -224,6 +224,33 @@ class Settings:
         "`NONE` (an input over 512 tokens is then an error).",
         choices=("NONE", "START", "END"),
     )
+    rerank_max_documents_per_call: int = _setting(
+        "RERANK_MAX_DOCUMENTS_PER_CALL", 1000,
+        "Most documents sent to OCI in one rerankText call (OCI states no limit); a longer `/v1/rerank` list, or "
+        "one whose documents exceed 6 MB, is split into several calls whose results are merged by score.",
+    )
+    rerank_concurrency: int = _setting(
+        "RERANK_CONCURRENCY", 4, "Upstream rerankText calls one split `/v1/rerank` request runs at the same time.",
+    )
+    guardrails: str | None = _setting(
+        "GUARDRAILS", None,
+        "Guardrail policy for every model, e.g. `content_moderation=block,prompt_injection=inform,pii=mask` "
+        "(each check `off`, `inform`, `block`, and `mask` for `pii`); aliases and API keys can only make it "
+        "stricter. See docs/rerank-and-guardrails.md.",
+    )
+    guardrails_pii_types: str = _setting(
+        "GUARDRAILS_PII_TYPES", "PERSON,EMAIL,TELEPHONE_NUMBER",
+        "PII types OCI ApplyGuardrails looks for (comma-separated OCI labels).",
+    )
+    guardrails_max_chars_per_call: int = _setting(
+        "GUARDRAILS_MAX_CHARS_PER_CALL", 5000,
+        "Longest text sent in one ApplyGuardrails call; longer texts are checked in pieces cut at whitespace "
+        "(OCI documents no limit; 5,000 is its Language service's per-record PII limit).",
+    )
+    guardrails_version: str | None = _setting(
+        "GUARDRAILS_VERSION", None,
+        "Pins the OCI guardrail version (e.g. `1.0.1`; `1.0` takes its latest patch); unset uses OCI's latest.",
+    )
     # Responses API (`/v1/responses`).
     responses_bucket: str | None = _setting(
         "RESPONSES_BUCKET", None,
@@ -344,6 +371,11 @@ class Settings:
         "OCI_SECRETS_ENDPOINT", None,
         "Overrides the Vault secrets host (`scheme://host[:port]`); used for the local emulator and private "
         "endpoints.",
+    )
+    oci_identity_endpoint: str | None = _setting(
+        "OCI_IDENTITY_ENDPOINT", None,
+        "Overrides the IAM host the doctor reads policies from (`scheme://host[:port]`); used for the local "
+        "emulator.",
     )
 
     @classmethod

@@ -15,11 +15,19 @@ async def handle(request: Request) -> Response:
                                           request_id=request.request_id, policy=policy_of(request),
                                           key_id=key_id_of(request))
     if result.stream is not None:
-        response = Response(200, {**SSE_HEADERS, "x-request-id": result.request_id}, result.stream)
+        headers = result.headers  # the same dict: guardrail reports of a stream land in it while it runs
+        headers.update({**SSE_HEADERS, "x-request-id": result.request_id})
+        response = Response(200, headers, result.stream)
         response.meta.update(model=result.model, api_format=result.api_format, stream=True)
         return response
-    response = Response.json(result.body, headers={"x-request-id": result.request_id})
+    response = Response.json(result.body, headers={"x-request-id": result.request_id, **result.headers})
     response.meta.update(model=result.model, api_format=result.api_format,
                          prompt_tokens=result.usage.get("prompt_tokens"),
-                         completion_tokens=result.usage.get("completion_tokens"))
+                         completion_tokens=result.usage.get("completion_tokens"), **guardrail_facts(result.headers))
     return response
+
+
+def guardrail_facts(headers: dict[str, str]) -> dict[str, str]:
+    """Guardrail reports for the request's log line (scores and labels, never text)."""
+    return {name.replace("x-guardrails-", "guardrails_"): value for name, value in headers.items()
+            if name.startswith("x-guardrails-")}

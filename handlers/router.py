@@ -90,6 +90,9 @@ def _is_responses_body(body: dict[str, Any]) -> bool:
     return "input" in body and not _RESPONSES_ONLY.isdisjoint(body)
 
 
+# ``fn invoke`` with ``{"doctor": true}``: every role checks what its own grants reach (core.doctor).
+DOCTOR = Shape("doctor", lambda body: body.get("doctor") is True, "handlers.doctor")
+
 # Every role in one table. Routes: longer patterns first so suffix matching is unambiguous.
 ROLES: dict[str, Role] = {
     "gateway": Role(
@@ -102,20 +105,26 @@ ROLES: dict[str, Role] = {
             _route("GET", "/v1/models/{id}", "handlers.models", "model"),
             _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
             _route("GET", "/v1/models", "handlers.models", "models"),
+            _route("POST", "/v2/rerank", "handlers.rerank", "rerank"),
+            _route("POST", "/v1/rerank", "handlers.rerank", "rerank"),
+            _route("POST", "/rerank", "handlers.rerank", "rerank"),  # after /v1 and /v2: suffix match
+            _route("POST", "/v1/moderations", "handlers.moderations", "moderations"),
             _route("GET", "/health", "handlers.health", "health"),  # suffix match: /health, /v1/health, /x/health
         ),
         shapes=(
+            DOCTOR,
             Shape("chat", lambda body: "messages" in body, "handlers.chat"),
             Shape("responses", _is_responses_body, "handlers.responses"),
             Shape("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
+            Shape("rerank", lambda body: "query" in body and "documents" in body, "handlers.rerank"),
         ),
     ),
-    "ingest": Role(shapes=(Shape("ingest", _is_object_event, "handlers.ingest"),)),
+    "ingest": Role(shapes=(DOCTOR, Shape("ingest", _is_object_event, "handlers.ingest"))),
     # The authorizer answers every call with its contract's JSON ({"active": false}), never an OpenAI error:
     # API Gateway reads only that shape.
     "authorizer": Role(
-        shapes=(Shape("authorizer", lambda body: body.get("type") in ("USER_DEFINED", "TOKEN"),
-                      "handlers.authorizer"),),
+        shapes=(DOCTOR, Shape("authorizer", lambda body: body.get("type") in ("USER_DEFINED", "TOKEN"),
+                              "handlers.authorizer")),
         fallback=Shape("authorizer", lambda body: True, "handlers.authorizer"),
     ),
 }

@@ -1,4 +1,4 @@
-# The OpenAI-compatible HTTP API: one gateway, one deployment, four routes to the gateway function.
+# The OpenAI-compatible HTTP API: one gateway, one deployment, the routes of local.api_routes to the gateway function.
 
 resource "oci_apigateway_gateway" "main" {
   compartment_id = var.compartment_ocid
@@ -45,6 +45,15 @@ resource "oci_apigateway_deployment" "openai" {
 
         is_anonymous_access_allowed = false
 
+        # jwt: a token without a claim that feeds an identity header is refused (locals.tf, identity_header_sources).
+        dynamic "verify_claims" {
+          for_each = local.use_api_keys ? [] : local.jwt_required_claims
+          content {
+            key         = verify_claims.value
+            is_required = true
+          }
+        }
+
         dynamic "public_keys" {
           for_each = local.use_api_keys ? [] : [var.jwt_jwks_uri]
           content {
@@ -75,7 +84,7 @@ resource "oci_apigateway_deployment" "openai" {
           allowed_origins              = var.cors_allowed_origins
           allowed_methods              = ["GET", "POST", "DELETE", "OPTIONS"]
           allowed_headers              = ["Authorization", "Content-Type", "api-key", "OpenAI-Organization", "OpenAI-Project"]
-          exposed_headers              = ["x-request-id", "opc-request-id"]
+          exposed_headers              = ["x-request-id", "opc-request-id", "x-guardrails-input", "x-guardrails-output"]
           is_allow_credentials_enabled = false
           max_age_in_seconds           = 600
         }
@@ -98,9 +107,14 @@ resource "oci_apigateway_deployment" "openai" {
         path    = routes.value.path
         methods = routes.value.methods
 
+        # A streaming route on the containers: plain HTTP inside the VCN; API Gateway's read timeout defaults to
+        # 10 s, too short for a generation, so it is set to its maximum.
         backend {
-          type        = "ORACLE_FUNCTIONS_BACKEND"
-          function_id = oci_functions_function.gateway.id
+          type                    = local.streaming && routes.value.streams ? "HTTP_BACKEND" : "ORACLE_FUNCTIONS_BACKEND"
+          function_id             = local.streaming && routes.value.streams ? null : oci_functions_function.gateway.id
+          url                     = local.streaming && routes.value.streams ? "${local.streaming_base_url}${routes.value.path}" : null
+          read_timeout_in_seconds = local.streaming && routes.value.streams ? 300 : null
+          send_timeout_in_seconds = local.streaming && routes.value.streams ? 60 : null
         }
 
         request_policies {
@@ -122,14 +136,14 @@ resource "oci_apigateway_deployment" "openai" {
             }
 
             dynamic "filter_headers" {
-              for_each = var.strip_client_credentials ? [1] : []
+              for_each = length(local.blocked_request_headers) > 0 ? [1] : []
               content {
                 type = "BLOCK"
-                items {
-                  name = "Authorization"
-                }
-                items {
-                  name = "api-key"
+                dynamic "items" {
+                  for_each = local.blocked_request_headers
+                  content {
+                    name = items.value
+                  }
                 }
               }
             }

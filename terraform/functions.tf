@@ -18,6 +18,14 @@ resource "oci_functions_function" "gateway" {
   timeout_in_seconds = var.gateway_timeout_seconds
   config             = { for k, v in local.function_config.gateway : k => v if v != null }
   freeform_tags      = local.tags
+
+  dynamic "provisioned_concurrency_config" {
+    for_each = lookup(var.provisioned_concurrency, "gateway", 0) > 0 ? [var.provisioned_concurrency["gateway"]] : []
+    content {
+      strategy = "CONSTANT"
+      count    = provisioned_concurrency_config.value
+    }
+  }
 }
 
 resource "oci_functions_function" "ingest" {
@@ -29,6 +37,14 @@ resource "oci_functions_function" "ingest" {
   timeout_in_seconds = var.ingest_timeout_seconds
   config             = { for k, v in local.function_config.ingest : k => v if v != null }
   freeform_tags      = local.tags
+
+  dynamic "provisioned_concurrency_config" {
+    for_each = lookup(var.provisioned_concurrency, "ingest", 0) > 0 ? [var.provisioned_concurrency["ingest"]] : []
+    content {
+      strategy = "CONSTANT"
+      count    = provisioned_concurrency_config.value
+    }
+  }
 }
 
 resource "oci_functions_function" "authorizer" {
@@ -41,4 +57,12 @@ resource "oci_functions_function" "authorizer" {
   timeout_in_seconds = var.authorizer_timeout_seconds
   config             = { for k, v in local.function_config.authorizer : k => v if v != null }
   freeform_tags      = local.tags
+
+  dynamic "provisioned_concurrency_config" {
+    for_each = lookup(var.provisioned_concurrency, "authorizer", 0) > 0 ? [var.provisioned_concurrency["authorizer"]] : []
+    content {
+      strategy = "CONSTANT"
+      count    = provisioned_concurrency_config.value
+    }
+  }
 }

@@ -2,6 +2,8 @@ locals {
   tags = merge({ "project" = "oci-genai-gateway" }, var.freeform_tags)
 
   create_network          = var.existing_network == null
+  use_nat                 = var.egress != "service_gateway" || local.genai_region != var.region
+  use_service_gateway     = var.egress != "nat"
   public_api              = var.api_gateway_endpoint_type == "PUBLIC"
   genai_region            = coalesce(var.genai_region, var.region)
   genai_compartment_ocid  = coalesce(var.genai_compartment_ocid, var.compartment_ocid)
@@ -45,7 +47,7 @@ locals {
       GATEWAY_ROLE           = "ingest"
       OCI_REGION             = local.genai_region
       OCI_COMPARTMENT_ID     = local.genai_compartment_ocid
-      MODEL_ALIASES          = length(keys(var.model_aliases)) > 0 ? jsonencode(var.model_aliases) : null
+      MODEL_ALIASES          = contains(keys(var.model_aliases), var.ingest_embedding_model) ? jsonencode({ (var.ingest_embedding_model) = var.model_aliases[var.ingest_embedding_model] }) : null
       INGEST_INPUT_BUCKETS   = local.input_bucket_name
       INGEST_OUTPUT_BUCKET   = local.output_bucket_name
       INGEST_EMBEDDING_MODEL = var.ingest_embedding_model
@@ -57,26 +59,46 @@ locals {
     }
   }
 
-  # Every route of the OpenAI API goes to the gateway function, behind the deployment's authentication.
+  # Every route of the OpenAI API, behind the deployment's authentication. It goes to the gateway function, or, for
+  # a route that `streams` when var.streaming is on, to the streaming containers (streaming.tf).
   api_routes = [
-    { path = "/v1/chat/completions", methods = ["POST"] },
-    { path = "/v1/embeddings", methods = ["POST"] },
-    { path = "/v1/models", methods = ["GET"] },
-    { path = "/v1/models/{id}", methods = ["GET"] },
-    { path = "/v1/responses", methods = ["POST"] },
-    { path = "/v1/responses/{id}", methods = ["GET", "DELETE"] },
-    { path = "/v1/responses/{id}/input_items", methods = ["GET"] },
+    { path = "/v1/chat/completions", methods = ["POST"], streams = true },
+    { path = "/v1/embeddings", methods = ["POST"], streams = false },
+    { path = "/v1/models", methods = ["GET"], streams = false },
+    { path = "/v1/models/{id}", methods = ["GET"], streams = false },
+    { path = "/v1/health", methods = ["GET"], streams = false },
+    { path = "/v1/rerank", methods = ["POST"], streams = false },
+    { path = "/v2/rerank", methods = ["POST"], streams = false },
+    { path = "/rerank", methods = ["POST"], streams = false },
+    { path = "/v1/moderations", methods = ["POST"], streams = false },
+    { path = "/v1/responses", methods = ["POST"], streams = true },
+    { path = "/v1/responses/{id}", methods = ["GET", "DELETE"], streams = false },
+    { path = "/v1/responses/{id}/input_items", methods = ["GET"], streams = false },
   ]
 
-  # What the gateway function learns about the caller, from the authorizer's `context` (api_key) or the
-  # token's claims (jwt). Set with OVERWRITE, so a client cannot forge them by sending the headers itself.
-  identity_headers = var.auth_mode == "api_key" ? {
-    "X-Gateway-Key-Id"         = "$${request.auth[key_id]}"
-    "X-Gateway-Allowed-Models" = "$${request.auth[allowed_models]}"
-    } : {
-    "X-Gateway-Key-Id"         = "$${request.auth[sub]}"
-    "X-Gateway-Allowed-Models" = "$${request.auth[${var.jwt_allowed_models_claim}]}"
+  # Every X-Gateway-* request header the gateway function trusts, and where API Gateway takes its value from in each
+  # auth mode: a key of the authorizer's context (api_key) or a token claim (jwt); null when the mode has no source.
+  # A feature that needs a new header adds one line here (terraform/README.md, "Adding an identity header").
+  identity_header_sources = {
+    "X-Gateway-Key-Id"         = { api_key = "key_id", jwt = "sub" }
+    "X-Gateway-Allowed-Models" = { api_key = "allowed_models", jwt = var.jwt_allowed_models_claim }
+    "X-Gateway-Admin"          = { api_key = "admin", jwt = null }
+    "X-Gateway-Guardrails"     = { api_key = "guardrails", jwt = var.jwt_guardrails_claim }
   }
+  # Headers with a source are set with OVERWRITE; the others are removed, so a client can never supply one. (API
+  # Gateway applies its filters after setting headers and refuses a header named in two policies of one route, so
+  # one header is either set or blocked, never both.)
+  identity_headers = {
+    for name, source in local.identity_header_sources : name => "$${request.auth[${source[var.auth_mode]}]}"
+    if source[var.auth_mode] != null
+  }
+  blocked_identity_headers = [for name, source in local.identity_header_sources : name if source[var.auth_mode] == null]
+  # Request headers removed before the call reaches a backend: unsourced identity headers, and the client's
+  # credentials once the authorizer or API Gateway has checked them (they would otherwise reach function logs).
+  blocked_request_headers = concat(local.blocked_identity_headers, var.strip_client_credentials ? ["Authorization", "api-key"] : [])
+  # JWT mode: every claim that feeds a header must be in the token, or API Gateway would skip the header
+  # (an expression without a value is ignored) and leave a client-sent value in place.
+  jwt_required_claims = distinct([for name, source in local.identity_header_sources : source.jwt if source.jwt != null])
 
   api_base_url = "https://${oci_apigateway_gateway.main.hostname}${var.api_path_prefix}/v1"
 }

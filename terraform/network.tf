@@ -1,4 +1,4 @@
-# A VCN with a private subnet for the functions (service gateway to Oracle services, optional NAT) and a subnet for
+# A VCN with a private subnet for the functions (service gateway and/or NAT, var.egress) and a subnet for
 # the API Gateway (public with an internet gateway, or private). Nothing here when existing_network is given.
 
 data "oci_core_services" "all" {
@@ -10,7 +10,8 @@ data "oci_core_services" "all" {
 }
 
 locals {
-  # Generative AI, Object Storage, Vault, OCIR and the Functions invoke endpoint are all in this service CIDR.
+  # Object Storage, Vault, OCIR and the Functions invoke endpoint are in this service CIDR; whether Generative AI
+  # inference is reachable through it is documented nowhere (var.egress).
   oracle_services_cidr = data.oci_core_services.all.services[0].cidr_block
 }
 
@@ -24,7 +25,7 @@ resource "oci_core_vcn" "main" {
 }
 
 resource "oci_core_service_gateway" "main" {
-  count          = local.create_network ? 1 : 0
+  count          = local.create_network && local.use_service_gateway ? 1 : 0
   compartment_id = var.compartment_ocid
   vcn_id         = oci_core_vcn.main[0].id
   display_name   = "${var.name_prefix}-sgw"
@@ -36,7 +37,7 @@ resource "oci_core_service_gateway" "main" {
 }
 
 resource "oci_core_nat_gateway" "main" {
-  count          = local.create_network && var.enable_nat_gateway ? 1 : 0
+  count          = local.create_network && local.use_nat ? 1 : 0
   compartment_id = var.compartment_ocid
   vcn_id         = oci_core_vcn.main[0].id
   display_name   = "${var.name_prefix}-nat"
@@ -59,17 +60,20 @@ resource "oci_core_route_table" "private" {
   display_name   = "${var.name_prefix}-private-rt"
   freeform_tags  = local.tags
 
-  route_rules {
-    description       = "Oracle services (Generative AI, Object Storage, Vault, OCIR, Functions)"
-    destination       = local.oracle_services_cidr
-    destination_type  = "SERVICE_CIDR_BLOCK"
-    network_entity_id = oci_core_service_gateway.main[0].id
+  dynamic "route_rules" {
+    for_each = local.use_service_gateway ? [1] : []
+    content {
+      description       = "Oracle services of this region through the service gateway"
+      destination       = local.oracle_services_cidr
+      destination_type  = "SERVICE_CIDR_BLOCK"
+      network_entity_id = oci_core_service_gateway.main[0].id
+    }
   }
 
   dynamic "route_rules" {
-    for_each = var.enable_nat_gateway ? [1] : []
+    for_each = local.use_nat ? [1] : []
     content {
-      description       = "Everything else through NAT"
+      description       = "Everything else (Generative AI in another region, JWKS, image_url fetches) through NAT"
       destination       = "0.0.0.0/0"
       destination_type  = "CIDR_BLOCK"
       network_entity_id = oci_core_nat_gateway.main[0].id
@@ -92,6 +96,8 @@ resource "oci_core_route_table" "public" {
   }
 }
 
+# Stateless rules only, as Oracle recommends for a functions subnet (connection tracking caps concurrent
+# connections): HTTPS out, and its replies (source port 443) back in on the ephemeral ports.
 resource "oci_core_security_list" "functions" {
   count          = local.create_network ? 1 : 0
   compartment_id = var.compartment_ocid
@@ -99,12 +105,11 @@ resource "oci_core_security_list" "functions" {
   display_name   = "${var.name_prefix}-functions-sl"
   freeform_tags  = local.tags
 
-  # checkov:skip=CKV_OCI_17:Stateful on purpose: the only ingress is ICMP path-MTU from the VCN, and stateful rules need no mirrored egress.
   ingress_security_rules {
-    description = "Path MTU discovery inside the VCN"
+    description = "Path MTU discovery"
     protocol    = "1"
-    source      = var.vcn_cidr
-    stateless   = false
+    source      = "0.0.0.0/0"
+    stateless   = true
 
     icmp_options {
       type = 3
@@ -112,27 +117,35 @@ resource "oci_core_security_list" "functions" {
     }
   }
 
-  egress_security_rules {
-    description      = "HTTPS to Oracle services through the service gateway"
-    protocol         = "6"
-    destination      = local.oracle_services_cidr
-    destination_type = "SERVICE_CIDR_BLOCK"
-    stateless        = false
+  dynamic "ingress_security_rules" {
+    for_each = local.functions_egress
+    content {
+      description = "Replies from ${ingress_security_rules.value.what}"
+      protocol    = "6"
+      source      = ingress_security_rules.value.cidr
+      source_type = ingress_security_rules.value.type
+      stateless   = true
 
-    tcp_options {
-      min = 443
-      max = 443
+      tcp_options {
+        min = 1024
+        max = 65535
+
+        source_port_range {
+          min = 443
+          max = 443
+        }
+      }
     }
   }
 
   dynamic "egress_security_rules" {
-    for_each = var.enable_nat_gateway ? [1] : []
+    for_each = local.functions_egress
     content {
-      description      = "HTTPS through the NAT gateway"
+      description      = "HTTPS to ${egress_security_rules.value.what}"
       protocol         = "6"
-      destination      = "0.0.0.0/0"
-      destination_type = "CIDR_BLOCK"
-      stateless        = false
+      destination      = egress_security_rules.value.cidr
+      destination_type = egress_security_rules.value.type
+      stateless        = true
 
       tcp_options {
         min = 443
@@ -140,6 +153,14 @@ resource "oci_core_security_list" "functions" {
       }
     }
   }
+}
+
+locals {
+  # Where HTTPS from the functions subnet may go: the service gateway's CIDR label and/or anywhere through NAT.
+  functions_egress = concat(
+    local.use_service_gateway ? [{ what = "Oracle services through the service gateway", cidr = local.oracle_services_cidr, type = "SERVICE_CIDR_BLOCK" }] : [],
+    local.use_nat ? [{ what = "the internet through NAT", cidr = "0.0.0.0/0", type = "CIDR_BLOCK" }] : [],
+  )
 }
 
 resource "oci_core_security_list" "api_gateway" {
@@ -165,16 +186,37 @@ resource "oci_core_security_list" "api_gateway" {
     }
   }
 
-  egress_security_rules {
-    description      = "HTTPS to the Functions invoke endpoint (and the JWKS URI in jwt mode)"
-    protocol         = "6"
-    destination      = local.public_api ? "0.0.0.0/0" : local.oracle_services_cidr
-    destination_type = local.public_api ? "CIDR_BLOCK" : "SERVICE_CIDR_BLOCK"
-    stateless        = false
+  dynamic "egress_security_rules" {
+    for_each = local.streaming ? [local.streaming_balance ? local.streaming_listener_port : local.streaming_container_port] : []
+    content {
+      description      = "HTTP to the streaming back end inside the VCN"
+      protocol         = "6"
+      destination      = var.streaming_subnet_cidr
+      destination_type = "CIDR_BLOCK"
+      stateless        = false
 
-    tcp_options {
-      min = 443
-      max = 443
+      tcp_options {
+        min = egress_security_rules.value
+        max = egress_security_rules.value
+      }
+    }
+  }
+
+  # A PUBLIC gateway reaches the Functions invoke endpoint (and a JWKS URI) through the internet gateway; a PRIVATE
+  # one through the private route table (service gateway and/or NAT).
+  dynamic "egress_security_rules" {
+    for_each = local.public_api ? [{ what = "the internet", cidr = "0.0.0.0/0", type = "CIDR_BLOCK" }] : local.functions_egress
+    content {
+      description      = "HTTPS to the Functions invoke endpoint and the JWKS URI (jwt): ${egress_security_rules.value.what}"
+      protocol         = "6"
+      destination      = egress_security_rules.value.cidr
+      destination_type = egress_security_rules.value.type
+      stateless        = false
+
+      tcp_options {
+        min = 443
+        max = 443
+      }
     }
   }
 }

@@ -32,6 +32,11 @@ output "function_ids" {
   }
 }
 
+output "gateway_function_id" {
+  description = "OCID of the gateway function (oci fn function invoke --function-id ...)."
+  value       = oci_functions_function.gateway.id
+}
+
 output "functions_application_id" {
   description = "OCID of the Functions application."
   value       = oci_functions_application.main.id
@@ -45,6 +50,24 @@ output "api_keys_secret_ocid" {
 output "api_keys_pepper_secret_ocid" {
   description = "Vault secret holding the pepper of the API key hashes."
   value       = local.api_keys_pepper_ocid
+}
+
+output "iam_statements" {
+  description = "The policy statements this deployment needs and where they are attached: `make doctor ARGS=\"--policies FILE\"` compares them with the policies it can read."
+  value = {
+    compartment_id = local.policy_compartment_ocid
+    statements     = concat(local.function_policy_statements, local.service_policy_statements)
+  }
+}
+
+output "smoke_command" {
+  description = "The smoke test of this deployment, run from the repository root with OPENAI_API_KEY set (docs/deploying.md)."
+  value       = ".venv/bin/python -m deploy.smoke --base-url ${local.api_base_url}"
+}
+
+output "streaming_backend_url" {
+  description = "Where API Gateway sends the streaming routes (null when streaming = \"off\")."
+  value       = local.streaming_base_url
 }
 
 output "curl_example" {

@@ -1,6 +1,6 @@
 # /v1/responses: the bucket that keeps stored responses (previous_response_id, GET/DELETE /v1/responses/{id}),
-# whose objects expire after responses_retention_days, what the gateway and Object Storage may do with it, and the
-# project OCID that OCI's own Responses API requires (aliases with "responses" = "native").
+# whose objects expire after responses_retention_days, and the project OCID that OCI's own Responses API requires
+# (aliases with "responses" = "native").
 
 variable "responses_store_enabled" {
   type        = bool
@@ -47,11 +47,18 @@ variable "genai_project_ocid" {
   }
 }
 
+variable "object_storage_namespace" {
+  type        = string
+  description = "The tenancy's Object Storage namespace (Console: Tenancy details); null reads it at plan time. Setting it lets `terraform console` evaluate the gateway's configuration offline."
+  default     = null
+}
+
 locals {
-  store_responses       = var.responses_store_enabled
-  responses_bucket_name = coalesce(var.responses_bucket_name, "${var.name_prefix}-responses")
-  # RESPONSES_BUCKET as namespace/bucket, so the gateway never needs to look its namespace up.
-  responses_bucket_setting = local.store_responses ? "${data.oci_objectstorage_namespace.this.namespace}/${local.responses_bucket_name}" : null
+  store_responses          = var.responses_store_enabled
+  responses_bucket_name    = coalesce(var.responses_bucket_name, "${var.name_prefix}-responses")
+  object_storage_namespace = var.object_storage_namespace != null ? var.object_storage_namespace : data.oci_objectstorage_namespace.this.namespace
+  # RESPONSES_BUCKET as namespace/bucket, so the gateway never looks its namespace up (that needs a tenancy-wide grant).
+  responses_bucket_setting = local.store_responses ? "${local.object_storage_namespace}/${local.responses_bucket_name}" : null
 }
 
 resource "oci_objectstorage_bucket" "responses" {
@@ -60,7 +67,7 @@ resource "oci_objectstorage_bucket" "responses" {
   # checkov:skip=CKV_OCI_7:No rule consumes events of stored responses.
   count                 = local.store_responses ? 1 : 0
   compartment_id        = var.compartment_ocid
-  namespace             = data.oci_objectstorage_namespace.this.namespace
+  namespace             = local.object_storage_namespace
   name                  = local.responses_bucket_name
   access_type           = "NoPublicAccess"
   object_events_enabled = false
@@ -69,25 +76,12 @@ resource "oci_objectstorage_bucket" "responses" {
   freeform_tags         = local.tags
 }
 
-# The gateway creates, reads and deletes stored responses in this bucket only (ids are never reused: no overwrite).
-# Object Storage itself deletes expired ones, which needs its own grant on the bucket.
-resource "oci_identity_policy" "responses" {
-  count          = local.store_responses ? 1 : 0
-  provider       = oci.home
-  compartment_id = local.policy_compartment_ocid
-  name           = "${var.name_prefix}-responses"
-  description    = "The ${var.name_prefix} gateway keeps stored responses; Object Storage expires them"
-  freeform_tags  = local.tags
-
-  statements = [
-    "Allow dynamic-group ${oci_identity_dynamic_group.gateway.name} to manage objects in compartment id ${var.compartment_ocid} where all {target.bucket.name = '${oci_objectstorage_bucket.responses[0].name}', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}",
-    "Allow service objectstorage-${var.region} to manage object-family in compartment id ${var.compartment_ocid} where target.bucket.name = '${oci_objectstorage_bucket.responses[0].name}'",
-  ]
-}
+# The grants are rows of iam.tf: the gateway's on this bucket (local.iam_grants) and Object Storage's own, to run the
+# lifecycle rule (local.service_policy_statements).
 
 resource "oci_objectstorage_object_lifecycle_policy" "responses" {
   count     = local.store_responses ? 1 : 0
-  namespace = data.oci_objectstorage_namespace.this.namespace
+  namespace = local.object_storage_namespace
   bucket    = oci_objectstorage_bucket.responses[0].name
 
   rules {
@@ -104,7 +98,7 @@ resource "oci_objectstorage_object_lifecycle_policy" "responses" {
   }
 
   # Object Storage checks its own permission on the bucket when the rule is written.
-  depends_on = [oci_identity_policy.responses]
+  depends_on = [oci_identity_policy.services]
 }
 
 output "responses_bucket" {

@@ -107,7 +107,7 @@ variable "existing_network" {
     functions_subnet_id   = string
     api_gateway_subnet_id = string
   })
-  description = "Existing regional subnets to use instead of creating a VCN. functions_subnet_id: private, with a route to a service gateway (All Services) or NAT gateway. api_gateway_subnet_id: public with an internet gateway for a PUBLIC gateway; ingress TCP 443 from clients and egress TCP 443. Null: create the VCN."
+  description = "Existing regional subnets to use instead of creating a VCN. functions_subnet_id: private, with a route to a NAT gateway (and optionally a service gateway for All Services); egress TCP 443, and ingress of the replies if its rules are stateless. api_gateway_subnet_id: public with an internet gateway for a PUBLIC gateway; ingress TCP 443 from clients and egress TCP 443. Null: create the VCN."
   default     = null
 
   validation {
@@ -152,10 +152,15 @@ variable "api_gateway_subnet_cidr" {
   }
 }
 
-variable "enable_nat_gateway" {
-  type        = bool
-  description = "Add a NAT gateway to the functions subnet. The service gateway already reaches Generative AI, Object Storage, Vault and OCIR; NAT is only needed for endpoints outside the Oracle Services Network."
-  default     = false
+variable "egress" {
+  type        = string
+  description = "How the functions subnet reaches OCI services: \"nat\" (a NAT gateway to the services' public endpoints), \"service_gateway\" (a service gateway only; no OCI document lists Generative AI inference among its services) or \"both\" (the default until a deployment proves Generative AI answers through the service gateway). A NAT gateway is added whatever this says when genai_region differs from region: a service gateway reaches only the services of its own region. Ignored with existing_network."
+  default     = "both"
+
+  validation {
+    condition     = contains(["nat", "service_gateway", "both"], var.egress)
+    error_message = "The egress value must be nat, service_gateway or both."
+  }
 }
 
 variable "api_client_cidrs" {
@@ -271,6 +276,18 @@ variable "authorizer_timeout_seconds" {
   }
 }
 
+variable "provisioned_concurrency" {
+  type        = map(number)
+  description = "Provisioned concurrency units per role, e.g. { gateway = 40, authorizer = 40 }: that many units stay warm (and are billed while idle), so the first call skips two cold starts (authorizer, then gateway). Roles left out (default: all) start on demand."
+  default     = {}
+
+  validation {
+    condition = alltrue([for role, units in var.provisioned_concurrency :
+    contains(["gateway", "ingest", "authorizer"], role) && units >= 0 && floor(units) == units])
+    error_message = "The provisioned_concurrency keys must be gateway, ingest or authorizer, with whole numbers of units."
+  }
+}
+
 variable "log_level" {
   type        = string
   description = "LOG_LEVEL of every function."
@@ -355,19 +372,29 @@ variable "auth_mode" {
 
 variable "jwt_issuers" {
   type        = list(string)
-  description = "auth_mode = jwt: accepted `iss` values."
+  description = "auth_mode = jwt (required there): accepted `iss` values."
   default     = []
+
+  validation {
+    condition     = alltrue([for issuer in var.jwt_issuers : length(trimspace(issuer)) > 0])
+    error_message = "The jwt_issuers entries must not be empty."
+  }
 }
 
 variable "jwt_audiences" {
   type        = list(string)
-  description = "auth_mode = jwt: accepted `aud` values."
+  description = "auth_mode = jwt (required there): accepted `aud` values."
   default     = []
+
+  validation {
+    condition     = alltrue([for audience in var.jwt_audiences : length(trimspace(audience)) > 0])
+    error_message = "The jwt_audiences entries must not be empty."
+  }
 }
 
 variable "jwt_jwks_uri" {
   type        = string
-  description = "auth_mode = jwt: HTTPS URI of the identity provider's JSON Web Key Set."
+  description = "auth_mode = jwt (required there): HTTPS URI of the identity provider's JSON Web Key Set."
   default     = null
 
   validation {
@@ -378,12 +405,23 @@ variable "jwt_jwks_uri" {
 
 variable "jwt_allowed_models_claim" {
   type        = string
-  description = "auth_mode = jwt: claim whose value (comma-separated model patterns) becomes X-Gateway-Allowed-Models; the `sub` claim becomes X-Gateway-Key-Id."
+  description = "auth_mode = jwt: claim whose value (comma-separated model patterns) becomes X-Gateway-Allowed-Models; the `sub` claim becomes X-Gateway-Key-Id. API Gateway rejects a token without either claim (verify_claims), so a client can never supply the header itself."
   default     = "allowed_models"
 
   validation {
     condition     = can(regex("^[A-Za-z0-9_.:-]+$", var.jwt_allowed_models_claim))
     error_message = "The jwt_allowed_models_claim value must be a plain claim name."
+  }
+}
+
+variable "jwt_guardrails_claim" {
+  type        = string
+  description = "auth_mode = jwt: claim (e.g. \"guardrails\", value like \"pii=mask,prompt_injection=block\") that becomes X-Gateway-Guardrails; it is then required in every token. null: only the deployment's and aliases' guardrails apply."
+  default     = null
+
+  validation {
+    condition     = var.jwt_guardrails_claim == null || can(regex("^[A-Za-z0-9_.:-]+$", var.jwt_guardrails_claim))
+    error_message = "The jwt_guardrails_claim value must be null or a plain claim name."
   }
 }
 
@@ -422,7 +460,7 @@ variable "cors_allowed_origins" {
 
 variable "strip_client_credentials" {
   type        = bool
-  description = "Remove the client's Authorization and api-key headers before the call reaches the gateway function (the authorizer already checked them; keeps keys out of function logs)."
+  description = "Remove the client's Authorization and api-key headers before the call reaches a backend (the authorizer or API Gateway already checked them; keeps keys out of function logs)."
   default     = true
 }
 
@@ -548,4 +586,107 @@ variable "vault_compartment_ocid" {
     condition     = var.vault_compartment_ocid == null || can(regex("^ocid1\\.(compartment|tenancy)\\.[a-z0-9]+\\.[a-z0-9-]*\\.[a-z0-9]+$", var.vault_compartment_ocid))
     error_message = "The vault_compartment_ocid value must be null or a compartment OCID."
   }
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Streaming container (optional): real token streaming from the `asgi` image on OCI Container Instances
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "streaming" {
+  type        = string
+  description = "Serve the streaming routes (chat completions) from the asgi image on OCI Container Instances instead of the gateway function, which can only answer a stream at once: \"off\" (default), \"api_gateway\" (API Gateway calls one container at a pinned private IP) or \"load_balancer\" (API Gateway calls a private load balancer in front of streaming_instance_count containers; survives a recreated container's new IP). Whether API Gateway passes an event stream through as it arrives is not documented: the smoke test's time to first byte answers it (docs/streaming.md)."
+  default     = "off"
+
+  validation {
+    condition     = contains(["off", "api_gateway", "load_balancer"], var.streaming)
+    error_message = "The streaming value must be off, api_gateway or load_balancer."
+  }
+}
+
+variable "streaming_image" {
+  type        = string
+  description = "OCIR URI of the asgi image (Dockerfile target asgi), e.g. fra.ocir.io/<namespace>/genai-gw/oci-genai-gateway:0.1.0-asgi; `make push` writes it to images.auto.tfvars.json. Required unless streaming = \"off\"."
+  default     = null
+
+  validation {
+    condition     = var.streaming_image == null || can(regex("^[a-z0-9.-]+\\.ocir\\.io/[a-z0-9_.-]+/[a-z0-9_./-]+:[A-Za-z0-9_.-]+$", var.streaming_image))
+    error_message = "The streaming_image value must be null or an OCIR image URI with a tag."
+  }
+}
+
+variable "streaming_image_digest" {
+  type        = string
+  description = "Digest of streaming_image (sha256:...); the containers then run exactly that image, and a new digest replaces them."
+  default     = null
+
+  validation {
+    condition     = var.streaming_image_digest == null || can(regex("^sha256:[0-9a-f]{64}$", var.streaming_image_digest))
+    error_message = "The streaming_image_digest value must be null or sha256:<64 hex digits>."
+  }
+}
+
+variable "streaming_instance_count" {
+  type        = number
+  description = "Container instances serving the streaming routes; more than one needs streaming = \"load_balancer\"."
+  default     = 1
+
+  validation {
+    condition     = var.streaming_instance_count >= 1 && var.streaming_instance_count <= 10 && floor(var.streaming_instance_count) == var.streaming_instance_count
+    error_message = "The streaming_instance_count value must be a whole number from 1 to 10."
+  }
+}
+
+variable "streaming_shape" {
+  type = object({
+    shape         = string
+    ocpus         = number
+    memory_in_gbs = number
+  })
+  description = "Container instance shape and size; the asgi image is linux/amd64 unless built otherwise."
+  default     = { shape = "CI.Standard.E4.Flex", ocpus = 1, memory_in_gbs = 4 }
+}
+
+variable "streaming_subnet_cidr" {
+  type        = string
+  description = "CIDR of the private subnet created for the streaming containers (and the load balancer) when existing_network is null."
+  default     = "10.60.3.0/24"
+
+  validation {
+    condition     = can(cidrhost(var.streaming_subnet_cidr, 0))
+    error_message = "The streaming_subnet_cidr value must be an IPv4 CIDR block."
+  }
+}
+
+variable "streaming_subnet_id" {
+  type        = string
+  description = "With existing_network: the private subnet of the streaming containers (route to NAT and/or a service gateway; ingress TCP 8080 from the API Gateway subnet, and TCP 80 for the load balancer)."
+  default     = null
+
+  validation {
+    condition     = var.streaming_subnet_id == null || can(regex("^ocid1\\.subnet\\.", var.streaming_subnet_id))
+    error_message = "The streaming_subnet_id value must be null or a subnet OCID."
+  }
+}
+
+variable "streaming_private_ips" {
+  type        = list(string)
+  description = "Fixed private IPs of the streaming containers, one per instance (API Gateway or the load balancer names them; a recreated container keeps its address). Empty: hosts 10, 11, ... of the created streaming subnet; required with streaming_subnet_id."
+  default     = []
+
+  validation {
+    condition     = alltrue([for ip in var.streaming_private_ips : can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", ip))])
+    error_message = "The streaming_private_ips entries must be IPv4 addresses."
+  }
+}
+
+variable "streaming_availability_domain" {
+  type        = string
+  description = "Availability domain of the containers (name, e.g. Uocm:EU-FRANKFURT-1-AD-1). Null: the region's first, and the instances are spread over all of them."
+  default     = null
+}
+
+variable "guardrails_iam_grant" {
+  description = "Grant the gateway `use generative-ai-family` so guardrails (GUARDRAILS, alias or key policies) can call ApplyGuardrails: OCI documents no narrower resource type for it. Leave false when no guardrail is configured."
+  type        = bool
+  default     = false
 }

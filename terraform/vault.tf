@@ -56,7 +56,7 @@ resource "oci_vault_secret" "api_keys_pepper" {
 
   secret_content {
     content_type = "BASE64"
-    # Terraform 1.0 has no preconditions: base64encode(null) fails the plan when the pepper is missing.
+    # A missing pepper stops the plan (preflight.tf says how to pass it).
     content = base64encode(var.api_keys_pepper)
   }
 

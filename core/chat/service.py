@@ -1,15 +1,15 @@
 """One OpenAI chat completion answered through OCI: the only chat module that does I/O.
 
 The steps, in order: resolve the model once, merge the alias's default parameters, parse once,
-check limits and the caller's allow-list, inline image URLs, translate, call OCI, translate back
-(or relay the event stream).
+check limits and the caller's allow-list, screen the input (guardrails), inline image URLs, translate,
+call OCI, translate back (or relay the event stream), screen the output.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from core import aliases, runtime
 from core.aliases import ResolvedModel
@@ -26,6 +26,9 @@ from core.policy import KeyPolicy, model_not_allowed
 from core.settings import Settings
 from core.validation import string
 
+if TYPE_CHECKING:
+    from core.guardrails.chat import ChatGuard
+
 STREAM_ACCEPT = "application/json, text/event-stream"
 
 
@@ -39,6 +42,8 @@ class ChatResult:
     body: dict[str, Any] | None = None
     stream: AsyncIterator[bytes] | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response headers (guardrail reports); a stream may still add to them while it runs."""
 
 
 @dataclass(frozen=True)
@@ -59,16 +64,36 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
     """
     settings = settings or runtime.settings()
     chat, target = _parse(data, settings, policy)
+    guard = guarded(settings, target, policy, deadline=deadline, request_id=request_id)
+    if guard is not None:
+        chat = await guard.screen_input(chat)  # a block raises 400 content_filter; a mask rewrites the turn
     call = await prepare_call(chat, target, settings)
     options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None, model=chat.model,
                    known_model=target.known)
     if chat.stream:
-        return await _stream(chat, call, options, deadline, settings, {"request_id": request_id, "key_id": key_id})
+        result = await _stream(chat, call, options, deadline, settings, {"request_id": request_id, "key_id": key_id})
+        return await guard.screen_streamed(result) if guard is not None else result
     upstream = await runtime.client().request("POST", call.url, **options)
     completion = completion_from_result(upstream.json(), call.api_format, model=chat.model,
                                         response_id=f"chatcmpl-{upstream.request_id.lower()}")
+    if guard is not None:
+        completion = await guard.screen_completion(completion)
     return ChatResult(upstream.request_id, chat.model, call.api_format, body=completion,
-                      usage=completion.get("usage") or {})
+                      usage=completion.get("usage") or {}, headers=guard.headers if guard is not None else {})
+
+
+def guarded(settings: Settings, target: ResolvedModel, policy: KeyPolicy | None, *, deadline: float | None,
+            request_id: str) -> "ChatGuard | None":
+    """This call's guardrails, or None when every check is off (then nothing more is imported or called)."""
+    if not (settings.guardrails or (target.alias is not None and target.alias.guardrails is not None)
+            or (policy is not None and policy.guardrails.active)):
+        return None
+    from core.guardrails.chat import ChatGuard
+    from core.guardrails.service import effective_policy
+
+    effective = effective_policy(settings, target, policy)
+    return ChatGuard(effective, settings=settings, deadline=deadline, request_id=request_id) if effective.active \
+        else None
 
 
 def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -> tuple[ChatRequest, ResolvedModel]:

@@ -19,11 +19,11 @@ from urllib.parse import urlencode
 from core import logs, runtime
 from core.aliases import NATIVE, ResolvedModel
 from core.chat.relay import with_deadline
+from core.chat.service import ChatResult
 from core.chat.sse import SSEDecoder, encode_event
 from core.errors import APIError, from_upstream
 from core.oci import deployment
 from core.oci.client import StreamBroken, UpstreamStream
-from core.responses.result import ResponsesResult
 from core.settings import Settings
 
 PASSED_ON = (400, 404, 409, 422)
@@ -54,7 +54,7 @@ def passed_on(status: int, body: bytes, *, model: str | None = None, known_model
 
 
 async def create(data: Mapping[str, Any], target: ResolvedModel, *, keep: bool, record: Recorder | None,
-                 stream: bool, settings: Settings, deadline: float | None, request_id: str) -> ResponsesResult:
+                 stream: bool, settings: Settings, deadline: float | None, request_id: str) -> ChatResult:
     """Forward a create request; ``record(response_id)`` runs before the caller can see the id (when stored)."""
     body = {**data, "model": target.model_id, "store": keep}
     url = deployment.openai_url(settings, runtime.credentials(), "responses", target.region)
@@ -66,7 +66,7 @@ async def create(data: Mapping[str, Any], target: ResolvedModel, *, keep: bool, 
             raise await _read_error(opened, target)
         events = passthrough(opened, record=record if keep else None, deadline=deadline,
                              margin=settings.deadline_margin_seconds, log_fields={"model": target.name})
-        return ResponsesResult(opened.request_id, target.name, NATIVE, stream=events,
+        return ChatResult(opened.request_id, target.name, NATIVE, stream=events,
                                headers={"x-request-id": opened.request_id})
     upstream = await runtime.client().request("POST", url, **options)
     if upstream.status >= 300:
@@ -74,7 +74,7 @@ async def create(data: Mapping[str, Any], target: ResolvedModel, *, keep: bool, 
     response = upstream.json()
     if keep and record is not None and isinstance(response.get("id"), str):
         await record(response["id"])
-    return ResponsesResult(upstream.request_id, target.name, NATIVE, body=response,
+    return ChatResult(upstream.request_id, target.name, NATIVE, body=response,
                            headers={"x-request-id": upstream.request_id}, usage=response.get("usage") or {})
 
 

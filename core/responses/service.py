@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Mapping
 from core import aliases, runtime
 from core.aliases import NATIVE, ResolvedModel
 from core.catalog import CHAT
-from core.chat.service import STREAM_ACCEPT, ChatCall, checked_request, prepare_call
+from core.chat.service import STREAM_ACCEPT, ChatCall, ChatResult, checked_request, prepare_call
 from core.chat.stream import StreamTranslator
 from core.chat.translate import completion_from_result
 from core.errors import invalid_request
@@ -27,7 +27,6 @@ from core.responses.bridge import chat_plan
 from core.responses.events import EventWriter
 from core.responses.output import new_id, response_from_completion, response_shell
 from core.responses.request import parse_create_request, parse_items
-from core.responses.result import ResponsesResult
 from core.responses.schema import CreateRequest
 from core.responses.store import ResponseStore, StoredRecord, configured_store
 from core.responses.stream import response_events
@@ -62,7 +61,7 @@ class _Answer:
 
 async def create_response(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
                           policy: KeyPolicy | None = None, key_id: str | None = None, owner: str | None = None,
-                          settings: Settings | None = None) -> ResponsesResult:
+                          settings: Settings | None = None) -> ChatResult:
     """Validate ``data`` (a Responses API body), answer it through OCI chat, store it, and build the response.
 
     ``owner`` (the caller's whole identity) owns what is stored; ``key_id`` is what the log lines name.
@@ -153,18 +152,18 @@ def _native_recorder(store: ResponseStore, owner: str | None, target: ResolvedMo
     return record
 
 
-async def _complete(answer: _Answer, model: str) -> ResponsesResult:
+async def _complete(answer: _Answer, model: str) -> ChatResult:
     upstream = await runtime.client().request("POST", answer.call.url, **answer.options)
     completion = completion_from_result(upstream.json(), answer.call.api_format, model=model,
                                         response_id=answer.shell["id"])
     response = response_from_completion(answer.shell, completion, answer.kinds)
     if answer.save is not None:
         await answer.save(response)
-    return ResponsesResult(upstream.request_id, model, answer.call.api_format, body=response,
+    return ChatResult(upstream.request_id, model, answer.call.api_format, body=response,
                            headers={**answer.headers, "x-request-id": upstream.request_id}, usage=response["usage"])
 
 
-async def _stream(answer: _Answer, settings: Settings, log_fields: dict[str, Any]) -> ResponsesResult:
+async def _stream(answer: _Answer, settings: Settings, log_fields: dict[str, Any]) -> ChatResult:
     """Open the OCI stream (failures before the first byte are plain errors), then translate it as it comes."""
     shell = answer.shell
     stream = await runtime.client().open_stream("POST", answer.call.url, accept=STREAM_ACCEPT, **answer.options)
@@ -174,7 +173,7 @@ async def _stream(answer: _Answer, settings: Settings, log_fields: dict[str, Any
                            deadline=answer.options["deadline"], margin=settings.deadline_margin_seconds,
                            log_fields={"model": shell["model"], "api_format": answer.call.api_format, **log_fields},
                            on_complete=answer.save)
-    return ResponsesResult(stream.request_id, shell["model"], answer.call.api_format, stream=body,
+    return ChatResult(stream.request_id, shell["model"], answer.call.api_format, stream=body,
                            headers={**answer.headers, "x-request-id": stream.request_id})
 
 

@@ -70,7 +70,7 @@ def resolve_model(models: ModelTable, serving_mode: Mapping[str, Any]) -> ModelS
         return model
     model_id = serving_mode["modelId"]
     model = models.get(model_id)
-    if model is None:
+    if model is None or model.dedicated_only:
         raise NotFound(f"model {model_id}")
     return model
 

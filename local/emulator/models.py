@@ -16,6 +16,7 @@ from typing import Iterable
 
 CHAT = "chat"
 EMBED = "embed"
+RERANK = "rerank"
 
 GENERIC = "GENERIC"
 COHERE = "COHERE"
@@ -44,6 +45,8 @@ class ModelSpec:
     output_dimensions: tuple[int, ...] = ()
     multimodal: bool = False
     reasoning: bool = False
+    dedicated_only: bool = False
+    """Not offered on demand: reachable only through a dedicated endpoint."""
 
     @property
     def vendor(self) -> str:
@@ -123,6 +126,10 @@ SEED_MODELS: tuple[ModelSpec, ...] = (
     _embed("cohere.embed-multilingual-image-v3.0", 1024, multimodal=True),
     _embed("cohere.embed-english-light-image-v3.0", 384, multimodal=True),
     _embed("cohere.embed-multilingual-light-image-v3.0", 384, multimodal=True),
+    # Cohere Rerank (rerankText); 3.5 only on dedicated AI clusters
+    ModelSpec("cohere.rerank-v4.0-fast", RERANK, version="4.0"),
+    ModelSpec("cohere.rerank-v4.0-pro", RERANK, version="4.0"),
+    ModelSpec("cohere.rerank.v3-5", RERANK, version="3.5", dedicated_only=True),
 )
 
 

@@ -26,7 +26,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
 
-from . import genai
+from . import genai, guardrails, rerank
 from .control import CONTROL_ROUTES, PREFIX
 from .faults import FaultPlan
 from .models import ModelTable
@@ -60,6 +60,8 @@ def route(method: str, path_regex: str, handler: Handler, name: str, *, sign_bod
 ROUTES: list[Route] = [
     route("POST", r"/20231130/actions/chat", genai.chat, "genai.chat"),
     route("POST", r"/20231130/actions/embedText", genai.embed_text, "genai.embedText"),
+    route("POST", r"/20231130/actions/rerankText", rerank.rerank_text, "genai.rerankText"),
+    route("POST", r"/20231130/actions/applyGuardrails", guardrails.apply_guardrails, "genai.applyGuardrails"),
 ]
 
 
@@ -141,6 +143,11 @@ class Emulator:
         self.objectstorage = install_objectstorage(self)
         self.vault = install_vault(self, {})
         self.responses = install_responses(self)
+        from .identity import install_identity
+        from .listing import install_listing
+
+        install_listing(self)
+        self.policies = install_identity(self)
 
     # --- configuration -----------------------------------------------------------------------
     def now(self) -> float:

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .models import CHAT, EMBED, ModelSpec
+from .models import CHAT, EMBED, RERANK, ModelSpec
 from .wire import OciError
 
 MAX_EMBED_INPUTS = 96
@@ -341,6 +341,40 @@ EMBED_TEXT_DETAILS = _shape(
     inputType=F("string", enum=("SEARCH_DOCUMENT", "SEARCH_QUERY", "CLASSIFICATION", "CLUSTERING", "IMAGE")),
 )
 
+# --- rerankText ---------------------------------------------------------------------------------
+RERANK_TEXT_DETAILS = _shape(
+    "RerankTextDetails",
+    input=F("string", True),
+    compartmentId=F("string", True),
+    servingMode=_obj(SERVING_MODE, True),
+    documents=_arr(S, True),
+    topN=I,
+    isEcho=B,
+    maxChunksPerDocument=I,
+    maxTokensPerDocument=I,
+)
+
+# --- applyGuardrails -----------------------------------------------------------------------------
+GUARDRAILS_INPUT = _union("GuardrailsInput", "type", {
+    "TEXT": {"content": S, "languageCode": S},
+    "IMAGE": {"imageUrl": _obj(_shape("GuardrailsImageUrl", url=F("string", True)))},
+})
+APPLY_GUARDRAILS_DETAILS = _shape(
+    "ApplyGuardrailsDetails",
+    input=_obj(GUARDRAILS_INPUT),
+    multimodalInput=_arr(_obj(GUARDRAILS_INPUT)),
+    guardrailConfigs=_obj(_shape(
+        "GuardrailConfigs",
+        contentModerationConfig=_obj(_shape("ContentModerationConfiguration", categories=_arr(S, True))),
+        personallyIdentifiableInformationConfig=_obj(
+            _shape("PersonallyIdentifiableInformationConfiguration", types=_arr(S, True))),
+        promptInjectionConfig=_obj(_shape("PromptInjectionConfiguration")),
+    ), True),
+    guardrailVersionConfig=_obj(_shape("GuardrailVersionConfig", guardrailVersion=F("string", True))),
+    compartmentId=F("string", True),
+)
+MODERATION_CATEGORIES = ("OVERALL", "BLOCKLIST")
+
 # ---------------------------------------------------------------------------------------------
 # Shape checking
 
@@ -538,6 +572,43 @@ def rule_embed_truncate(body: Mapping[str, Any]) -> None:
             )
 
 
+def rule_rerank_inputs(body: Mapping[str, Any]) -> None:
+    """A query and at least one document; counts at least 1."""
+    if not body["input"].strip():
+        raise RequestInvalid("Invalid parameter: 'input' must not be empty.")
+    if not body["documents"]:
+        raise RequestInvalid("Invalid parameter: 'documents' must not be empty.")
+    for key in ("topN", "maxChunksPerDocument", "maxTokensPerDocument"):
+        value = body.get(key)
+        if value is not None and value < 1:
+            raise RequestInvalid(f"Invalid parameter: '{key}' must be at least 1.")
+
+
+def rule_rerank_model(body: Mapping[str, Any], model: ModelSpec) -> None:
+    if model.kind != RERANK:
+        raise RequestInvalid(f"Invalid parameter: model '{model.model_id}' does not support rerankText.")
+
+
+def rule_guardrails_request(body: Mapping[str, Any]) -> None:
+    """Something to check, at least one check, and only the content moderation categories OCI has."""
+    if body.get("input") is None and not body.get("multimodalInput"):
+        raise RequestInvalid("Missing required parameter: one of 'input' or 'multimodalInput'.")
+    text = body.get("input") or {}
+    if text.get("type") == "TEXT" and not (text.get("content") or "").strip():
+        raise RequestInvalid("Invalid parameter: 'input.content' must not be empty.")
+    configs = body["guardrailConfigs"]
+    if not configs:
+        raise RequestInvalid("Invalid parameter: 'guardrailConfigs' must configure at least one guardrail.")
+    categories = (configs.get("contentModerationConfig") or {}).get("categories")
+    if categories is not None and (not categories or any(c not in MODERATION_CATEGORIES for c in categories)):
+        raise RequestInvalid("Invalid parameter: 'guardrailConfigs.contentModerationConfig.categories' must be "
+                             f"a non-empty subset of [{', '.join(MODERATION_CATEGORIES)}].")
+    types = (configs.get("personallyIdentifiableInformationConfig") or {}).get("types")
+    if types is not None and not types:
+        raise RequestInvalid("Invalid parameter: 'guardrailConfigs.personallyIdentifiableInformationConfig.types' "
+                             "must not be empty.")
+
+
 def rule_chat_model_format(body: Mapping[str, Any], model: ModelSpec) -> None:
     """The model must be a chat model that speaks the request's apiFormat."""
     fmt = body["chatRequest"]["apiFormat"]
@@ -584,16 +655,20 @@ def rule_embed_model(body: Mapping[str, Any], model: ModelSpec) -> None:
 
 
 # Operation -> shape, body rules and model rules. Keys: "chat" plus "chat:<apiFormat>", "embed".
-SHAPES: dict[str, Shape] = {"chat": CHAT_DETAILS, "embed": EMBED_TEXT_DETAILS}
+SHAPES: dict[str, Shape] = {"chat": CHAT_DETAILS, "embed": EMBED_TEXT_DETAILS, "rerank": RERANK_TEXT_DETAILS,
+                            "guardrails": APPLY_GUARDRAILS_DETAILS}
 BODY_RULES: dict[str, list[BodyRule]] = {
     "chat:GENERIC": [rule_generic_messages, rule_tool_call_pairing, rule_generic_tools, rule_positive_counts],
     "chat:COHERE": [rule_positive_counts],
     "chat:COHEREV2": [rule_coherev2_messages, rule_positive_counts],
     "embed": [rule_embed_inputs, rule_embed_truncate],
+    "rerank": [rule_rerank_inputs],
+    "guardrails": [rule_guardrails_request],
 }
 MODEL_RULES: dict[str, list[ModelRule]] = {
     "chat": [rule_chat_model_format, rule_chat_images],
     "embed": [rule_embed_model],
+    "rerank": [rule_rerank_model],
 }
 
 
@@ -619,6 +694,13 @@ def validate_embed(body: Mapping[str, Any]) -> None:
     """Shape of EmbedTextDetails plus the embed rules."""
     check_object(body, SHAPES["embed"])
     for rule in BODY_RULES["embed"]:
+        rule(body)
+
+
+def validate(operation: str, body: Mapping[str, Any]) -> None:
+    """Shape of an operation's details plus its body rules."""
+    check_object(body, SHAPES[operation])
+    for rule in BODY_RULES.get(operation, []):
         rule(body)
 
 

@@ -50,7 +50,8 @@ def test_authorizer_contract_through_the_real_fdk(gateway_factory):
     proc = gateway_factory({"GATEWAY_ROLE": "authorizer", "API_KEYS": table(pepper, key), "API_KEYS_PEPPER": pepper})
     good = answer_of(proc.call_invoke(auth_body(key)))
     assert good["active"] is True and good["principal"] == parse_key(key)
-    assert good["context"] == {"key_id": parse_key(key), "owner": "o0", "allowed_models": "meta.*,gpt-4o"}
+    assert good["context"] == {"key_id": parse_key(key), "owner": "o0", "allowed_models": "meta.*,gpt-4o",
+                               "admin": "false", "guardrails": ""}
     assert good["expiresAt"].endswith("Z")
     # API Gateway's multi-valued form, the api-key argument, and the legacy TOKEN form.
     assert answer_of(proc.call_invoke(auth_body(**{"api-key": [key]})))["active"] is True

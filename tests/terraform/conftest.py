@@ -7,6 +7,7 @@ creates ``.venv-terraform`` and ``.venv-checkov`` next to the repo's ``.venv`` f
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -49,6 +50,18 @@ def stand_in_env(tmp_path_factory: pytest.TempPathFactory, tools_python: Path) -
 def parsed(tools_python: Path) -> dict:
     """The repository's terraform/ configuration, merged into one view."""
     return hcl_checks.merge(tooling.parse_hcl(tools_python, tooling.TERRAFORM_DIR))
+
+
+@pytest.fixture(scope="session")
+def evaluate(tmp_path_factory: pytest.TempPathFactory, terraform_bin: str,
+             stand_in_env: dict[str, str]) -> Callable[..., Any]:
+    """``evaluate(expression, **variables)``: the value of an expression in a copy of terraform/ (console)."""
+    copy = tooling.copy_config(tmp_path_factory.mktemp("evaluate") / "terraform")
+
+    def value(expression: str, **variables: Any) -> Any:
+        return tooling.evaluated(tooling.evaluate(terraform_bin, copy, stand_in_env, variables, expression))
+
+    return value
 
 
 @pytest.fixture

@@ -16,38 +16,49 @@ REQUIRED_ROUTES = {
     ("/v1/embeddings", "POST"),
     ("/v1/models", "GET"),
     ("/v1/models/{id}", "GET"),
+    ("/v1/health", "GET"),
+    ("/v1/rerank", "POST"),
+    ("/v2/rerank", "POST"),
+    ("/rerank", "POST"),
+    ("/v1/moderations", "POST"),
     ("/v1/responses", "POST"),
     ("/v1/responses/{id}", "GET"),
     ("/v1/responses/{id}", "DELETE"),
     ("/v1/responses/{id}/input_items", "GET"),
 }
-IDENTITY_HEADERS = ("X-Gateway-Key-Id", "X-Gateway-Allowed-Models")
 OBJECT_EVENT_TYPES = {
     "com.oraclecloud.objectstorage.createobject",
     "com.oraclecloud.objectstorage.updateobject",
     "com.oraclecloud.objectstorage.deleteobject",
 }
 
-# (verb, resource type) pairs the gateway needs, and the condition each must carry.
-ALLOWED_GRANTS: dict[tuple[str, str], str | None] = {
-    ("use", "generative-ai-family"): None,
-    ("read", "objects"): "target.bucket.name",
-    ("manage", "objects"): "target.bucket.name",
-    ("read", "secret-bundles"): "target.secret.id",
-    ("use", "functions-family"): None,
-    ("use", "fn-invocation"): None,
-    ("manage", "object-family"): "target.bucket.name",  # only Object Storage itself, to expire stored responses
+# Resource types a dynamic group may be granted, each with the condition that must narrow it (None: the compartment
+# is the scope). Aggregate *-family types are not granted to a dynamic group (each role names what it calls), except
+# generative-ai-family behind guardrails_iam_grant, which tests/terraform/test_modes.py checks.
+DYNAMIC_GROUP_GRANTS: dict[str, str | None] = {
+    "generative-ai-chat": None,  # Chat
+    "generative-ai-text-embedding": None,  # EmbedText
+    "generative-ai-text-rerank": None,  # RerankText
+    "generative-ai-model": None,  # ListModels, GetModel
+    "generative-ai-family": None,  # only with guardrails_iam_grant: ApplyGuardrails has no narrower documented type
+    "objects": "target.bucket.name",
+    "buckets": "target.bucket.name",
+    "secret-bundles": "target.secret.id",
+    "repos": None,  # the streaming containers pull their image from OCIR
 }
-# Locals that only switch statements on or off (booleans) may appear around the statement literals.
-FLAG_LOCALS = frozenset({"use_api_keys", "store_responses"})
-# The one service principal besides Events: Object Storage, which runs a bucket's lifecycle rules.
+# What OCI services (API Gateway as any-user with a principal-type condition, Events) may be granted.
+SERVICE_GRANTS = frozenset({("use", "functions-family"), ("use", "fn-invocation")})
+# The one service principal besides API Gateway and Events: Object Storage, which runs the stored-responses bucket's
+# lifecycle rule; it may only manage object-family, and only in a bucket named by its condition.
 OBJECT_STORAGE_SERVICE = re.compile(r"^service objectstorage-(\$\{var\.region\}|[a-z]+(-[a-z]+)+-[0-9]+)$")
+LIFECYCLE_GRANT = ("manage", "object-family")
+# Each policy's statements come from one list in iam.tf.
+POLICY_SOURCES = {"functions": "${local.function_policy_statements}", "services": "${local.service_policy_statements}"}
 
 STATEMENT_RE = re.compile(
     r"^Allow (?P<subject>any-user|service \S+|dynamic-group \S+) to (?P<verb>inspect|read|use|manage) "
     r"(?P<resource>[\w-]+) in (?P<scope>compartment id \S+|tenancy|compartment \S+)(?: where (?P<condition>.+))?$",
     re.IGNORECASE)
-QUOTED_ALLOW_RE = re.compile(r'"((?:Allow|allow|ALLOW) [^"]*)"')
 
 
 def merge(parsed_by_file: dict[str, dict]) -> dict[str, Any]:
@@ -97,69 +108,87 @@ def local_value(cfg: dict[str, Any], expression: str) -> Any:
 # IAM
 
 
-def policy_statements(cfg: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Every policy statement (interpolations left as written) and problems finding them."""
-    statements: list[str] = []
+def policy_source_problems(cfg: dict[str, Any]) -> list[str]:
+    """Each policy takes its statements from its one list in iam.tf, never from a variable or a literal elsewhere."""
+    policies = resources(cfg, "oci_identity_policy")
+    problems = [f"no policy {name}" for name in POLICY_SOURCES if name not in policies]
+    for name, body in policies.items():
+        source = str(body.get("statements"))
+        if POLICY_SOURCES.get(name) != source:
+            problems.append(f"policy {name}: statements come from {source}, expected {POLICY_SOURCES.get(name)}")
+    return problems
+
+
+def statement_problems(statements: Iterable[str], dynamic_groups: Iterable[str]) -> list[str]:
+    """Each evaluated statement is a known, scoped grant to a known subject, narrowed where it must be."""
+    groups = {g.lower() for g in dynamic_groups}
     problems: list[str] = []
-    for name, body in resources(cfg, "oci_identity_policy").items():
-        raw = body.get("statements")
-        if isinstance(raw, list):
-            statements.extend(str(s) for s in raw)
-            continue
-        text = str(raw)
-        found = QUOTED_ALLOW_RE.findall(text)
-        statements.extend(found)
-        rest = QUOTED_ALLOW_RE.sub("", text)
-        if len(found) != len(re.findall(r"\ballow\b", text, re.IGNORECASE)):
-            problems.append(f"policy {name}: a statement is not a plain string literal")
-        for ref in re.findall(r"\b(var|local)\.(\w+)", rest):
-            if ref[0] == "var" or ref[1] not in FLAG_LOCALS:
-                problems.append(f"policy {name}: statements come from {ref[0]}.{ref[1]}, which cannot be checked")
-    return statements, problems
-
-
-def policy_problems(cfg: dict[str, Any]) -> list[str]:
-    """Each statement is a known, scoped grant: no all-resources, no tenancy scope, conditions where needed."""
-    statements, problems = policy_statements(cfg)
-    if not statements:
-        problems.append("no policy statements found")
     for statement in statements:
         match = STATEMENT_RE.match(statement.strip())
         if not match:
             problems.append(f"unrecognised statement: {statement}")
             continue
-        verb, resource = match["verb"].lower(), match["resource"].lower()
-        condition = match["condition"] or ""
-        if resource == "all-resources":
-            problems.append(f"grants all-resources: {statement}")
-        if match["scope"].lower() == "tenancy":
-            problems.append(f"tenancy-wide: {statement}")
-        elif not match["scope"].lower().startswith("compartment id "):
-            problems.append(f"compartment not named by OCID: {statement}")
-        if (verb, resource) not in ALLOWED_GRANTS:
-            problems.append(f"grant not needed by the gateway ({verb} {resource}): {statement}")
-        else:
-            needed = ALLOWED_GRANTS[(verb, resource)]
-            if needed and needed not in condition:
-                problems.append(f"{verb} {resource} without a {needed} condition: {statement}")
+        problems.extend(_scope_problems(match, statement))
         subject = match["subject"].lower()
-        if subject == "any-user" and "request.principal.type" not in condition:
-            problems.append(f"any-user without a principal-type condition: {statement}")
-        if subject.startswith("dynamic-group ") and not re.fullmatch(
-                r"dynamic-group \$\{oci_identity_dynamic_group\.\w+(\[0\])?\.name\}", subject):
-            problems.append(f"subject is not a dynamic group of this configuration: {statement}")
-        lifecycle = OBJECT_STORAGE_SERVICE.match(subject) is not None
-        if subject.startswith("service ") and subject != "service cloudevents" and not lifecycle:
-            problems.append(f"unexpected service principal: {statement}")
-        if lifecycle != (resource == "object-family"):
-            problems.append(f"object-family is only for Object Storage's lifecycle rules: {statement}")
-        if verb == "manage" and "request.permission" not in condition and not lifecycle:
-            problems.append(f"manage without a request.permission list: {statement}")
+        if subject.startswith("dynamic-group "):
+            problems.extend(_dynamic_group_grant_problems(match, statement, groups))
+        else:
+            problems.extend(_service_grant_problems(match, statement))
     return problems
+
+
+def _scope_problems(match: re.Match[str], statement: str) -> Iterator[str]:
+    if match["resource"].lower() == "all-resources":
+        yield f"grants all-resources: {statement}"
+    if match["scope"].lower() == "tenancy":
+        yield f"tenancy-wide: {statement}"
+    elif not match["scope"].lower().startswith("compartment id "):
+        yield f"compartment not named by OCID: {statement}"
+    if match["verb"].lower() == "manage" and "request.permission" not in (match["condition"] or "") \
+            and not _lifecycle(match):
+        yield f"manage without a request.permission list: {statement}"
+
+
+def _lifecycle(match: re.Match[str]) -> bool:
+    """Object Storage's own grant to run a bucket's lifecycle rule (narrowed by bucket, not by permission)."""
+    return OBJECT_STORAGE_SERVICE.match(match["subject"].lower()) is not None
+
+
+def _dynamic_group_grant_problems(match: re.Match[str], statement: str, groups: set[str]) -> Iterator[str]:
+    group = match["subject"].split(" ", 1)[1].lower()
+    if group not in groups:
+        yield f"subject is not a dynamic group of this configuration: {statement}"
+    resource = match["resource"].lower()
+    if resource not in DYNAMIC_GROUP_GRANTS:
+        yield f"grant of {resource} to a dynamic group is not a known narrow grant: {statement}"
+        return
+    needed = DYNAMIC_GROUP_GRANTS[resource]
+    if needed and needed not in (match["condition"] or ""):
+        yield f"{match['verb'].lower()} {resource} without a {needed} condition: {statement}"
+
+
+def _service_grant_problems(match: re.Match[str], statement: str) -> Iterator[str]:
+    subject = match["subject"].lower()
+    grant = (match["verb"].lower(), match["resource"].lower())
+    if _lifecycle(match):
+        if grant != LIFECYCLE_GRANT or "target.bucket.name" not in (match["condition"] or ""):
+            yield f"Object Storage may only manage object-family in one bucket (lifecycle rules): {statement}"
+        return
+    if grant not in SERVICE_GRANTS:
+        yield f"grant not needed by a service ({match['verb']} {match['resource']}): {statement}"
+    if subject == "any-user" and "request.principal.type" not in (match["condition"] or ""):
+        yield f"any-user without a principal-type condition: {statement}"
+    if subject.startswith("service ") and subject != "service cloudevents":
+        yield f"unexpected service principal: {statement}"
 
 
 DG_RULE_RE = re.compile(
     r"^ALL \{resource\.type = 'fnfunc', resource\.id = '\$\{oci_functions_function\.(\w+)(?:\[0\])?\.id\}'\}$")
+
+
+CONTAINER_RULE_RE = re.compile(
+    r"^ANY \{\$\{join\(\", \", \[for instance in oci_container_instances_container_instance\.streaming : "
+    r"\"ALL \{resource\.type = 'computecontainerinstance', resource\.id = '\$\{instance\.id\}'\}\"\]\)\}\}$")
 
 
 def dynamic_group_problems(cfg: dict[str, Any]) -> list[str]:
@@ -169,6 +198,12 @@ def dynamic_group_problems(cfg: dict[str, Any]) -> list[str]:
     problems = [] if groups else ["no dynamic group"]
     for name, body in groups.items():
         rule = str(body.get("matching_rule", ""))
+        if name == "streaming":  # container instances, each by OCID (streaming.tf)
+            if not CONTAINER_RULE_RE.match(rule):
+                problems.append(f"dynamic group {name} does not match the streaming container instances by OCID: {rule}")
+            if "home" not in str(body.get("provider", "")):
+                problems.append(f"dynamic group {name} is not created through the home-region provider")
+            continue
         match = DG_RULE_RE.match(rule)
         if not match:
             problems.append(f"dynamic group {name} does not match one function by OCID: {rule}")
@@ -228,9 +263,7 @@ def route_problems(cfg: dict[str, Any]) -> list[str]:
                 if not kinds or any(k not in ("AUTHENTICATION_ONLY", "ANY_OF") for k in kinds):
                     problems.append(f"{label}: route authorization must be AUTHENTICATION_ONLY, found {kinds}")
                 for backend in blocks(route, "backend"):
-                    if backend.get("type") != "ORACLE_FUNCTIONS_BACKEND" or \
-                            "oci_functions_function.gateway.id" not in str(backend.get("function_id")):
-                        problems.append(f"{label}: backend is not the gateway function")
+                    problems.extend(f"{label}: {p}" for p in _backend_problems(backend))
                 problems.extend(f"{label}: {p}" for p in _identity_header_problems(cfg, route_policies))
     missing = REQUIRED_ROUTES - served
     if missing:
@@ -238,34 +271,57 @@ def route_problems(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _backend_problems(backend: dict[str, Any]) -> Iterator[str]:
+    """The gateway function, or for streaming routes the streaming containers with API Gateway's longest timeout."""
+    kind, function, url = str(backend.get("type")), str(backend.get("function_id")), str(backend.get("url"))
+    if "ORACLE_FUNCTIONS_BACKEND" not in kind or "oci_functions_function.gateway.id" not in function:
+        yield "backend is not the gateway function"
+    if "HTTP_BACKEND" in kind:
+        if "local.streaming_base_url" not in url:
+            yield f"HTTP back end is not the streaming containers: {url}"
+        if "300" not in str(backend.get("read_timeout_in_seconds")):
+            yield "HTTP back end keeps API Gateway's 10 s default read timeout"
+
+
 def _identity_header_problems(cfg: dict[str, Any], route_policies: list[dict[str, Any]]) -> Iterable[str]:
-    """The identity headers are SET with OVERWRITE from the auth context, for every auth mode."""
-    items: list[dict[str, Any]] = []
-    sources: list[str] = []
+    """The identity headers are SET with OVERWRITE from local.identity_headers; the filter blocks the rest."""
+    set_sources: list[str] = []
+    filter_sources: list[str] = []
     for policy in route_policies:
         for transformation in blocks(policy, "header_transformations"):
             for set_headers in blocks(transformation, "set_headers"):
-                items.extend(blocks(set_headers, "items"))
+                for item in blocks(set_headers, "items"):
+                    if item.get("if_exists") != "OVERWRITE":
+                        yield f"header {item.get('name')} is not set with if_exists = OVERWRITE (a client could forge it)"
                 for dynamic in set_headers.get("dynamic", []) or []:
                     if "items" in dynamic:
-                        sources.append(_local_text(cfg, str(dynamic["items"].get("for_each", ""))))
-    if not items:
-        yield "no header transformation sets the identity headers"
-        return
-    for item in items:
-        if item.get("if_exists") != "OVERWRITE":
-            yield f"header {item.get('name')} is not set with if_exists = OVERWRITE (a client could forge it)"
-    text = " ".join(sources) + " ".join(str(i.get("name")) for i in items)
-    for header in IDENTITY_HEADERS:
-        if header not in text:
-            yield f"{header} is not set"
-    if "request.auth[" not in " ".join(sources) + " ".join(str(i.get("values")) for i in items):
-        yield "identity headers do not come from request.auth"
+                        set_sources.append(str(dynamic["items"].get("for_each", "")))
+            for filters in blocks(transformation, "filter_headers"):
+                if filters.get("type") != "BLOCK":
+                    yield f"the header filter is {filters.get('type')}, expected BLOCK"
+                for dynamic in filters.get("dynamic", []) or []:
+                    if "items" in dynamic:
+                        filter_sources.append(str(dynamic["items"].get("for_each", "")))
+    if set_sources != ["${local.identity_headers}"]:
+        yield f"identity headers are not set from local.identity_headers: {set_sources}"
+    if filter_sources != ["${local.blocked_request_headers}"]:
+        yield f"the header filter does not block local.blocked_request_headers: {filter_sources}"
 
 
-def _local_text(cfg: dict[str, Any], expression: str) -> str:
-    value = local_value(cfg, expression)
-    return str(value) if value is not None else expression
+def identity_header_problems(sources: Iterable[str], set_headers: dict[str, str], blocked: Iterable[str],
+                             trusted: Iterable[str]) -> list[str]:
+    """Evaluated headers: Terraform knows exactly the headers the code trusts, and sets or blocks each, not both."""
+    trusted_names = {name.lower() for name in trusted}
+    known = {name.lower() for name in sources}
+    setting = {name.lower() for name in set_headers}
+    blocking = {name.lower() for name in blocked}
+    problems = [f"{name}: trusted by the code but not in identity_header_sources" for name in sorted(trusted_names - known)]
+    problems += [f"{name}: in identity_header_sources but not trusted by the code" for name in sorted(known - trusted_names)]
+    problems += [f"{name}: neither set nor blocked" for name in sorted(trusted_names - setting - blocking)]
+    problems += [f"{name}: both set and blocked (API Gateway filters after setting)" for name in sorted(setting & blocking)]
+    problems += [f"{name}: value {value!r} is not from request.auth" for name, value in set_headers.items()
+                 if not (value.startswith("${request.auth[") and value.endswith("]}"))]
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -87,50 +87,66 @@ def test_checkov_rejects_a_public_bucket(checkov_python: Path, broken_copy: Path
 
 POLICY_BREAKS = {
     "all-resources in tenancy": (
-        "to read objects in compartment id ${var.compartment_ocid} where target.bucket.name = "
-        "'${oci_objectstorage_bucket.input.name}'",
-        "to manage all-resources in tenancy", ["grants all-resources", "tenancy-wide"]),
-    "tenancy-wide generative AI": (
-        "to use generative-ai-family in compartment id ${local.genai_compartment_ocid}\",\n      # Ingest",
-        "to use generative-ai-family in tenancy\",\n      # Ingest", ["tenancy-wide"]),
+        'grant = "inspect generative-ai-model in ${local.genai_scope}"', 'grant = "manage all-resources in tenancy"',
+        ["grants all-resources", "tenancy-wide"]),
+    "the whole Generative AI family": (
+        'grant = "use generative-ai-chat in ${local.genai_scope}"',
+        'grant = "use generative-ai-family in ${local.genai_scope}"', ["not a known narrow grant"]),
     "manage objects in any bucket": (
-        "to manage objects in compartment id ${var.compartment_ocid} where all {target.bucket.name = "
-        "'${oci_objectstorage_bucket.output.name}', any {request.permission = 'OBJECT_CREATE', request.permission = "
-        "'OBJECT_INSPECT', request.permission = 'OBJECT_OVERWRITE', request.permission = 'OBJECT_READ', "
-        "request.permission = 'OBJECT_DELETE'}}",
-        "to manage objects in compartment id ${var.compartment_ocid}", ["without a target.bucket.name condition"]),
+        " where all {target.bucket.name = '${local.output_bucket_name}', any {request.permission = 'OBJECT_CREATE', "
+        "request.permission = 'OBJECT_INSPECT', request.permission = 'OBJECT_OVERWRITE', request.permission = "
+        "'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}", "",
+        ["without a target.bucket.name condition", "manage without a request.permission list"]),
     "secrets of the whole compartment": (
-        "to read secret-bundles in compartment id ${local.vault_compartment_ocid} where any {target.secret.id = "
-        "'${local.api_keys_secret_ocid}', target.secret.id = '${local.api_keys_pepper_ocid}'}",
-        "to read secret-family in compartment id ${local.vault_compartment_ocid}", ["grant not needed"]),
+        "read secret-bundles in compartment id ${local.vault_compartment_ocid} where any {${local.api_key_secrets}}",
+        "read secret-family in compartment id ${local.vault_compartment_ocid}", ["not a known narrow grant"]),
+    "any-user without a condition": (
+        " where ALL {request.principal.type = 'ApiGateway', request.resource.compartment.id = "
+        "'${var.compartment_ocid}'}", "", ["any-user without a principal-type condition"]),
+    "a group from elsewhere": (
+        '"Allow dynamic-group ${group} to ${row.grant}"', '"Allow dynamic-group Administrators to ${row.grant}"',
+        ["not a dynamic group of this configuration"]),
 }
+# Secrets given by OCID, so every statement is known without a plan.
+EXISTING_SECRETS = {"api_keys_secret_ocid": "ocid1.vaultsecret.oc1..table",
+                    "api_keys_pepper_secret_ocid": "ocid1.vaultsecret.oc1..pepper"}
+ALL_STATEMENTS = "{statements = concat(local.function_policy_statements, local.service_policy_statements), " \
+                 "groups = values(local.dynamic_group_names)}"
 
 
 @pytest.mark.parametrize("case", sorted(POLICY_BREAKS))
-def test_policy_check_rejects_a_widened_policy(case: str, tools_python: Path, broken_copy: Path,
-                                               terraform_bin: str, stand_in_env: dict[str, str]) -> None:
+def test_policy_check_rejects_a_widened_policy(case: str, broken_copy: Path, terraform_bin: str,
+                                               stand_in_env: dict[str, str]) -> None:
     old, new, expected = POLICY_BREAKS[case]
     tooling.replace_once(broken_copy / "iam.tf", old, new)
-    problems = hcl_checks.policy_problems(_checks(tools_python, broken_copy))
+    found = tooling.evaluated(tooling.evaluate(terraform_bin, broken_copy, stand_in_env, EXISTING_SECRETS,
+                                               ALL_STATEMENTS))
+    problems = hcl_checks.statement_problems(found["statements"], found["groups"])
     for fragment in expected:
         assert any(fragment in p for p in problems), (fragment, problems)
     if case == "all-resources in tenancy":  # no other tool notices: validate and checkov accept it
         assert tooling.validate(terraform_bin, broken_copy, stand_in_env).returncode == 0
 
 
-def test_policy_check_rejects_any_user_without_condition(tools_python: Path, broken_copy: Path) -> None:
-    tooling.replace_once(
-        broken_copy / "iam.tf",
-        " where ALL {request.principal.type = 'ApiGateway', request.resource.compartment.id = "
-        "'${var.compartment_ocid}'}", "")
-    problems = hcl_checks.policy_problems(_checks(tools_python, broken_copy))
-    assert any("any-user without a principal-type condition" in p for p in problems), problems
-
-
 def test_policy_check_rejects_statements_from_a_variable(tools_python: Path, broken_copy: Path) -> None:
-    tooling.replace_once(broken_copy / "iam.tf", "    ] : [],\n  )", "    ] : [],\n    var.extra_statements,\n  )")
-    problems = hcl_checks.policy_problems(_checks(tools_python, broken_copy))
+    tooling.replace_once(broken_copy / "iam.tf", "statements     = local.function_policy_statements",
+                         "statements     = var.extra_statements")
+    problems = hcl_checks.policy_source_problems(_checks(tools_python, broken_copy))
     assert any("var.extra_statements" in p for p in problems), problems
+
+
+def test_identity_header_check_rejects_a_header_the_code_does_not_know(broken_copy: Path, terraform_bin: str,
+                                                                      stand_in_env: dict[str, str]) -> None:
+    from core.policy import IDENTITY_HEADERS
+
+    tooling.replace_once(broken_copy / "locals.tf", '  identity_header_sources = {\n',
+                         '  identity_header_sources = {\n    "X-Gateway-Invented" = { api_key = "invented", jwt = null }\n')
+    found = tooling.evaluated(tooling.evaluate(
+        terraform_bin, broken_copy, stand_in_env, {},
+        "{sources = keys(local.identity_header_sources), set = local.identity_headers, "
+        "blocked = local.blocked_request_headers}"))
+    problems = hcl_checks.identity_header_problems(found["sources"], found["set"], found["blocked"], IDENTITY_HEADERS)
+    assert problems == ["x-gateway-invented: in identity_header_sources but not trusted by the code"]
 
 
 def test_dynamic_group_check_rejects_a_compartment_wide_rule(tools_python: Path, broken_copy: Path) -> None:
@@ -155,7 +171,8 @@ def test_route_check_rejects_forgeable_identity_headers(tools_python: Path, brok
 
 
 def test_route_check_rejects_a_missing_route(tools_python: Path, broken_copy: Path) -> None:
-    tooling.replace_once(broken_copy / "locals.tf", '    { path = "/v1/embeddings", methods = ["POST"] },\n', "")
+    tooling.replace_once(broken_copy / "locals.tf",
+                         '    { path = "/v1/embeddings", methods = ["POST"], streams = false },\n', "")
     problems = hcl_checks.route_problems(_checks(tools_python, broken_copy))
     assert any("routes missing" in p and "/v1/embeddings" in p for p in problems), problems
 
@@ -185,32 +202,38 @@ def test_config_check_rejects_config_it_cannot_see(tools_python: Path, broken_co
 
 
 RESPONSES_POLICY_BREAKS = {
-    "gateway overwrites other objects of the bucket": (
-        "request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_READ', request.permission = "
-        "'OBJECT_DELETE'}}",
-        "request.permission = 'OBJECT_CREATE'}}\", \"Allow dynamic-group ${oci_identity_dynamic_group.gateway.name} "
-        "to manage objects in compartment id ${var.compartment_ocid}", "without a target.bucket.name condition"),
-    "Object Storage expires objects of every bucket": (
-        "to manage object-family in compartment id ${var.compartment_ocid} where target.bucket.name = "
-        "'${oci_objectstorage_bucket.responses[0].name}'",
-        "to manage object-family in compartment id ${var.compartment_ocid}", "without a target.bucket.name condition"),
+    "the gateway in any bucket": (
+        " where all {target.bucket.name = '${local.responses_bucket_name}', any {request.permission = 'OBJECT_CREATE', "
+        "request.permission = 'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}", "",
+        ["without a target.bucket.name condition", "manage without a request.permission list"]),
     "the gateway gets object-family": (
-        "Allow service objectstorage-${var.region} to manage object-family",
-        "Allow dynamic-group ${oci_identity_dynamic_group.gateway.name} to manage object-family",
-        "object-family is only for Object Storage's lifecycle rules"),
+        "grant = \"manage objects in ${local.buckets_scope} where all {target.bucket.name = "
+        "'${local.responses_bucket_name}'", "grant = \"manage object-family in ${local.buckets_scope} where all "
+        "{target.bucket.name = '${local.responses_bucket_name}'", ["not a known narrow grant"]),
+    "Object Storage expires objects of every bucket": (
+        " where target.bucket.name = '${local.responses_bucket_name}'\"] : []", "\"] : []",
+        ["Object Storage may only manage object-family in one bucket"]),
+    "Object Storage gets more than object-family": (
+        "to manage object-family in compartment id ${var.compartment_ocid} where target.bucket.name",
+        "to manage all-resources in compartment id ${var.compartment_ocid} where target.bucket.name",
+        ["Object Storage may only manage object-family in one bucket", "grants all-resources"]),
 }
 
 
 @pytest.mark.parametrize("case", sorted(RESPONSES_POLICY_BREAKS))
-def test_policy_check_rejects_a_widened_responses_grant(case: str, tools_python: Path, broken_copy: Path) -> None:
+def test_policy_check_rejects_a_widened_responses_grant(case: str, broken_copy: Path, terraform_bin: str,
+                                                        stand_in_env: dict[str, str]) -> None:
     old, new, expected = RESPONSES_POLICY_BREAKS[case]
-    tooling.replace_once(broken_copy / "responses.tf", old, new)
-    problems = hcl_checks.policy_problems(_checks(tools_python, broken_copy))
-    assert any(expected in p for p in problems), problems
+    tooling.replace_once(broken_copy / "iam.tf", old, new)
+    found = tooling.evaluated(tooling.evaluate(terraform_bin, broken_copy, stand_in_env, EXISTING_SECRETS,
+                                               ALL_STATEMENTS))
+    problems = hcl_checks.statement_problems(found["statements"], found["groups"])
+    for fragment in expected:
+        assert any(fragment in p for p in problems), (fragment, problems)
 
 
 def test_route_check_rejects_a_missing_responses_route(tools_python: Path, broken_copy: Path) -> None:
-    tooling.replace_once(broken_copy / "locals.tf", '    { path = "/v1/responses/{id}", methods = ["GET", "DELETE"] },\n',
-                         "")
+    tooling.replace_once(broken_copy / "locals.tf",
+                         '    { path = "/v1/responses/{id}", methods = ["GET", "DELETE"], streams = false },\n', "")
     problems = hcl_checks.route_problems(_checks(tools_python, broken_copy))
     assert any("routes missing" in p and "DELETE" in p for p in problems), problems

@@ -158,13 +158,49 @@ def write_stand_in(workdir: Path, tools_python: Path) -> dict[str, str]:
     return env
 
 
-def run(cmd: Sequence[str], env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), capture_output=True, text=True, env=env or base_env(), timeout=timeout)
+def run(cmd: Sequence[str], env: dict[str, str] | None = None, timeout: int = 300,
+        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), check=False, capture_output=True, text=True, env=env or base_env(),
+                          timeout=timeout, input=input_text)
 
 
 def validate(terraform: str, directory: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``terraform validate`` of ``directory`` against the stand-in (never ``init``: dev_overrides needs none)."""
     return run([terraform, f"-chdir={directory}", "validate", "-no-color"], env=env)
+
+
+# Placeholder values for the required variables; a test overrides what its deployment mode needs.
+REQUIRED_VARIABLES: dict[str, object] = {
+    "tenancy_ocid": "ocid1.tenancy.oc1..aaaaaaaaexample",
+    "compartment_ocid": "ocid1.compartment.oc1..aaaaaaaaexample",
+    "region": "eu-frankfurt-1",
+    "home_region": "eu-frankfurt-1",
+    "function_image": "fra.ocir.io/examplens/genai-gw/oci-genai-gateway:0.1.0",
+    "api_keys_pepper": "p" * 44,
+    # Optional, but the namespace is otherwise read at plan time, which console cannot do.
+    "object_storage_namespace": "examplens",
+}
+
+
+def evaluate(terraform: str, directory: Path, env: dict[str, str], variables: dict[str, object],
+             expression: str) -> subprocess.CompletedProcess[str]:
+    """``terraform console`` of ``directory`` with ``variables``: ``jsonencode(expression)`` on stdout.
+
+    Console evaluates locals and variables with real values, offline (no plan, no provider call), so the
+    checks Terraform 1.0 cannot express as validations (preflight.tf) and the values each deployment mode
+    derives (statements, headers, routes) can be read. Resource attributes stay unknown.
+    """
+    (directory / "evaluate.auto.tfvars.json").write_text(json.dumps({**REQUIRED_VARIABLES, **variables}))
+    try:
+        return run([terraform, f"-chdir={directory}", "console"], env=env, input_text=f"jsonencode({expression})\n")
+    finally:
+        (directory / "evaluate.auto.tfvars.json").unlink()
+
+
+def evaluated(result: subprocess.CompletedProcess[str]) -> object:
+    """The value an :func:`evaluate` call printed (its stdout is the JSON text as an HCL string)."""
+    assert result.returncode == 0, result.stderr[-4000:] + result.stdout[-2000:]
+    return json.loads(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def fmt_check(terraform: str, directory: Path) -> subprocess.CompletedProcess[str]:
@@ -189,7 +225,8 @@ def parse_hcl(tools_python: Path, directory: Path) -> dict[str, dict]:
 
 def copy_config(destination: Path, source: Path = TERRAFORM_DIR) -> Path:
     """A throw-away copy of the configuration (no state, no .terraform) to validate or break."""
-    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "terraform.tfvars")
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "terraform.tfvars",
+                                    "*.auto.tfvars", "*.auto.tfvars.json")
     shutil.copytree(source, destination, ignore=ignore)
     return destination
 

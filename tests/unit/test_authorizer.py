@@ -137,7 +137,8 @@ async def test_valid_key_is_active_with_context(authorizer_env, log_lines):
     key_id = parse_key(key)
     assert set(answer) == {"active", "principal", "scope", "expiresAt", "context"}
     assert answer["active"] is True and answer["principal"] == key_id and answer["scope"] == ["gateway"]
-    assert answer["context"] == {"key_id": key_id, "owner": "owner-0", "allowed_models": "meta.*,gpt-4o"}
+    assert answer["context"] == {"key_id": key_id, "owner": "owner-0", "allowed_models": "meta.*,gpt-4o",
+                                 "admin": "false", "guardrails": ""}
     expires = datetime.fromisoformat(answer["expiresAt"].replace("Z", "+00:00"))
     assert before + timedelta(seconds=118) <= expires <= datetime.now(timezone.utc) + timedelta(seconds=121)
     assert all(isinstance(v, str) for v in answer["context"].values())
@@ -287,3 +288,11 @@ async def test_failed_reload_does_not_serve_the_stale_table():
 
     with pytest.raises(ConfigError):
         await store.get(Settings.from_env({**env, "API_KEYS": "[oops"}))
+
+
+async def test_the_keys_guardrails_travel_in_the_context(authorizer_env):
+    key = new_key()
+    configure(authorizer_env, API_KEYS=table_json(key, guardrails={"pii": "mask", "pi": "block"}),
+              API_KEYS_PEPPER=PEPPER)
+    answer = await authorize(user_defined(authorization=f"Bearer {key}"))
+    assert answer["context"]["guardrails"] == "prompt_injection=block,pii=mask"

@@ -29,12 +29,17 @@ PURE = {
     "core.embeddings.request", "core.embeddings.plan", "core.embeddings.response", "core.embeddings.batching",
     "core.ingest.chunking", "core.ingest.detect", "core.ingest.events", "core.ingest.extract",
     "core.ingest.output", "core.ingest.config",
+    "core.rerank.request", "core.rerank.plan", "core.rerank.response",
+    "core.guardrails.policy", "core.guardrails.detect", "core.guardrails.mask", "core.guardrails.conversation",
+    "core.moderations.request", "core.moderations.response",
     "core.responses.schema", "core.responses.request", "core.responses.tools", "core.responses.params",
     "core.responses.bridge", "core.responses.output", "core.responses.events", "core.responses.records",
 }
 SERVICES_AND_STATE = ("core.runtime", "core.oci", "core.chat.service", "core.embeddings.service",
                       "core.ingest.pipeline", "core.health", "core.models", "core.keystore", "core.authorizer",
-                      "core.responses.service", "core.responses.stream", "core.responses.store", "core.responses.native", "handlers",
+                      "core.rerank.service", "core.guardrails.service", "core.guardrails.chat", "core.moderations.service",
+                      "core.responses.service", "core.responses.stream", "core.responses.store", "core.responses.native",
+                      "handlers",
                       "adapters")
 
 
@@ -97,7 +102,8 @@ def test_domain_modules_are_pure(module):
 def test_core_oci_stands_below_the_services_and_the_process_state():
     oci = {m: i for m, i in GRAPH.items() if _under(m, "core.oci")}
     above = ("core.runtime", "core.chat", "core.embeddings", "core.ingest", "core.health", "core.models",
-             "core.keystore", "core.authorizer", "handlers", "adapters")
+             "core.keystore", "core.authorizer", "core.rerank", "core.guardrails", "core.moderations", "handlers",
+             "adapters")
     assert _offenders(oci, above) == {}
 
 

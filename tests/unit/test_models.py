@@ -44,7 +44,7 @@ async def test_list_is_openai_shaped_with_capabilities_and_no_credentials_needed
     assert len(ids) == len(set(ids))
     for model in body["data"]:
         assert model["object"] == "model" and isinstance(model["created"], int) and model["owned_by"]
-    expected = {m.id for m in CATALOG.values() if m.status != RETIRED}
+    expected = {m.id for m in CATALOG.values() if m.status != RETIRED and not m.dedicated_only}
     assert set(ids) == expected
     v4 = next(m for m in body["data"] if m["id"] == "cohere.embed-v4.0")
     assert v4["type"] == "embedding" and v4["dimensions"] == 1536
