@@ -33,14 +33,14 @@ OBJECT_EVENT_TYPES = {
 }
 
 # Resource types a dynamic group may be granted, each with the condition that must narrow it (None: the compartment
-# is the scope). Aggregate *-family types are not granted to a dynamic group (each role names what it calls), except
-# generative-ai-family behind guardrails_iam_grant, which tests/terraform/test_modes.py checks.
+# is the scope). Aggregate *-family types are never granted to a dynamic group: each role names what it calls (the one
+# exception, generative-ai-family for ApplyGuardrails and OCI's own Responses API behind guardrails_iam_grant or
+# genai_project_ocid, is checked by test_modes.py).
 DYNAMIC_GROUP_GRANTS: dict[str, str | None] = {
     "generative-ai-chat": None,  # Chat
     "generative-ai-text-embedding": None,  # EmbedText
     "generative-ai-text-rerank": None,  # RerankText
     "generative-ai-model": None,  # ListModels, GetModel
-    "generative-ai-family": None,  # only with guardrails_iam_grant: ApplyGuardrails has no narrower documented type
     "objects": "target.bucket.name",
     "buckets": "target.bucket.name",
     "secret-bundles": "target.secret.id",
