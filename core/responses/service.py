@@ -17,10 +17,10 @@ from typing import Any, Awaitable, Callable, Mapping
 from core import aliases, runtime
 from core.aliases import NATIVE, ResolvedModel
 from core.catalog import CHAT
-from core.chat.service import STREAM_ACCEPT, ChatCall, ChatResult, checked_request, prepare_call
+from core.chat.service import STREAM_ACCEPT, ChatCall, ChatResult, checked_request, guarded, prepare_call
 from core.chat.stream import StreamTranslator
 from core.chat.translate import completion_from_result
-from core.errors import invalid_request
+from core.errors import PERMISSION, APIError, invalid_request
 from core.policy import KeyPolicy, model_not_allowed
 from core.responses import native, records
 from core.responses.bridge import chat_plan
@@ -85,11 +85,16 @@ async def create_response(data: dict[str, Any], *, deadline: float | None = None
 
 
 def _target(name: str, settings: Settings, policy: KeyPolicy | None) -> ResolvedModel:
-    """The model the request names, resolved once: served, allowed for this key, and a chat model."""
+    """The model the request names, resolved once: served, allowed for this key, a chat model, and not guarded."""
     target = aliases.resolve(name, settings, runtime.aliases(settings))
     if policy is not None and not policy.allows(target.name, target.model_id):
         raise model_not_allowed(target.name, policy)
     target.require_kind(CHAT)
+    if guarded(settings, target, policy, deadline=None, request_id="") is not None:
+        # Guardrails do not screen this route yet: a call they would check is refused, never let through unchecked.
+        raise APIError(403, f"Guardrails apply to '{target.name}' for this key (GUARDRAILS, the alias or the API key), "
+                            "and /v1/responses does not run them yet; use /v1/chat/completions for guarded calls.",
+                       type=PERMISSION, param="model", code="guardrails_not_applied")
     return target
 
 
