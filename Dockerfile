@@ -32,4 +32,5 @@ WORKDIR /function
 COPY --from=build /python /python
 COPY --from=build /function /function
 ENV PYTHONPATH=/function:/python
-ENTRYPOINT ["/python/bin/fdk", "/function/func.py", "handler"]
+# adapters.fdk_main runs the fdk's own entry point after guarding FDK_DEBUG's header dump (adapters/fdk_debug.py).
+ENTRYPOINT ["python3", "-m", "adapters.fdk_main", "/function/func.py", "handler"]

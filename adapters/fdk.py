@@ -9,9 +9,11 @@ routing, errors and everything else are in ``handlers/`` and ``core/``. ``func.p
 from __future__ import annotations
 
 import io
+import os
 from datetime import datetime, timezone
 from typing import Any
 
+from adapters import fdk_debug
 from core import logs, runtime
 from core.errors import ConfigError
 from core.exchange import HTTP, INVOKE, Headers, Request
@@ -27,6 +29,7 @@ def _configure_logging() -> None:
 
 
 _configure_logging()
+fdk_debug.guard(os.environ)
 
 BUFFERED_STREAM_HEADER = "x-gateway-streaming"
 

@@ -223,8 +223,10 @@ def resolve(name: str, settings: Settings, table: Mapping[str, Alias]) -> Resolv
     """What ``name`` means in this deployment.
 
     Order: an alias; a catalog model allowed by ``SERVED_MODELS``; a dedicated endpoint
-    OCID (DEDICATED, model unknown); an unlisted ``vendor.model`` id of a known vendor
-    (passed through, ``info.known`` False).
+    OCID that ``SERVED_MODELS`` names or matches (e.g. ``ocid1.generativeaiendpoint.*``;
+    DEDICATED, model unknown; never admitted when ``SERVED_MODELS`` is unset, as any endpoint
+    the function's policy reaches would be billable by any caller); an unlisted
+    ``vendor.model`` id of a known vendor (passed through, ``info.known`` False).
     Raises a 404 ``model_not_found`` for anything else, and for a retired model (the
     message names its replacement). Does not check the model's kind: call
     :meth:`ResolvedModel.require_kind`.
@@ -246,12 +248,19 @@ def resolve(name: str, settings: Settings, table: Mapping[str, Alias]) -> Resolv
             raise _retired(name, info)
         return ResolvedModel(name=name, model_id=name, info=info)
     if DEDICATED_ENDPOINT.match(name):
-        info = replace(catalog.lookup("unknown.dedicated"), id=name)
-        return ResolvedModel(name=name, model_id=name, info=info, serving_mode=DEDICATED, endpoint_id=name)
+        return _raw_endpoint(name, patterns)
     vendor, dot, rest = name.partition(".")
     if dot and rest and vendor in KNOWN_VENDORS and is_served(name, patterns) and name == name.strip():
         return ResolvedModel(name=name, model_id=name, info=catalog.lookup(name))
     raise model_not_found(name)
+
+
+def _raw_endpoint(name: str, patterns: tuple[str, ...]) -> ResolvedModel:
+    """A dedicated endpoint OCID the caller named directly: served only when ``SERVED_MODELS`` matches it."""
+    if not patterns or not is_served(name, patterns):
+        raise model_not_found(name)
+    info = replace(catalog.lookup("unknown.dedicated"), id=name)
+    return ResolvedModel(name=name, model_id=name, info=info, serving_mode=DEDICATED, endpoint_id=name)
 
 
 def _retired(name: str, info: ModelInfo) -> Exception:

@@ -418,7 +418,52 @@ def _check_table(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
     table = _read_table_file(args.table)
     now = datetime.now(timezone.utc)
     live = sum(1 for r in table.records.values() if r.is_live(now))
+    for warning in alias_warnings(table, _alias_targets(args.aliases)):
+        print(f"warning: {warning}", file=err)
     print(f"{args.table}: {len(table.records)} keys, {live} live: OK", file=out)
+
+
+def alias_warnings(table: KeyTable, targets: Mapping[str, str]) -> list[str]:
+    """Keys whose allow-list covers an alias's OCI model id but not the alias's name.
+
+    ``targets`` maps alias names to the OCI model id each points at. The allow-list judges only the
+    name a caller uses, so such a key cannot call the alias (before gateway issue 13 it could).
+    """
+    import fnmatch
+
+    warnings = []
+    for record in table.records.values():
+        for alias, model in sorted(targets.items()):
+            by_id = [p for p in record.models if fnmatch.fnmatchcase(model, p)]
+            if by_id and not any(fnmatch.fnmatchcase(alias, p) for p in record.models):
+                warnings.append(f"key {record.key_id} ({record.owner}) allows {by_id[0]!r}, the OCI model behind "
+                                f"alias {alias!r}, but not the alias itself: the allow-list judges only the name a "
+                                f"caller uses, so this key cannot call {alias!r}. Add {alias!r} to its models if it "
+                                "should.")
+    return warnings
+
+
+def _alias_targets(path: str | None) -> dict[str, str]:
+    """Alias name -> OCI model id, from ``--aliases FILE`` or else the gateway's MODEL_ALIASES_FILE and MODEL_ALIASES."""
+    import os
+
+    from core.aliases import parse_aliases
+
+    sources: list[tuple[str, str]] = []
+    file_path = path or os.environ.get("MODEL_ALIASES_FILE")
+    if file_path:
+        with open(file_path, encoding="utf-8") as handle:
+            sources.append((handle.read(), file_path))
+    if path is None and os.environ.get("MODEL_ALIASES"):
+        sources.append((os.environ["MODEL_ALIASES"], "MODEL_ALIASES"))
+    targets: dict[str, str] = {}
+    for text, source in sources:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: not valid JSON ({exc})") from None
+        targets.update({name: alias.model for name, alias in parse_aliases(data, source).items()})
+    return targets
 
 
 def _disable_key(args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
@@ -450,8 +495,10 @@ def _cli_parser() -> argparse.ArgumentParser:
     hash_cmd = sub.add_parser("hash", help="print the stored hash of a key read from stdin")
     hash_cmd.add_argument("--pepper-file")
     hash_cmd.set_defaults(run=_print_hash)
-    check_cmd = sub.add_parser("check", help="validate a table file")
+    check_cmd = sub.add_parser("check", help="validate a table file; warn about keys that allow an alias's OCI model "
+                                              "id but not the alias")
     check_cmd.add_argument("table")
+    check_cmd.add_argument("--aliases", help="the alias file (default: $MODEL_ALIASES_FILE, then $MODEL_ALIASES)")
     check_cmd.set_defaults(run=_check_table)
     disable_cmd = sub.add_parser("disable", help="mark a key disabled in a table file")
     disable_cmd.add_argument("table")

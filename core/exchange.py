@@ -8,11 +8,12 @@ way in.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl
+
+from core.jsonio import dumps
 
 # How a call reached the function.
 HTTP = "http"  # an HTTP request (API Gateway, the local front): method, path, headers are meaningful
@@ -99,7 +100,7 @@ class Response:
     def json(cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> "Response":
         merged = {"content-type": "application/json"}
         merged.update(headers or {})
-        return cls(status, merged, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+        return cls(status, merged, dumps(data))
 
     @property
     def is_streaming(self) -> bool:

@@ -59,7 +59,7 @@ def list_models(policy: KeyPolicy | None = None) -> dict[str, Any]:
     settings = runtime.settings()
     rows = aliases.listed_models(settings, runtime.aliases(settings))
     return {"object": "list", "data": [model_object(name, info, alias) for name, info, alias in rows
-                                       if policy is None or policy.allows(name, alias.model if alias else info.id)]}
+                                       if policy is None or policy.allows(name)]}
 
 
 def get_model(model_id: str, policy: KeyPolicy | None = None) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def get_model(model_id: str, policy: KeyPolicy | None = None) -> dict[str, Any]:
     """
     settings = runtime.settings()
     table = runtime.aliases(settings)
-    if policy is not None and not policy.allows(model_id, table[model_id].model if model_id in table else None):
+    if policy is not None and not policy.allows(model_id):
         raise model_not_found(model_id)
     if model_id in table:
         alias = table[model_id]

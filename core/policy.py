@@ -10,8 +10,10 @@ the client sent under those names:
 * ``X-Gateway-Guardrails``: the key's guardrail modes (``pii=mask,prompt_injection=block``), which can
   only make the deployment's and the alias's stricter.
 
-When either header is present an allow-list applies: the model the caller asked for (the public
-name, or the OCI model id it resolves to) must match one pattern, else 403 ``model_not_allowed``.
+When either header is present an allow-list applies: the model name the caller used must match one
+pattern, else 403 ``model_not_allowed``. Only that name is judged, never what it resolves to: an
+alias may point at a dedicated endpoint billed to another compartment, so a key allowed
+``meta.llama-3.3-70b-instruct`` may not call an alias of it unless the alias's name is listed too.
 An empty or missing list then allows nothing (fail closed). When neither header is present
 (local runs, ``fn invoke``, which OCI authenticates with IAM) there is no allow-list.
 
@@ -45,11 +47,12 @@ class KeyPolicy:
     guardrails: GuardrailPolicy = NO_GUARDRAILS
     """The key's guardrail modes (``X-Gateway-Guardrails``), combined with the deployment's and the alias's."""
 
-    def allows(self, *names: str | None) -> bool:
-        """True when there is no allow-list, or any of ``names`` matches a pattern (case-sensitive globs)."""
+    def allows(self, name: str | None) -> bool:
+        """True when there is no allow-list, or ``name`` (as the caller wrote it) matches a pattern (case-sensitive
+        globs)."""
         if self.patterns is None:
             return True
-        return model_allowed(self.patterns, *names)
+        return model_allowed(self.patterns, name)
 
 
 def split_models(value: str) -> tuple[str, ...]:
@@ -100,11 +103,11 @@ def model_not_allowed(name: str, policy: KeyPolicy) -> APIError:
                     type=PERMISSION, param="model", code="model_not_allowed")
 
 
-def check_model_allowed(request: Request, name: str, resolved_id: str | None = None) -> None:
-    """Raise 403 ``model_not_allowed`` unless the call's allow-list covers ``name`` or ``resolved_id``.
+def check_model_allowed(request: Request, name: str) -> None:
+    """Raise 403 ``model_not_allowed`` unless the call's allow-list covers ``name``, the model the caller named.
 
-    Call it right after the model is resolved, before any upstream call.
+    Call it before any upstream call.
     """
     policy = policy_of(request)
-    if not policy.allows(name, resolved_id):
+    if not policy.allows(name):
         raise model_not_allowed(name, policy)

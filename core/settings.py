@@ -9,12 +9,15 @@ generated from / compared with :data:`SETTINGS_TABLE`, so they cannot drift.
 
 Credential variables (``OCI_USER``, ``OCI_KEY``, ``OCI_RESOURCE_PRINCIPAL_*``...)
 are declared here too, for the table, but only :mod:`core.oci.credentials` reads
-their values: secrets never travel through a general settings object that might
-be logged.
+their values from the environment. A setting declared ``secret`` (a key, a token, a
+passphrase, the API key table and pepper) is held as a :class:`Secret`, whose ``repr``,
+``str`` and format never show the value, so printing or logging a :class:`Settings`
+(or one of its fields) cannot leak it; :meth:`Secret.reveal` is the one way to the value.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 from dataclasses import dataclass, field, fields
@@ -24,6 +27,45 @@ from core.errors import ConfigError
 
 ROLES = ("gateway", "ingest", "authorizer")
 AUTH_MODES = ("auto", "resource_principal", "api_key", "config_file", "instance_principal", "oke_workload_identity")
+
+
+class Secret:
+    """A secret setting's value: ``repr``, ``str`` and format show ``<hidden>``; :meth:`reveal` gives the text."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(<hidden>)"
+
+    def __str__(self) -> str:
+        return "<hidden>"
+
+    def __format__(self, spec: str) -> str:
+        return "<hidden>"
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __copy__(self) -> "Secret":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Secret":
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled out of the process")
 
 
 def _setting(env: str, default: Any, doc: str, *, secret: bool = False, choices: tuple[str, ...] | None = None) -> Any:
@@ -84,8 +126,9 @@ class Settings:
     )
     oci_max_retries: int = _setting(
         "OCI_MAX_RETRIES", 3,
-        "Retries of a failed upstream call (429, 5xx, connection errors), with exponential backoff and jitter, "
-        "honouring `Retry-After`, never past the invocation deadline.",
+        "Retries of a failed upstream call, with exponential backoff and jitter, honouring `Retry-After`, never past "
+        "the invocation deadline. Chat and embeddings are re-sent only after 429, 502, 503 or when the request never "
+        "reached OCI; reads also after 500, 504 and broken connections (docs/decisions.md, \"Retries\").",
     )
     oci_timeout_seconds: float = _setting(
         "OCI_TIMEOUT_SECONDS", 120.0,
@@ -104,13 +147,20 @@ class Settings:
         "MAX_MESSAGES", 1000, "Most messages accepted in one chat request (400 above).",
     )
     max_input_chars: int = _setting(
-        "MAX_INPUT_CHARS", 1_000_000, "Most characters of text (all messages and tool schemas) in one chat request.",
+        "MAX_INPUT_CHARS", 1_000_000,
+        "Most characters of text in one chat request: messages and their names, tool calls and tool definitions, "
+        "the `response_format` schema, `stop` sequences and `logit_bias`.",
     )
     max_images: int = _setting(
         "MAX_IMAGES", 8, "Most images in one chat request.",
     )
     max_image_bytes: int = _setting(
         "MAX_IMAGE_BYTES", 5 * 1024 * 1024, "Largest image accepted (decoded bytes, inline or fetched).",
+    )
+    max_total_image_bytes: int = _setting(
+        "MAX_TOTAL_IMAGE_BYTES", 16 * 1024 * 1024,
+        "Most image bytes (decoded, inline and fetched together) in one chat request; fetched images are checked on "
+        "their declared length before their body is read and counted as it arrives. A 400 above.",
     )
     drop_unsupported_params: bool = _setting(
         "DROP_UNSUPPORTED_PARAMS", False,
@@ -138,11 +188,11 @@ class Settings:
     oci_user: str | None = _setting("OCI_USER", None, "API-key auth: user OCID.")
     oci_fingerprint: str | None = _setting("OCI_FINGERPRINT", None, "API-key auth: fingerprint of the public key.")
     oci_tenancy: str | None = _setting("OCI_TENANCY", None, "API-key auth: tenancy OCID.")
-    oci_key: str | None = _setting(
+    oci_key: Secret | None = _setting(
         "OCI_KEY", None, "API-key auth: the PEM private key itself (`\\n` escapes allowed).", secret=True
     )
     oci_key_file: str | None = _setting("OCI_KEY_FILE", None, "API-key auth: path of the PEM private key.")
-    oci_key_passphrase: str | None = _setting(
+    oci_key_passphrase: Secret | None = _setting(
         "OCI_KEY_PASSPHRASE", None, "API-key auth: passphrase of an encrypted private key.", secret=True
     )
     oci_config_file: str | None = _setting(
@@ -155,15 +205,15 @@ class Settings:
     oci_resource_principal_version: str | None = _setting(
         "OCI_RESOURCE_PRINCIPAL_VERSION", None, "Set by OCI Functions (`2.2`): resource principal auth."
     )
-    oci_resource_principal_rpst: str | None = _setting(
+    oci_resource_principal_rpst: Secret | None = _setting(
         "OCI_RESOURCE_PRINCIPAL_RPST", None, "Set by OCI Functions: the resource principal session token, or its path.",
         secret=True,
     )
-    oci_resource_principal_private_pem: str | None = _setting(
+    oci_resource_principal_private_pem: Secret | None = _setting(
         "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", None,
         "Set by OCI Functions: the session private key, or its path.", secret=True,
     )
-    oci_resource_principal_private_pem_passphrase: str | None = _setting(
+    oci_resource_principal_private_pem_passphrase: Secret | None = _setting(
         "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE", None,
         "Passphrase of the session private key, or its path.", secret=True,
     )
@@ -340,7 +390,7 @@ class Settings:
         "Authorizer: OCID of the OCI Vault secret holding the API key table (JSON, see \"API keys\"). Wins over "
         "`API_KEYS`.",
     )
-    api_keys: str | None = _setting(
+    api_keys: Secret | None = _setting(
         "API_KEYS", None,
         "Authorizer: the API key table as JSON in the function configuration (small setups; 4 KB config limit, "
         "about 15 keys).",
@@ -351,7 +401,7 @@ class Settings:
         "Authorizer: OCID of the OCI Vault secret holding the pepper (HMAC key of the stored key hashes). Wins over "
         "`API_KEYS_PEPPER`.",
     )
-    api_keys_pepper: str | None = _setting(
+    api_keys_pepper: Secret | None = _setting(
         "API_KEYS_PEPPER", None,
         "Authorizer: the pepper itself (at least 32 bytes). Visible to anyone who can read the function's "
         "configuration: prefer `API_KEYS_PEPPER_SECRET_OCID`.",
@@ -361,6 +411,12 @@ class Settings:
         "API_KEYS_CACHE_SECONDS", 60.0,
         "Authorizer: how long a loaded key table and pepper are reused before Vault is read again (a revoked key "
         "stops working after at most this plus `API_KEYS_AUTH_TTL_SECONDS`).",
+    )
+    api_keys_stale_seconds: float = _setting(
+        "API_KEYS_STALE_SECONDS", 300.0,
+        "Authorizer: when re-reading the key table or pepper fails (Vault down or slow), a table loaded less than "
+        "this long ago keeps being used, with a WARNING log line; a revoked key then works for at most this long. "
+        "0 never uses a stale table.",
     )
     api_keys_auth_ttl_seconds: int = _setting(
         "API_KEYS_AUTH_TTL_SECONDS", 60,
@@ -407,6 +463,7 @@ class Settings:
 _PARSERS: dict[Any, Callable[[str], Any]] = {
     "str": str,
     "str | None": str,
+    "Secret | None": Secret,
     "int": int,
     "float": float,
     "bool": _parse_bool,
@@ -427,7 +484,7 @@ class SettingInfo:
 
 def _type_name(annotation: str) -> str:
     return {
-        "str": "string", "str | None": "string", "int": "integer", "float": "number", "bool": "boolean",
+        "str": "string", "str | None": "string", "Secret | None": "string", "int": "integer", "float": "number", "bool": "boolean",
         "dict[str, Any] | None": "JSON object",
     }.get(annotation, annotation)
 

@@ -91,13 +91,13 @@ async def run(capture: str | None, deadline: float | None = None, policies: dict
     from core import doctor, runtime
     from core.oci.capture import RecordingTransport, capture_document
     from core.oci.client import OCIClient
-    from core.oci.http11 import Transport
+    from core.oci.transport import build_transports
 
     recorder = None
     if capture:
         _, credentials = doctor.credentials_check()
         if credentials is not None:
-            recorder = RecordingTransport(Transport())
+            recorder = RecordingTransport(build_transports()[0])
             runtime.set_client(OCIClient(runtime.settings(), credentials, transport=recorder))
     report = await doctor.run("gateway", grantee=LAPTOP_GRANTEE, deadline=deadline, expected_policies=policies)
     if recorder is not None and capture:

@@ -5,14 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core import runtime
 from tests.support.runtime import reset_settings
-
-# The OCI client's connection pool speaks httpcore's interface: let respx mock it like httpcore's own.
-respx.mocks.HTTPCoreMocker.add_targets("core.oci.http11.ConnectionPool")
 
 
 def pytest_unconfigure(config) -> None:

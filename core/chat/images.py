@@ -17,7 +17,10 @@ and sits next to a metadata service, so the fetch is fenced:
   as a new URL, on a new connection;
 * the whole fetch (DNS, redirects, body) has one time cap, the body a streamed size cap,
   the response must be ``image/png|jpeg|gif|webp`` and the bytes must look like one;
-  no content encoding is accepted (a compressed bomb cannot expand past the cap).
+  no content encoding is accepted (a compressed bomb cannot expand past the cap);
+* all images of one request share one byte budget (``MAX_TOTAL_IMAGE_BYTES``, inline ones
+  included): a declared ``Content-Length`` is charged before the body is read, an undeclared
+  body as it arrives, and each image is held once (its bytes, then its base64 data URI).
 
 Errors the caller sees say what was wrong with *their* URL ("address not allowed"),
 never which address a name resolved to. Environment proxies are ignored on purpose: a
@@ -39,6 +42,7 @@ from typing import Awaitable, Callable, Iterable
 import httpx
 
 from core import logs
+from core.chat.limits import data_uri_size
 from core.chat.request import ChatRequest
 from core.errors import APIError, invalid_request
 from core.settings import Settings
@@ -207,10 +211,24 @@ async def system_resolver(host: str, port: int) -> list[str]:
 @dataclass(frozen=True)
 class FetchedImage:
     media_type: str
-    data: bytes
+    data: bytes | bytearray
 
     def data_uri(self) -> str:
-        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+        return (b"data:" + self.media_type.encode("ascii") + b";base64," + base64.b64encode(self.data)).decode("ascii")
+
+
+class ImageBudget:
+    """The decoded image bytes one request may still bring in, shared by its concurrent fetches."""
+
+    def __init__(self, limit: int, used: int = 0) -> None:
+        self.limit = limit
+        self.used = used
+
+    def charge(self, size: int) -> None:
+        if self.used + size > self.limit:
+            raise ImageFetchError("images_too_large", f"the images of this request add up to more than "
+                                  f"{self.limit} bytes (MAX_TOTAL_IMAGE_BYTES)")
+        self.used += size
 
 
 def sniff_image_type(data: bytes) -> str | None:
@@ -246,15 +264,16 @@ class ImageFetcher:
             limit = min(limit, per_image)
         return cls(max_bytes=limit, timeout_seconds=settings.image_url_timeout_seconds)
 
-    async def fetch(self, url: str) -> FetchedImage:
+    async def fetch(self, url: str, budget: ImageBudget | None = None) -> FetchedImage:
+        """The image at ``url``; its bytes are charged to ``budget`` (shared by one request's images)."""
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                return await self._follow(url)
+                return await self._follow(url, budget or ImageBudget(self.max_bytes))
         except TimeoutError:
             raise ImageFetchError("image_fetch_timeout",
                                   f"the image did not arrive within {self.timeout_seconds:g} s") from None
 
-    async def _follow(self, url: str) -> FetchedImage:
+    async def _follow(self, url: str, budget: ImageBudget) -> FetchedImage:
         current = parse_target(url)
         location = ""
         for hop in range(self.max_redirects + 1):
@@ -266,7 +285,7 @@ class ImageFetcher:
                 if hop and exc.code == "image_url_not_allowed":
                     raise _not_allowed(f"redirected to a URL that is not allowed ({exc.message})") from None
                 raise
-            result = await self._get(current, address)
+            result = await self._get(current, address, budget)
             if isinstance(result, FetchedImage):
                 return result
             location = result
@@ -294,7 +313,7 @@ class ImageFetcher:
             raise _not_allowed()
         return addresses[0]
 
-    async def _get(self, target: Target, address: IPAddress) -> FetchedImage | str:
+    async def _get(self, target: Target, address: IPAddress, budget: ImageBudget) -> FetchedImage | str:
         """One GET pinned to ``address``: the image, or a redirect's Location."""
         pinned = httpx.URL(scheme=target.scheme, host=str(address), port=target.port, raw_path=target.url.raw_path)
         headers = {"host": target.url.netloc.decode("ascii"), "user-agent": USER_AGENT, "accept": ", ".join(ALLOWED_TYPES),
@@ -307,7 +326,7 @@ class ImageFetcher:
                 request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
                 response = await client.send(request, stream=True)
                 try:
-                    return await self._read(response)
+                    return await self._read(response, budget)
                 finally:
                     await response.aclose()
         except httpx.TimeoutException:
@@ -316,7 +335,7 @@ class ImageFetcher:
             raise ImageFetchError("image_fetch_failed",
                                   f"could not fetch the image ({_transport_reason(exc)})") from None
 
-    async def _read(self, response: httpx.Response) -> FetchedImage | str:
+    async def _read(self, response: httpx.Response, budget: ImageBudget) -> FetchedImage | str:
         status = response.status_code
         if status in REDIRECT_STATUSES:
             location = response.headers.get("location")
@@ -334,18 +353,28 @@ class ImageFetcher:
             shown = media_type[:60] or "none"
             raise ImageFetchError("invalid_image", f"the URL's content type is {shown}, not one of "
                                   f"{', '.join(ALLOWED_TYPES)}")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        data = await self._body(response, budget)
+        sniffed = sniff_image_type(bytes(data[:16]))
+        if sniffed is None:
+            raise ImageFetchError("invalid_image", "the URL's content is not a PNG, JPEG, GIF or WebP image")
+        return FetchedImage(sniffed, data)
+
+    async def _body(self, response: httpx.Response, budget: ImageBudget) -> bytearray:
+        """The body in one buffer, charged to ``budget``: a declared length before reading, the rest as it comes."""
+        raw = response.headers.get("content-length", "")
+        declared = int(raw) if raw.isdigit() else None
+        if declared is not None and declared > self.max_bytes:
             raise _too_large(self.max_bytes)
+        if declared is not None:
+            budget.charge(declared)  # h11 never reads past a declared length
         data = bytearray()
         async for chunk in response.aiter_raw():
             data += chunk
             if len(data) > self.max_bytes:
                 raise _too_large(self.max_bytes)
-        sniffed = sniff_image_type(bytes(data[:16]))
-        if sniffed is None:
-            raise ImageFetchError("invalid_image", "the URL's content is not a PNG, JPEG, GIF or WebP image")
-        return FetchedImage(sniffed, bytes(data))
+            if declared is None:
+                budget.charge(len(chunk))
+        return data
 
 
 def _too_large(limit: int) -> ImageFetchError:
@@ -380,30 +409,49 @@ async def inline_images(request: ChatRequest, settings: Settings, *,
     if not found:
         return request
     fetcher = fetcher or ImageFetcher.from_settings(settings)
-    gate = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
-    unique = list(dict.fromkeys(url for _, _, url in found))
-
-    async def one(url: str) -> FetchedImage:
-        async with gate:
-            return await fetcher.fetch(url)
-
-    results = await asyncio.gather(*(one(url) for url in unique), return_exceptions=True)
-    by_url = dict(zip(unique, results))
+    budget = ImageBudget(settings.max_total_image_bytes, used=_inline_image_bytes(request))
+    fetched = await _fetch_all(list(dict.fromkeys(url for _, _, url in found)), fetcher, budget)
     for i, j, url in found:  # the first failing part, in request order, names the error
-        outcome = by_url[url]
+        outcome = fetched[url]
         if isinstance(outcome, ImageFetchError):
             logs.log_event("image_fetch_failed", logging.INFO, code=outcome.code)
             raise _api_error(outcome, f"messages[{i}].content[{j}].image_url.url")
         if isinstance(outcome, BaseException):
             raise outcome
+    by_url = {url: outcome for url, outcome in fetched.items() if isinstance(outcome, str)}
     messages = list(request.messages)
     for i, j, url in found:
-        image = by_url[url]
-        assert isinstance(image, FetchedImage)
+        data_uri = by_url[url]
+        assert isinstance(data_uri, str)
         parts = list(messages[i].parts)
-        parts[j] = replace(parts[j], url=image.data_uri())
+        parts[j] = replace(parts[j], url=data_uri)
         messages[i] = replace(messages[i], parts=tuple(parts))
     return replace(request, messages=tuple(messages))
+
+
+async def _fetch_all(urls: list[str], fetcher: ImageFetcher,
+                     budget: ImageBudget) -> dict[str, str | BaseException | None]:
+    """Each URL's data URI or failure, fetched concurrently; the first failure cancels the rest (None)."""
+    gate = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
+
+    async def one(url: str) -> str:
+        async with gate:
+            image = await fetcher.fetch(url, budget)
+        return image.data_uri()  # the raw bytes are dropped here: one copy per image is kept, its base64
+
+    tasks = {url: asyncio.ensure_future(one(url)) for url in urls}
+    try:
+        await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks.values():  # after a failure (or our own cancellation) the others are not needed
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+    return {url: None if task.cancelled() else (task.exception() or task.result()) for url, task in tasks.items()}
+
+
+def _inline_image_bytes(request: ChatRequest) -> int:
+    """Decoded bytes of the request's ``data:`` images (already within the total, :mod:`core.chat.limits`)."""
+    return sum(data_uri_size(p.url) or 0 for m in request.messages for p in m.parts if p.type == "image")
 
 
 def _api_error(error: ImageFetchError, param: str) -> APIError:
@@ -411,6 +459,6 @@ def _api_error(error: ImageFetchError, param: str) -> APIError:
 
 
 __all__ = [
-    "FetchedImage", "ImageFetchError", "ImageFetcher", "address_allowed", "inline_images", "parse_target",
+    "FetchedImage", "ImageBudget", "ImageFetchError", "ImageFetcher", "address_allowed", "inline_images", "parse_target",
     "sniff_image_type",
 ]

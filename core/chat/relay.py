@@ -9,7 +9,6 @@ SSE ``error`` event, which the openai SDK raises on, and the stream ends.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any, AsyncIterator
@@ -19,6 +18,7 @@ from core.chat.sse import DONE, DONE_EVENT, SSEDecoder, encode_event
 from core.chat.stream import StreamTranslator, UpstreamStreamError
 from core.oci.client import StreamBroken, UpstreamStream
 from core.errors import upstream_message
+from core.jsonio import loads
 
 
 def error_event(message: str, *, type: str = "server_error", code: str | None = None) -> bytes:
@@ -114,7 +114,7 @@ def _translate(data: str, translator: StreamTranslator) -> list[dict[str, Any]]:
     if data.strip() == DONE:
         return []
     try:
-        event = json.loads(data)
+        event = loads(data)
     except ValueError:
         logs.log_event("stream_bad_event", logging.WARNING, length=len(data))
         return []
@@ -124,7 +124,7 @@ def _translate(data: str, translator: StreamTranslator) -> list[dict[str, Any]]:
 def _replay_document(body: bytes, translator: StreamTranslator) -> list[dict[str, Any]]:
     """A non-streamed ChatResult as OpenAI chunks; an error document raises :class:`UpstreamAnswerError`."""
     try:
-        document = json.loads(body)
+        document = loads(body)
     except ValueError:
         raise UpstreamAnswerError("OCI Generative AI answered the stream with an unreadable document.") from None
     chat = document.get("chatResponse") if isinstance(document, dict) else None

@@ -22,6 +22,8 @@ from core.chat.stream import StreamTranslator
 from core.chat.translate import build_chat_details, completion_from_result
 from core.errors import APIError
 from core.oci import deployment
+from core.oci.client import UpstreamError
+from core.oci.failures import api_error
 from core.policy import KeyPolicy, model_not_allowed
 from core.settings import Settings
 from core.validation import string
@@ -68,12 +70,15 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
     if guard is not None:
         chat = await guard.screen_input(chat)  # a block raises 400 content_filter; a mask rewrites the turn
     call = await prepare_call(chat, target, settings)
-    options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None, model=chat.model,
-                   known_model=target.known)
-    if chat.stream:
-        result = await _stream(chat, call, options, deadline, settings, {"request_id": request_id, "key_id": key_id})
-        return await guard.screen_streamed(result) if guard is not None else result
-    upstream = await runtime.client().request("POST", call.url, **options)
+    options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None)
+    try:
+        if chat.stream:
+            result = await _stream(chat, call, options, deadline, settings,
+                                   {"request_id": request_id, "key_id": key_id})
+            return await guard.screen_streamed(result) if guard is not None else result
+        upstream = await runtime.client().request("POST", call.url, **options)
+    except UpstreamError as exc:
+        raise api_error(exc, model=chat.model, known_model=target.known) from None
     completion = completion_from_result(upstream.json(), call.api_format, model=chat.model,
                                         response_id=f"chatcmpl-{upstream.request_id.lower()}")
     if guard is not None:
@@ -109,7 +114,7 @@ def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -
     if target is None:
         assert unresolved is not None
         raise unresolved
-    if policy is not None and not policy.allows(target.name, target.model_id):
+    if policy is not None and not policy.allows(target.name):
         raise model_not_allowed(target.name, policy)
     target.require_kind(CHAT)
     return chat, target

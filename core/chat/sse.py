@@ -9,8 +9,10 @@ one event and buffers partial lines (and partial UTF-8 sequences) across reads.
 from __future__ import annotations
 
 import codecs
-import json
+import re
 from typing import Any, Iterator
+
+from core.jsonio import dumps
 
 DONE = "[DONE]"
 
@@ -23,34 +25,26 @@ class SSEDecoder:
         self._buffer = ""
 
     def feed(self, chunk: bytes) -> Iterator[str]:
-        self._buffer += self._text.decode(chunk)
-        while True:
-            cut = _line_end(self._buffer)
-            if cut is None:
-                return
-            line, self._buffer = self._buffer[:cut[0]], self._buffer[cut[1]:]
-            data = _data(line)
+        buffer = self._buffer + self._text.decode(chunk)
+        start = 0
+        for end in _LINE_END.finditer(buffer):
+            data = _data(buffer[start:end.start()])
+            start = end.end()
             if data is not None:
                 yield data
+        self._buffer = buffer[start:]
 
     def close(self) -> Iterator[str]:
         """Flush a last event that had no trailing newline."""
         self._buffer += self._text.decode(b"", final=True)
         line, self._buffer = self._buffer, ""
-        data = _data(line)
+        data = _data(line.rstrip("\r"))
         if data is not None:
             yield data
 
 
-def _line_end(buffer: str) -> tuple[int, int] | None:
-    for i, ch in enumerate(buffer):
-        if ch == "\n":
-            return i, i + 1
-        if ch == "\r":
-            if i + 1 == len(buffer):
-                return None  # might be \r\n split across reads
-            return (i, i + 2) if buffer[i + 1] == "\n" else (i, i + 1)
-    return None
+# A line ends at \r\n, \n, or a \r that is not the last character read (it may be half of a \r\n).
+_LINE_END = re.compile(r"\r\n|\n|\r(?=[\s\S])")
 
 
 def _data(line: str) -> str | None:
@@ -62,9 +56,9 @@ def _data(line: str) -> str | None:
 
 def encode_event(payload: Any, event: str | None = None) -> bytes:
     """One OpenAI-style SSE event."""
-    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    prefix = f"event: {event}\n" if event else ""
-    return f"{prefix}data: {data}\n\n".encode()
+    data = payload.encode() if isinstance(payload, str) else dumps(payload)
+    prefix = f"event: {event}\n".encode() if event else b""
+    return prefix + b"data: " + data + b"\n\n"
 
 
 DONE_EVENT = encode_event(DONE)

@@ -12,6 +12,8 @@ from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batch
 from core.embeddings.request import parse_embedding_request
 from core.embeddings.response import assemble
 from core.oci import deployment
+from core.oci.client import UpstreamError
+from core.oci.failures import api_error
 from core.policy import KeyPolicy, model_not_allowed
 from core.settings import Settings
 from core.validation import string
@@ -36,7 +38,7 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     settings = settings or runtime.settings()
     name = (string(data, "model", required=True, non_empty=True) or "").strip()
     resolved = aliases.resolve(name, settings, runtime.aliases(settings))
-    if policy is not None and not policy.allows(name, resolved.model_id):
+    if policy is not None and not policy.allows(name):
         raise model_not_allowed(name, policy)
     resolved.require_kind(EMBEDDING)
     request = parse_embedding_request(resolved.with_defaults(data))
@@ -52,8 +54,11 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
 
     async def send(index: int, batch: Batch) -> Any:
         call_id = request_id if len(batches) == 1 else (f"{request_id}-{index:03d}" if request_id else None)
-        upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline,
-                                        request_id=call_id or None, model=name, known_model=resolved.known)
+        try:
+            upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline,
+                                            request_id=call_id or None)
+        except UpstreamError as exc:
+            raise api_error(exc, model=name, known_model=resolved.known) from None
         request_ids[index] = upstream.request_id
         return upstream.json()
 

@@ -29,6 +29,8 @@ from core.guardrails.detect import Findings, Report, details, parse_result, shif
 from core.guardrails.mask import Span, mask
 from core.guardrails.policy import GuardrailPolicy, parse_policy
 from core.oci import deployment
+from core.oci.client import UpstreamError
+from core.oci.failures import api_error
 from core.policy import KeyPolicy
 from core.settings import Settings
 
@@ -143,7 +145,10 @@ async def _apply(jobs: list[tuple[int, int, str]], checks: tuple[str, ...], sett
         body = details(job[2], checks, compartment_id=compartment, pii_types=pii_types,
                        version=settings.guardrails_version)
         call_id = f"{request_id}-g{position:03d}" if request_id else None
-        upstream = await client.request("POST", url, json_body=body, deadline=deadline, request_id=call_id)
+        try:
+            upstream = await client.request("POST", url, json_body=body, deadline=deadline, request_id=call_id)
+        except UpstreamError as exc:
+            raise api_error(exc) from None
         return parse_result(upstream.json())
 
     return await run_concurrently(jobs, send, CONCURRENCY)

@@ -10,7 +10,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from core.oci import deployment
+from core.oci.client import UpstreamError
 from core.oci.endpoints import _service_url
+from core.oci.failures import api_error
 
 API_VERSION = "20160918"
 MAX_PAGES = 20
@@ -29,8 +31,11 @@ async def policy_statements(client: Any, compartment_id: str, *, deadline: float
     page: str | None = None
     for _ in range(MAX_PAGES):
         query = {"compartmentId": compartment_id, "limit": "100", **({"page": page} if page else {})}
-        response = await client.request("GET", f"{base}/policies?{urlencode(query)}", deadline=deadline,
-                                        service="OCI IAM")
+        try:
+            response = await client.request("GET", f"{base}/policies?{urlencode(query)}", deadline=deadline,
+                                            service="OCI IAM")
+        except UpstreamError as exc:
+            raise api_error(exc) from None
         for policy in response.json() or []:
             statements.extend(s for s in (policy.get("statements") or []) if isinstance(s, str))
         page = response.headers.get("opc-next-page")

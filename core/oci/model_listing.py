@@ -11,7 +11,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from core.oci import deployment
+from core.oci.client import UpstreamError
 from core.oci.endpoints import GENAI_API_VERSION, _service_url
+from core.oci.failures import api_error
 
 MAX_PAGES = 50
 PAGE_SIZE = 100
@@ -31,8 +33,11 @@ async def list_models(client: Any, compartment_id: str, *, deadline: float | Non
     page: str | None = None
     for _ in range(MAX_PAGES):
         query = {"compartmentId": compartment_id, "limit": str(PAGE_SIZE), **({"page": page} if page else {})}
-        response = await client.request("GET", f"{base}/models?{urlencode(query)}", deadline=deadline,
-                                        service="OCI Generative AI (model listing)")
+        try:
+            response = await client.request("GET", f"{base}/models?{urlencode(query)}", deadline=deadline,
+                                            service="OCI Generative AI (model listing)")
+        except UpstreamError as exc:
+            raise api_error(exc) from None
         items.extend(item for item in response.json().get("items", []) if isinstance(item, dict))
         page = response.headers.get("opc-next-page")
         if not page:

@@ -7,8 +7,10 @@ so the signed ``(request-target)`` is the path that is sent.
 
 Conditional outcomes (304, 404, 412) are answers, not errors: they come back as an
 :class:`ObjectResult` status so the caller decides (a 412 on ``if-match`` means the object was
-overwritten since the event; a 404 means it was deleted). Everything else that is not 2xx
-raises :class:`core.errors.APIError` after the client's retries.
+overwritten since the event; a 404 means it was deleted). Everything else that is not 2xx, and a
+connection that breaks while an object is read, raises :class:`core.errors.APIError` after the
+client's retries (GET and HEAD are retried after any transport failure; PUT and DELETE only when
+the request never left, see :mod:`core.oci.retry`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Iterable
 from urllib.parse import quote, urlencode
 
-from core.errors import APIError
-from core.oci.client import OCIClient
+from core.errors import SERVER, APIError
+from core.oci.client import OCIClient, StreamBroken, UpstreamError, UpstreamResponse, UpstreamStatus
 from core.oci.deployment import objectstorage_url
+from core.oci.failures import api_error
 
 SERVICE = "OCI Object Storage"
 CONDITIONAL = (304, 404, 412)
@@ -64,11 +67,15 @@ class ObjectStream:
     _stream: Any = None
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """Decoded body bytes, as they arrive."""
+        """Decoded body bytes, as they arrive; a broken connection is a 503 :class:`APIError`."""
         if self._stream is None:
             return
-        async for chunk in self._stream.response.aiter_bytes():
-            yield chunk
+        try:
+            async for chunk in self._stream.chunks():
+                yield chunk
+        except StreamBroken as exc:
+            raise APIError(503, f"{SERVICE} broke off the object's body ({exc}).", type=SERVER,
+                           code="upstream_unreachable") from None
 
     async def aclose(self) -> None:
         if self._stream is not None:
@@ -108,6 +115,12 @@ class ObjectStorage:
     def client(self) -> OCIClient:
         return self._connect()
 
+    async def _request(self, method: str, url: str, **kwargs: Any) -> UpstreamResponse:
+        try:
+            return await self.client.request(method, url, service=SERVICE, **kwargs)
+        except UpstreamError as exc:
+            raise api_error(exc) from None
+
     def _url(self, path: str, query: dict[str, Any] | None = None) -> str:
         client = self.client
         base = objectstorage_url(client.settings, client.credentials)
@@ -119,8 +132,8 @@ class ObjectStorage:
     async def head(self, namespace: str, bucket: str, name: str, *, if_match: str | None = None,
                    deadline: float | None = None) -> ObjectInfo:
         headers = {"if-match": if_match} if if_match else {}
-        result = await self.client.request("HEAD", self._url(object_path(namespace, bucket, name)), headers=headers,
-                                           deadline=deadline, ok_statuses=CONDITIONAL, service=SERVICE)
+        result = await self._request("HEAD", self._url(object_path(namespace, bucket, name)), headers=headers,
+                                     deadline=deadline, ok_statuses=CONDITIONAL)
         return _info(result.status, result.headers)
 
     async def get_bytes(self, namespace: str, bucket: str, name: str, *, if_match: str | None = None,
@@ -128,9 +141,8 @@ class ObjectStorage:
                         deadline: float | None = None) -> tuple[ObjectInfo, bytes]:
         """A small object (or a range) read whole; the body is empty unless the status is 2xx."""
         headers = _conditions(if_match, None, byte_range)
-        result = await self.client.request("GET", self._url(object_path(namespace, bucket, name)), headers=headers,
-                                           deadline=deadline, ok_statuses=CONDITIONAL, service=SERVICE,
-                                           accept="*/*")
+        result = await self._request("GET", self._url(object_path(namespace, bucket, name)), headers=headers,
+                                     deadline=deadline, ok_statuses=CONDITIONAL, accept="*/*")
         info = _info(result.status, result.headers)
         return info, (result.body if info.ok else b"")
 
@@ -140,13 +152,14 @@ class ObjectStorage:
         headers = _conditions(if_match, None, byte_range)
         url = self._url(object_path(namespace, bucket, name))
         try:
-            # open_stream raises for every non-2xx; known_model=False keeps a 404 a 404 (not an IAM 503).
             stream = await self.client.open_stream("GET", url, headers=headers, deadline=deadline,
-                                                   service=SERVICE, accept="*/*", known_model=False)
-        except APIError as exc:
+                                                   service=SERVICE, accept="*/*")
+        except UpstreamStatus as exc:
             if exc.status in CONDITIONAL:
                 return ObjectStream(ObjectInfo(exc.status))
-            raise
+            raise api_error(exc, known_model=False) from None  # a 404 stays a 404 (not an IAM 503)
+        except UpstreamError as exc:
+            raise api_error(exc) from None
         return ObjectStream(_info(stream.response.status_code, stream.headers), stream)
 
     async def put(self, namespace: str, bucket: str, name: str, body: bytes, *,
@@ -158,18 +171,16 @@ class ObjectStorage:
             headers["if-match"] = if_match
         if if_none_match:
             headers["if-none-match"] = "*"
-        result = await self.client.request("PUT", self._url(object_path(namespace, bucket, name)), content=body,
-                                           headers=headers, deadline=deadline, ok_statuses=(412,),
-                                           service=SERVICE)
+        result = await self._request("PUT", self._url(object_path(namespace, bucket, name)), content=body,
+                                     headers=headers, deadline=deadline, ok_statuses=(412,))
         return _info(result.status, result.headers)
 
     async def delete(self, namespace: str, bucket: str, name: str, *, if_match: str | None = None,
                      deadline: float | None = None) -> int:
         """DeleteObject; returns 204, or 404 (already gone) / 412 (changed since ``if_match``)."""
         headers = {"if-match": if_match} if if_match else {}
-        result = await self.client.request("DELETE", self._url(object_path(namespace, bucket, name)),
-                                           headers=headers, deadline=deadline, ok_statuses=(404, 412),
-                                           service=SERVICE)
+        result = await self._request("DELETE", self._url(object_path(namespace, bucket, name)),
+                                     headers=headers, deadline=deadline, ok_statuses=(404, 412))
         return result.status
 
     async def list_page(self, namespace: str, bucket: str, *, prefix: str | None = None, start: str | None = None,
@@ -177,8 +188,7 @@ class ObjectStorage:
                         deadline: float | None = None) -> tuple[list[ListedObject], str | None]:
         """One ListObjects page and the ``nextStartWith`` cursor (None at the end)."""
         query = {"prefix": prefix, "start": start, "limit": limit, "fields": fields}
-        result = await self.client.request("GET", self._url(list_path(namespace, bucket), query),
-                                           deadline=deadline, service=SERVICE)
+        result = await self._request("GET", self._url(list_path(namespace, bucket), query), deadline=deadline)
         data = result.json()
         objects = [ListedObject(o["name"], o.get("etag"), o.get("size"), o.get("timeModified"))
                    for o in data.get("objects") or [] if isinstance(o, dict) and "name" in o]
@@ -197,7 +207,7 @@ class ObjectStorage:
                 return
 
     async def get_namespace(self, deadline: float | None = None) -> str:
-        result = await self.client.request("GET", self._url("/n/"), deadline=deadline, service=SERVICE)
+        result = await self._request("GET", self._url("/n/"), deadline=deadline)
         value = result.json()
         return str(value)
 

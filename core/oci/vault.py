@@ -4,7 +4,9 @@
 answers ``{"secretId", "versionNumber", "secretBundleContent": {"contentType": "BASE64",
 "content": "<base64>"}, ...}`` (the ``oci`` SDK's ``SecretBundle`` and
 ``Base64SecretBundleContentDetails``). The request goes through the shared client, so it is
-signed by the function's principal and retried like every other OCI call.
+signed by the function's principal and retried like every other OCI read, but within its own
+short budget (:data:`VAULT_BUDGET_SECONDS`): the authorizer waits for it while API Gateway waits
+for the authorizer, and a hanging Vault must cost seconds, not the function's whole timeout.
 
 The secret's region is taken from its OCID (``ocid1.vaultsecret.oc1.iad.<unique>``) when it
 names one, so a Vault in another region than Generative AI needs no setting. Nothing here
@@ -24,8 +26,15 @@ from core.regions import REGION_KEYS
 from core.errors import ConfigError
 from core.settings import Settings
 
+from core.oci.client import UpstreamError
+from core.oci.failures import api_error
+
 if TYPE_CHECKING:
     from core.oci.client import OCIClient
+
+SERVICE = "OCI Vault"
+VAULT_BUDGET_SECONDS = 1.2
+"""Time one secret read may take, retries included."""
 
 SECRET_OCID_RE = re.compile(r"^ocid1\.vaultsecret\.([a-z0-9]+)\.([a-z0-9-]*)\.[A-Za-z0-9._-]{1,200}$")
 _REGION_NAME_RE = re.compile(r"^[a-z]+-[a-z]+-\d+$")
@@ -70,8 +79,11 @@ async def read_secret(client: "OCIClient", secret_ocid: str, *, setting: str, de
                       request_id: str | None = None) -> bytes:
     """The current version of a Vault secret. Upstream failures raise :class:`core.errors.APIError`."""
     url = secret_bundle_url(secret_ocid, client.settings, client.credentials, setting)
-    upstream = await client.request("GET", url, deadline=deadline, request_id=request_id,
-                                    service="OCI Vault", known_model=True)
+    try:
+        upstream = await client.request("GET", url, deadline=deadline, budget=VAULT_BUDGET_SECONDS,
+                                        request_id=request_id, service=SERVICE)
+    except UpstreamError as exc:
+        raise api_error(exc) from None
     try:
         payload = upstream.json()
     except ValueError:

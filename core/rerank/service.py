@@ -13,6 +13,8 @@ from core import aliases, runtime
 from core.catalog import RERANK
 from core.embeddings.batching import run_concurrently
 from core.oci import deployment
+from core.oci.client import UpstreamError
+from core.oci.failures import api_error
 from core.policy import KeyPolicy, model_not_allowed
 from core.rerank.plan import RerankCall, check_servable, plan_calls
 from core.rerank.request import parse_rerank_request
@@ -41,7 +43,7 @@ async def rerank(data: dict[str, Any], *, api_version: int = 2, deadline: float 
     settings = settings or runtime.settings()
     request = parse_rerank_request(data)
     target = aliases.resolve(request.model, settings, runtime.aliases(settings))
-    if policy is not None and not policy.allows(request.model, target.model_id):
+    if policy is not None and not policy.allows(request.model):
         raise model_not_allowed(request.model, policy)
     target.require_kind(RERANK)
     check_servable(target)
@@ -55,8 +57,11 @@ async def rerank(data: dict[str, Any], *, api_version: int = 2, deadline: float 
 
     async def send(index: int, call: RerankCall) -> Any:
         call_id = request_id if len(calls) == 1 else (f"{request_id}-{index:03d}" if request_id else None)
-        upstream = await client.request("POST", url, json_body=call.body, deadline=deadline,
-                                        request_id=call_id or None, model=request.model, known_model=target.known)
+        try:
+            upstream = await client.request("POST", url, json_body=call.body, deadline=deadline,
+                                            request_id=call_id or None)
+        except UpstreamError as exc:
+            raise api_error(exc, model=request.model, known_model=target.known) from None
         request_ids[index] = upstream.request_id
         return upstream.json()
 

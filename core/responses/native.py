@@ -22,8 +22,10 @@ from core.chat.relay import with_deadline
 from core.chat.service import ChatResult
 from core.chat.sse import SSEDecoder, encode_event
 from core.errors import APIError, from_upstream
+from core.jsonio import loads
 from core.oci import deployment
-from core.oci.client import StreamBroken, UpstreamStream
+from core.oci.client import StreamBroken, UpstreamError, UpstreamStream
+from core.oci.failures import api_error
 from core.settings import Settings
 
 PASSED_ON = (400, 404, 409, 422)
@@ -59,16 +61,22 @@ async def create(data: Mapping[str, Any], target: ResolvedModel, *, keep: bool, 
     body = {**data, "model": target.model_id, "store": keep}
     url = deployment.openai_url(settings, runtime.credentials(), "responses", target.region)
     options = dict(json_body=body, headers=_headers(settings), deadline=deadline, request_id=request_id or None,
-                   model=target.name, known_model=target.known, ok_statuses=PASSED_ON)
+                   ok_statuses=PASSED_ON)
     if stream:
-        opened = await runtime.client().open_stream("POST", url, accept=STREAM_ACCEPT, **options)
+        try:
+            opened = await runtime.client().open_stream("POST", url, accept=STREAM_ACCEPT, **options)
+        except UpstreamError as exc:
+            raise api_error(exc, model=target.name, known_model=target.known) from None
         if opened.status >= 300:
             raise await _read_error(opened, target)
         events = passthrough(opened, record=record if keep else None, deadline=deadline,
                              margin=settings.deadline_margin_seconds, log_fields={"model": target.name})
         return ChatResult(opened.request_id, target.name, NATIVE, stream=events,
                                headers={"x-request-id": opened.request_id})
-    upstream = await runtime.client().request("POST", url, **options)
+    try:
+        upstream = await runtime.client().request("POST", url, **options)
+    except UpstreamError as exc:
+        raise api_error(exc, model=target.name, known_model=target.known) from None
     if upstream.status >= 300:
         raise passed_on(upstream.status, upstream.body, model=target.name, known_model=target.known)
     response = upstream.json()
@@ -93,8 +101,11 @@ async def forward(method: str, record: Mapping[str, Any], path: str, query: Mapp
     url = deployment.openai_url(settings, runtime.credentials(), path, record.get("region"))
     if query:
         url += "?" + urlencode(dict(query))
-    upstream = await runtime.client().request(method, url, headers=_headers(settings), deadline=deadline,
-                                              ok_statuses=PASSED_ON, known_model=False)
+    try:
+        upstream = await runtime.client().request(method, url, headers=_headers(settings), deadline=deadline,
+                                                  ok_statuses=PASSED_ON)
+    except UpstreamError as exc:
+        raise api_error(exc, known_model=False) from None
     if upstream.status >= 300:
         raise passed_on(upstream.status, upstream.body, missing=missing)
     answer = upstream.json()
@@ -144,7 +155,7 @@ class _Seen:
 
     async def event(self, data: str) -> None:
         try:
-            event = json.loads(data)
+            event = loads(data)
         except ValueError:
             return
         if not isinstance(event, dict):

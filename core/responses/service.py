@@ -21,6 +21,8 @@ from core.chat.service import STREAM_ACCEPT, ChatCall, ChatResult, checked_reque
 from core.chat.stream import StreamTranslator
 from core.chat.translate import completion_from_result
 from core.errors import PERMISSION, APIError, invalid_request
+from core.oci.client import UpstreamError
+from core.oci.failures import api_error
 from core.policy import KeyPolicy, model_not_allowed
 from core.responses import native, records
 from core.responses.bridge import chat_plan
@@ -57,6 +59,11 @@ class _Answer:
     kinds: Mapping[str, str]
     headers: dict[str, str]
     save: Saver | None
+    target: ResolvedModel
+
+    def failure(self, exc: UpstreamError) -> APIError:
+        """OCI's failure, told to the caller the way chat tells it (a missing model, IAM, throttling...)."""
+        return api_error(exc, model=self.shell["model"], known_model=self.target.known)
 
 
 async def create_response(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
@@ -87,7 +94,7 @@ async def create_response(data: dict[str, Any], *, deadline: float | None = None
 def _target(name: str, settings: Settings, policy: KeyPolicy | None) -> ResolvedModel:
     """The model the request names, resolved once: served, allowed for this key, a chat model, and not guarded."""
     target = aliases.resolve(name, settings, runtime.aliases(settings))
-    if policy is not None and not policy.allows(target.name, target.model_id):
+    if policy is not None and not policy.allows(target.name):
         raise model_not_allowed(target.name, policy)
     target.require_kind(CHAT)
     if guarded(settings, target, policy, deadline=None, request_id="") is not None:
@@ -135,9 +142,8 @@ async def _answer(request: CreateRequest, data: dict[str, Any], target: Resolved
         chat = checked_request(plan.body, target, settings)
         call = await prepare_call(chat, target, settings)
     shell = response_shell(request, data, response_id=new_id("resp"), model=request.model, store=keep)
-    options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None, model=chat.model,
-                   known_model=target.known)
-    return _Answer(call, options, shell, tools.kinds, _headers(plan.ignored, tools.skipped), None)
+    options = dict(json_body=call.details, deadline=deadline, request_id=request_id or None)
+    return _Answer(call, options, shell, tools.kinds, _headers(plan.ignored, tools.skipped), None, target)
 
 
 def _saver(store: ResponseStore, history: list[dict[str, Any]], new_input: list[dict[str, Any]], owner: str | None,
@@ -158,7 +164,10 @@ def _native_recorder(store: ResponseStore, owner: str | None, target: ResolvedMo
 
 
 async def _complete(answer: _Answer, model: str) -> ChatResult:
-    upstream = await runtime.client().request("POST", answer.call.url, **answer.options)
+    try:
+        upstream = await runtime.client().request("POST", answer.call.url, **answer.options)
+    except UpstreamError as exc:
+        raise answer.failure(exc) from None
     completion = completion_from_result(upstream.json(), answer.call.api_format, model=model,
                                         response_id=answer.shell["id"])
     response = response_from_completion(answer.shell, completion, answer.kinds)
@@ -171,7 +180,10 @@ async def _complete(answer: _Answer, model: str) -> ChatResult:
 async def _stream(answer: _Answer, settings: Settings, log_fields: dict[str, Any]) -> ChatResult:
     """Open the OCI stream (failures before the first byte are plain errors), then translate it as it comes."""
     shell = answer.shell
-    stream = await runtime.client().open_stream("POST", answer.call.url, accept=STREAM_ACCEPT, **answer.options)
+    try:
+        stream = await runtime.client().open_stream("POST", answer.call.url, accept=STREAM_ACCEPT, **answer.options)
+    except UpstreamError as exc:
+        raise answer.failure(exc) from None
     translator = StreamTranslator(response_id=shell["id"], model=shell["model"], created=shell["created_at"],
                                   include_usage=True)
     body = response_events(stream, translator, EventWriter(shell, answer.kinds),

@@ -95,11 +95,8 @@ async def roundtrip_async(socket_path: str, request: bytes) -> RawResponse:
 
 
 def fdk_command(func_path: Path, entrypoint: str = "handler") -> list[str]:
-    """The container's ENTRYPOINT equivalent: the venv's ``fdk`` script, else the same main via -c."""
-    script = Path(sys.executable).with_name("fdk")
-    if script.exists():
-        return [sys.executable, str(script), str(func_path), entrypoint]
-    return [sys.executable, "-c", "import sys; from fdk.scripts.fdk import main; main()", str(func_path), entrypoint]
+    """The container's ENTRYPOINT equivalent: ``python -m adapters.fdk_main`` (the fdk's main, guarded)."""
+    return [sys.executable, "-m", "adapters.fdk_main", str(func_path), entrypoint]
 
 
 def minimal_environ() -> dict[str, str]:

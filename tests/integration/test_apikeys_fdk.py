@@ -9,6 +9,7 @@ import pytest
 
 from core.apikeys import key_hash, new_key, new_pepper, parse_key
 from local.emulator.vault import install_vault
+from tests.support.logs import events_in
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +35,7 @@ def answer_of(result) -> dict:
 
 
 def log_events(proc, name: str) -> list[dict]:
-    out = []
-    for line in proc.log_text().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("event") == name:
-            out.append(record)
-    return out
+    return events_in(proc.log_text(), name)
 
 
 def test_authorizer_contract_through_the_real_fdk(gateway_factory):

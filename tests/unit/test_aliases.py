@@ -174,8 +174,17 @@ def test_alias_region_changes_the_url_but_endpoint_override_wins():
     assert genai_url(local, None, "embedText", r.region) == "http://127.0.0.1:9/20231130/actions/embedText"
 
 
+def test_a_raw_dedicated_endpoint_ocid_needs_served_models_to_name_it():
+    for served in (None, "meta.*", "ocid1.generativeaiendpoint.oc1.us-chicago-1.other"):
+        with pytest.raises(APIError) as refused:
+            resolve(ENDPOINT, settings(**({"SERVED_MODELS": served} if served else {})))
+        assert refused.value.status == 404 and refused.value.code == "model_not_found"
+    for served in (ENDPOINT, "meta.*, ocid1.generativeaiendpoint.*", "*"):
+        assert resolve(ENDPOINT, settings(SERVED_MODELS=served)).endpoint_id == ENDPOINT
+
+
 def test_raw_dedicated_endpoint_ocid_is_served_as_opaque_dedicated():
-    r = resolve(ENDPOINT, settings())
+    r = resolve(ENDPOINT, settings(SERVED_MODELS="ocid1.generativeaiendpoint.*"))
     assert r.serving_mode_body() == {"servingType": "DEDICATED", "endpointId": ENDPOINT}
     assert r.opaque and not r.known
     r.require_kind(EMBEDDING)  # unknown contents: OCI decides

@@ -262,3 +262,27 @@ def test_cli_without_pepper_fails_clearly(monkeypatch, capsys):
 def test_record_requires_fields():
     with pytest.raises(ConfigError):
         parse_record({"id": "abcdefghijkl"}, "x")
+
+
+def test_cli_check_warns_about_keys_that_allow_an_aliases_model_id_but_not_the_alias(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("API_KEYS_PEPPER", PEPPER.decode())
+    monkeypatch.delenv("MODEL_ALIASES_FILE", raising=False)
+    monkeypatch.setenv("MODEL_ALIASES", json.dumps({
+        "team-llama": {"model": "meta.llama-3.3-70b-instruct",
+                       "endpoint": "ocid1.generativeaiendpoint.oc1.us-chicago-1.amaaaaaateam"},
+        "embedder": "cohere.embed-v4.0"}))
+    path = tmp_path / "keys.json"
+    path.write_text('{"keys": []}')
+    for models in ("meta.llama-3.3-70b-instruct", "meta.*,team-llama", "cohere.*,embedder"):
+        code, _, err = run_cli(monkeypatch, capsys, "mint", "--owner", f"o-{models}", "--models", models,
+                               "--table", str(path))
+        assert code == 0, err
+    code, out, err = run_cli(monkeypatch, capsys, "check", str(path))
+    assert code == 0 and "3 keys, 3 live: OK" in out
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1  # only the key listing the OCI id alone; the others also name the alias
+    assert "'team-llama'" in warnings[0] and "'meta.llama-3.3-70b-instruct'" in warnings[0]
+    aliases = tmp_path / "aliases.json"
+    aliases.write_text(json.dumps({"other": "xai.grok-4"}))
+    code, _, err = run_cli(monkeypatch, capsys, "check", str(path), "--aliases", str(aliases))
+    assert code == 0 and "warning:" not in err  # --aliases replaces the environment's table

@@ -155,3 +155,78 @@ def test_sync_client_is_signed_and_retried(rotating_rp) -> None:
         response = client.get(URL)
     assert response.status_code == 204
     assert [verify(call.request, public_key) for call in route.calls] == [f"ST${old}", f"ST${new}"]
+
+
+class SlowFederation:
+    """Credentials whose token exchange blocks like a network call would (the real base class around it)."""
+
+    @staticmethod
+    def make(jwt_factory, key, *, first_lifetime: float, exchange_seconds: float):
+        import threading
+        import time as clock
+
+        from core.oci.credentials.federated import FederatedCredentials, Session
+
+        class Slow(FederatedCredentials):
+            kind = "instance_principal"
+            exchanges = 0
+            renewal_threads: list[str] = []
+
+            def _federate(self, now: float) -> Session:
+                type(self).exchanges += 1
+                lifetime = first_lifetime if type(self).exchanges == 1 else 3600.0
+                if type(self).exchanges > 1:
+                    type(self).renewal_threads.append(threading.current_thread().name)
+                    clock.sleep(exchange_seconds)  # a blocking token exchange
+                token = jwt_factory(exp=now + lifetime, iat=int(now), n=type(self).exchanges)
+                return Session.issued(token, key, {"exp": now + lifetime}, now + lifetime, now)
+
+        return Slow(region="us-chicago-1", tenancy_id=TEST_TENANCY)
+
+
+@respx.mock
+async def test_a_due_renewal_runs_off_the_event_loop_once_for_concurrent_requests(jwt_factory, fresh_keys):
+    import asyncio
+    import threading
+    import time as clock
+
+    creds = SlowFederation.make(jwt_factory, fresh_keys[0], first_lifetime=60, exchange_seconds=0.4)  # due at once
+    assert creds.refresh_due() and type(creds).exchanges == 1
+    route = respx.post(URL).mock(return_value=httpx.Response(200, json={}))
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = clock.monotonic()
+        while True:
+            await asyncio.sleep(0.01)
+            now = clock.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    async with httpx.AsyncClient(auth=OCIAuth(creds)) as client:
+        answers = await asyncio.gather(*(client.post(URL, json={"n": n}) for n in range(5)))
+    ticking.cancel()
+    assert all(a.status_code == 200 for a in answers)
+    assert type(creds).exchanges == 2  # five requests, one renewal
+    assert type(creds).renewal_threads != [threading.current_thread().name]  # in a worker thread
+    assert max(gaps) < 0.2  # the loop kept running while the exchange blocked for 0.4 s
+    key_ids = {verify(call.request, fresh_keys[0].public_key()) for call in route.calls}
+    assert key_ids == {creds.signing_key().key_id}
+
+
+@respx.mock
+async def test_a_fixed_key_is_read_inline_without_a_thread(throwaway_key, monkeypatch) -> None:
+    import asyncio
+
+    def no_threads(*args, **kwargs):
+        raise AssertionError("a fixed key needs no worker thread")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_threads)
+    creds = ApiKeyCredentials(
+        kind="api_key", region="us-chicago-1", tenancy_id=TEST_TENANCY,
+        key=SigningKey(f"{TEST_TENANCY}/{TEST_USER}/{THROWAWAY_TEST_KEY_FINGERPRINT}", throwaway_key),
+    )
+    respx.post(URL).mock(return_value=httpx.Response(200, json={}))
+    async with httpx.AsyncClient(auth=OCIAuth(creds)) as client:
+        assert (await client.post(URL, json={})).status_code == 200

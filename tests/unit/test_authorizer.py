@@ -248,7 +248,7 @@ async def test_table_and_pepper_from_vault_signed_and_cached(authorizer_env):
 
 
 @respx.mock
-async def test_vault_failure_is_inactive_and_not_cached(authorizer_env, log_lines):
+async def test_vault_failure_is_inactive_then_retried_after_a_pause(authorizer_env, log_lines, monkeypatch):
     key = new_key()
     route = respx.get(f"{SECRETS}/{TABLE_OCID}").mock(side_effect=[
         httpx.Response(404, json={"code": "NotAuthorizedOrNotFound", "message": "no"}),
@@ -257,6 +257,9 @@ async def test_vault_failure_is_inactive_and_not_cached(authorizer_env, log_line
     configure(authorizer_env, API_KEYS_SECRET_OCID=TABLE_OCID, API_KEYS_PEPPER=PEPPER)
     assert (await authorize(user_defined(authorization=f"Bearer {key}")))["active"] is False
     assert log_lines.events("apikeys_unavailable")
+    assert (await authorize(user_defined(authorization=f"Bearer {key}")))["active"] is False
+    assert route.call_count == 1  # the failure is remembered briefly: no second wait on a failing Vault
+    monkeypatch.setattr(keystore, "RETRY_AFTER_FAILURE_SECONDS", 0.0)
     assert (await authorize(user_defined(authorization=f"Bearer {key}")))["active"] is True
     assert route.call_count == 2
 
@@ -278,10 +281,29 @@ async def test_keystore_cache_expires(monkeypatch):
     assert PEPPER not in repr(material) and PEPPER not in repr(store)
 
 
-async def test_failed_reload_does_not_serve_the_stale_table():
+async def test_a_failed_reload_keeps_a_recent_table_with_a_warning_until_it_is_too_old(log_lines):
     now = [0.0]
     store = KeyStore(clock=lambda: now[0])
-    env = {"API_KEYS": table_json(new_key()), "API_KEYS_PEPPER": PEPPER, "API_KEYS_CACHE_SECONDS": "1"}
+    key = new_key()
+    env = {"API_KEYS": table_json(key), "API_KEYS_PEPPER": PEPPER, "API_KEYS_CACHE_SECONDS": "1",
+           "API_KEYS_STALE_SECONDS": "30"}
+    await store.get(Settings.from_env(env))
+    broken = Settings.from_env({**env, "API_KEYS": "[oops"})
+    now[0] += 5
+    assert (await store.get(broken)).table.get(parse_key(key))  # stale but recent: still used
+    assert [e["table_age_s"] for e in log_lines.events("apikeys_stale")] == [5]
+    now[0] += 26
+    from core.errors import ConfigError
+
+    with pytest.raises(ConfigError):  # 31 s old: revocations must not wait longer, fail closed
+        await store.get(broken)
+
+
+async def test_a_stale_limit_of_zero_never_serves_a_stale_table():
+    now = [0.0]
+    store = KeyStore(clock=lambda: now[0])
+    env = {"API_KEYS": table_json(new_key()), "API_KEYS_PEPPER": PEPPER, "API_KEYS_CACHE_SECONDS": "1",
+           "API_KEYS_STALE_SECONDS": "0"}
     await store.get(Settings.from_env(env))
     now[0] += 5
     from core.errors import ConfigError
@@ -296,3 +318,82 @@ async def test_the_keys_guardrails_travel_in_the_context(authorizer_env):
               API_KEYS_PEPPER=PEPPER)
     answer = await authorize(user_defined(authorization=f"Bearer {key}"))
     assert answer["context"]["guardrails"] == "prompt_injection=block,pii=mask"
+
+
+class HangingVault:
+    """A loopback Vault that answers while ``healthy`` and otherwise reads the request and never answers."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.healthy = True
+        self.requests = 0
+        self._release = None
+
+    async def __aenter__(self) -> "HangingVault":
+        import asyncio
+
+        self._release = asyncio.Event()
+
+        async def on_connect(reader, writer) -> None:
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    self.requests += 1
+                    if not self.healthy:
+                        await self._release.wait()
+                        return
+                    ocid = head.split(b" ", 2)[1].rsplit(b"/", 1)[1].decode()
+                    content = table_json(self.key).encode() if ocid == TABLE_OCID else PEPPER.encode()
+                    body = json.dumps(bundle(ocid, content)).encode()
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(body), body))
+                    await writer.drain()
+            except (ConnectionError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                writer.close()
+
+        self.server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        self._release.set()
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def test_a_hanging_vault_with_no_table_answers_inactive_within_two_seconds(authorizer_env, log_lines):
+    import time
+
+    key = new_key()
+    async with HangingVault(key) as vault:
+        vault.healthy = False
+        configure(authorizer_env, API_KEYS_SECRET_OCID=TABLE_OCID, API_KEYS_PEPPER_SECRET_OCID=PEPPER_OCID,
+                  OCI_SECRETS_ENDPOINT=vault.url)
+        started = time.monotonic()
+        answer = await authorize(user_defined(authorization=f"Bearer {key}"))
+        elapsed = time.monotonic() - started
+        again = time.monotonic()
+        assert (await authorize(user_defined(authorization=f"Bearer {key}")))["active"] is False
+        assert time.monotonic() - again < 0.2  # remembered: the next call does not wait for Vault again
+    assert answer["active"] is False and elapsed < 2.0
+    assert log_lines.events("apikeys_unavailable")[0]["detail"].startswith("503 upstream_timeout")
+
+
+async def test_a_hanging_vault_keeps_a_recent_table_in_use_with_a_warning(authorizer_env, log_lines):
+    import asyncio
+    import time
+
+    key = new_key()
+    async with HangingVault(key) as vault:
+        configure(authorizer_env, API_KEYS_SECRET_OCID=TABLE_OCID, API_KEYS_PEPPER_SECRET_OCID=PEPPER_OCID,
+                  OCI_SECRETS_ENDPOINT=vault.url, API_KEYS_CACHE_SECONDS="0.2", API_KEYS_STALE_SECONDS="60")
+        assert (await authorize(user_defined(authorization=f"Bearer {key}")))["active"] is True
+        vault.healthy = False
+        await asyncio.sleep(0.3)  # the cached table is due for a re-read, which now hangs
+        started = time.monotonic()
+        answer = await authorize(user_defined(authorization=f"Bearer {key}"))
+        elapsed = time.monotonic() - started
+    assert answer["active"] is True and elapsed < 2.0
+    assert len(log_lines.events("apikeys_stale")) == 1 and not log_lines.events("apikeys_unavailable")

@@ -28,6 +28,9 @@ async def call(body: dict) -> tuple[int, dict]:
      "too_many_images"),
     ({"MAX_IMAGE_BYTES": "1000"}, {"messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": PNG}}]}]}, "image_too_large"),
+    ({"MAX_TOTAL_IMAGE_BYTES": "3000"}, {"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": PNG}}, {"type": "image_url", "image_url": {"url": PNG}}]}]},
+     "images_too_large"),
 ])
 async def test_limits(gateway_env, env, body, code):
     for key, value in env.items():
@@ -50,3 +53,25 @@ def test_data_uri_size_matches_decoded_length():
         uri = "data:image/png;base64," + base64.b64encode(raw).decode()
         assert data_uri_size(uri) == len(raw)
     assert data_uri_size("https://example.com/x.png") is None
+
+
+TEXT_FIELDS = [
+    ("response_format", {"response_format": {"type": "json_schema", "json_schema": {
+        "name": "big", "schema": {"type": "object", "description": "x" * 150}}}}),
+    ("stop", {"stop": ["y" * 60, "z" * 60]}),
+    ("messages", {"messages": [{"role": "user", "content": "hi", "name": "n" * 150}]}),
+    ("logit_bias", {"logit_bias": {str(1000 + i): 1 for i in range(40)}}),
+]
+
+
+@pytest.mark.parametrize("param, fields", TEXT_FIELDS)
+async def test_max_input_chars_counts_every_text_the_caller_sends(gateway_env, param, fields):
+    """Schemas, stop sequences, message names and logit_bias reach OCI as text: they count, and the 400 names them."""
+    gateway_env.setenv("MAX_INPUT_CHARS", "100")
+    from tests.support.runtime import reset_settings
+
+    reset_settings()
+    body = {"model": "meta.llama-3.3-70b-instruct", "messages": [{"role": "user", "content": "hi"}], **fields}
+    status, payload = await call(body)
+    assert status == 400 and payload["error"]["code"] == "input_too_large"
+    assert payload["error"]["param"] == param and "MAX_INPUT_CHARS" in payload["error"]["message"]

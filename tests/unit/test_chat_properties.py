@@ -99,7 +99,7 @@ def valid_requests(draw):
 @given(valid_requests())
 def test_valid_requests_translate_to_bodies_the_sdk_accepts(body):
     chat = parse_chat_request(body)
-    target = resolve(chat.model, Settings(), {})
+    target = resolve(chat.model, Settings(served_models="*"), {})
     try:
         details, fmt = build_chat_details(chat, target, "ocid1.compartment.oc1..x", drop_unsupported=True)
     except APIError as exc:

@@ -303,3 +303,12 @@ def test_name_resent_with_partial_arguments_continues_the_call():
     calls = [d[1]["tool_calls"][0] for d in deltas(translate(events)) if "tool_calls" in d[1]]
     assert [c["index"] for c in calls] == [0, 0]
     assert "".join(c["function"]["arguments"] for c in calls) == "{\"c\":\"a\"}"
+
+
+@pytest.mark.parametrize("split", [1, 2, 3, 1000])
+def test_sse_decoder_splits_on_cr_alone_but_never_inside_json_text(split):
+    stream = 'data: {"t":"a\u2028b\x85c"}\rdata: {"t":"d"}\r\rdata: [DONE]\r'.encode()
+    decoder = SSEDecoder()
+    got = [d for i in range(0, len(stream), split) for d in decoder.feed(stream[i:i + split])]
+    got += list(decoder.close())
+    assert got == ['{"t":"a\u2028b\x85c"}', '{"t":"d"}', "[DONE]"]

@@ -22,7 +22,7 @@ HTTP_LIBRARIES = ("httpx", "httpcore")
 HTTP_EXCEPTIONS = {"core.chat.images"}
 PURE = {
     "core.aliases", "core.catalog", "core.policy", "core.settings", "core.errors", "core.regions",
-    "core.validation", "core.exchange", "core.logs", "core.apikeys",
+    "core.validation", "core.exchange", "core.logs", "core.apikeys", "core.jsonio",
     "core.chat.request", "core.chat.translate", "core.chat.generic", "core.chat.cohere", "core.chat.cohere_v2",
     "core.chat.params", "core.chat.schema", "core.chat.stream", "core.chat.sse", "core.chat.common",
     "core.chat.limits",

@@ -38,13 +38,13 @@ def test_no_headers_no_allow_list():
     check_model_allowed(req(), "any.model-at-all")
 
 
-def test_allow_list_globs_match_public_name_or_resolved_id():
+def test_allow_list_globs_judge_only_the_name_the_caller_used():
     request = req(**{"X-Gateway-Key-Id": "abc123def456", "X-Gateway-Allowed-Models": "meta.*, gpt-4o"})
     policy = policy_of(request)
     assert policy.key_id == "abc123def456" and policy.patterns == ("meta.*", "gpt-4o")
     assert policy.allows(LLAMA)
     assert policy.allows("gpt-4o")
-    assert policy.allows("my-alias", LLAMA)  # an alias resolving to an allowed OCI model
+    assert not policy.allows("my-alias")  # an alias of an allowed OCI model is not allowed by that id
     assert not policy.allows("cohere.command-r-plus")
     assert not policy.allows("gpt-4o-mini")  # globs are anchored
     assert not policy.allows("META.llama")  # and case-sensitive
@@ -57,7 +57,7 @@ def test_allow_list_globs_match_public_name_or_resolved_id():
 ])
 def test_present_but_empty_allow_list_allows_nothing(headers):
     with pytest.raises(APIError) as info:
-        check_model_allowed(req(**headers), LLAMA, LLAMA)
+        check_model_allowed(req(**headers), LLAMA)
     error = info.value
     assert error.status == 403 and error.type == "permission_error" and error.code == "model_not_allowed"
     assert error.param == "model"

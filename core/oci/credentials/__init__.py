@@ -62,6 +62,10 @@ class Credentials(Protocol):
         """Re-read after an upstream 401; True when a retry may succeed."""
         ...
 
+    def refresh_due(self) -> bool:
+        """Whether :meth:`signing_key` would renew the key first (cheap: no I/O)."""
+        ...
+
 
 def detect_auth(environ: Mapping[str, str]) -> str:
     """The provider ``OCI_AUTH=auto`` resolves to, or a ConfigError listing what was looked for."""

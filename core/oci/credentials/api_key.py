@@ -44,6 +44,9 @@ class ApiKeyCredentials:
     def refresh(self) -> bool:
         return False
 
+    def refresh_due(self) -> bool:
+        return False
+
     def __repr__(self) -> str:
         return f"ApiKeyCredentials(kind={self.kind!r}, region={self.region!r}, key_id={self.key.key_id!r})"
 

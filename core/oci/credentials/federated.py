@@ -6,8 +6,9 @@ public half was sent to OCI, and a JWT that OCI signed for it (``keyId = ST$<jwt
 This base class keeps that pair, renews it before it goes stale and after an upstream
 401, and leaves the one network exchange to the subclass.
 
-``signing_key()`` is called inside httpx's (synchronous) auth flow, so renewal is a
-short synchronous call; it happens about once an hour, so a blocking call is acceptable.
+Renewal is a short synchronous call (about once an hour). The gateway's async client makes it in a
+worker thread (:class:`core.oci.auth.OCIAuth` checks :meth:`refresh_due` first), so the event loop
+never waits on the auth service; the lock below makes concurrent threads share one exchange.
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ class FederatedCredentials(ABC):
     @property
     def compartment_id(self) -> str | None:
         return first_claim(self._session.claims, "res_compartment")
+
+    def refresh_due(self) -> bool:
+        """Whether :meth:`signing_key` would obtain a new token first."""
+        return self._stale(self._session, self._clock())
 
     def signing_key(self) -> SigningKey:
         """The current key, renewed first when the token is stale.

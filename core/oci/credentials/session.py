@@ -94,6 +94,10 @@ class SessionTokenCredentials:
         sources = (self._token_source, self._key_source, self._passphrase_source)
         return any(s is not None and s.rereadable for s in sources)
 
+    def refresh_due(self) -> bool:
+        """Whether :meth:`signing_key` would re-read the files first (the token expires within two minutes)."""
+        return self.rereadable and expires_soon(self._loaded.expiry, self._clock())
+
     def signing_key(self) -> SigningKey:
         """The current key, re-read first when the token expires within two minutes.
 

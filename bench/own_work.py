@@ -1,0 +1,90 @@
+"""The own-work row of ``bench/RESULTS.md`` alone: what the gateway's code adds per call, in a few minutes.
+
+    .venv/bin/python -m bench.own_work [--rounds N] [--kinds chat,stream,embed] [--repo PATH] [--profile FILE]
+
+The same measurement as the full run (``python -m bench``): the direct pre-signed call, the no-op fdk
+function and the gateway's fdk process, sampled round-robin against one emulator, plus the CPU time
+each fdk process spends per call (/proc). ``--repo`` measures another checkout of the gateway (e.g. the
+commit before a change) with this benchmark code, so two versions compare on the same machine.
+``--profile`` runs the gateway under cProfile and writes its stats when the process ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import gateway_side, overhead
+from bench.stats import summary_ms
+from bench.upstream import Upstream
+from local.fdk.process import FdkProcess
+
+
+def _profiled_func(repo: Path, stats_file: str, work: Path) -> Path:
+    """A func.py that runs the gateway under cProfile (after its imports) and dumps the stats at exit."""
+    wrapper = work / "profiled_func.py"
+    wrapper.write_text(
+        "import atexit, cProfile, signal, sys\n"
+        f"sys.path.insert(0, {str(repo)!r})\n"
+        "from adapters.fdk import handler\n"
+        "import time\nprofile = cProfile.Profile(time.process_time)\n"
+        "profile.enable()  # the whole process from here: the fdk, the event loop and the gateway\n"
+        f"atexit.register(lambda: profile.dump_stats({stats_file!r}))\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n")
+    return wrapper
+
+
+def run(rounds: int, kinds: list[str], repo: Path, profile: str | None) -> dict[str, Any]:
+    results: dict[str, Any] = {"rounds": rounds, "repo": str(repo)}
+    with tempfile.TemporaryDirectory(prefix="bench-own-") as tmp, Upstream() as upstream:
+        work = Path(tmp)
+        env = upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(repo))
+        func = _profiled_func(repo, profile, work) if profile else repo / "func.py"
+        bodies = work / "noop-bodies"
+        bodies.mkdir()
+        gateway = FdkProcess(func, env).start()
+        noop = None
+        try:
+            direct_calls = overhead.prepare_direct_calls(upstream, gateway, bodies)
+            noop = FdkProcess(gateway_side.NOOP_FUNC, {"NOOP_BODIES_DIR": str(bodies)}).start()
+            client = httpx.Client(timeout=60)
+            for kind in kinds:
+                paths = {"direct": overhead.direct_call(client, upstream, direct_calls[kind]),
+                         "noop_fdk": overhead.fdk_call(noop, kind), "gateway_fdk": overhead.fdk_call(gateway, kind)}
+                before = (gateway.cpu_seconds(), noop.cpu_seconds())
+                sampled = overhead.measure_latency({kind: paths}, rounds, 20, lambda m: print(m, file=sys.stderr))
+                calls = rounds + 20
+                p50 = {name: summary_ms(values)["p50"] for name, values in sampled.samples[kind].items()}
+                cpu = ((gateway.cpu_seconds() - before[0]) / calls * 1000,
+                       (noop.cpu_seconds() - before[1]) / calls * 1000)
+                results[kind] = {"p50_ms": p50, "own_p50_ms": p50["gateway_fdk"] - p50["direct"] - p50["noop_fdk"],
+                                 "cpu_ms_per_call": {"gateway_fdk": cpu[0], "noop_fdk": cpu[1],
+                                                     "ours": cpu[0] - cpu[1]}}
+            client.close()
+        finally:
+            for proc in (gateway, noop):
+                if proc is not None:
+                    proc.cleanup()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.own_work", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--kinds", default="chat,stream")
+    parser.add_argument("--repo", default=str(Path(__file__).resolve().parents[1]))
+    parser.add_argument("--profile", default=None, help="write the gateway's cProfile stats to this file")
+    args = parser.parse_args(argv)
+    results = run(args.rounds, args.kinds.split(","), Path(args.repo).resolve(), args.profile)
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
