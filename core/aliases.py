@@ -35,7 +35,11 @@ DEDICATED = "DEDICATED"
 SERVING_MODES = (ON_DEMAND, DEDICATED)
 
 _ALIAS_KEYS = frozenset({"model", "serving_mode", "endpoint", "region", "compartment", "params", "description",
-                         "hidden", "guardrails"})
+                         "hidden", "guardrails", "responses"})
+BRIDGE = "bridge"
+NATIVE = "native"
+NATIVE_RESPONSES_VENDORS = frozenset({"openai", "xai", "google"})
+"""Vendors OCI's own Responses API (``/openai/v1/responses``) serves; never Meta or Cohere."""
 DEDICATED_ENDPOINT = re.compile(r"^ocid1\.generativeaiendpoint\.[a-z0-9]+\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
 """A dedicated endpoint OCID used directly as the model name (its model is unknown to the gateway)."""
 ROUTING_PROFILE = re.compile(r"^ocid1\.generativeairoutingprofile\.[a-z0-9]+\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
@@ -60,6 +64,8 @@ class Alias:
     """Served but not listed in ``/v1/models``."""
     guardrails: GuardrailPolicy | None = None
     """Guardrail modes for calls to this alias (the strictest of this, the deployment's and the key's applies)."""
+    responses: str = BRIDGE
+    """How ``/v1/responses`` answers this alias: ``bridge`` (the chat core) or ``native`` (OCI's own API)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,11 @@ class ResolvedModel:
             if merged.get(key) is None:
                 merged[key] = value
         return merged
+
+    @property
+    def responses(self) -> str:
+        """``native`` when the alias sends ``/v1/responses`` to OCI's own Responses API, else ``bridge``."""
+        return self.alias.responses if self.alias is not None else BRIDGE
 
     def require_kind(self, kind: str) -> None:
         """400 when the model cannot do what the route asks (a chat model on /v1/embeddings, or the reverse)."""
@@ -166,7 +177,8 @@ def _parse_alias(name: str, entry: Any, source: str) -> Alias:
                  region=normalize_region(region) if region is not None else None,
                  compartment=entry.get("compartment"), params=MappingProxyType(params),
                  description=entry.get("description") or "", hidden=hidden,
-                 guardrails=parse_policy(entry["guardrails"], where) if entry.get("guardrails") is not None else None)
+                 guardrails=parse_policy(entry["guardrails"], where) if entry.get("guardrails") is not None else None,
+                 responses=_responses_mode(entry.get("responses", BRIDGE), model.strip(), mode, where))
 
 
 def _entry_object(entry: Any, where: str) -> dict[str, Any]:
@@ -191,6 +203,19 @@ def _serving_mode(mode: Any, endpoint: str | None, where: str) -> str:
     if mode == ON_DEMAND and endpoint:
         raise ConfigError(f"{where}: 'endpoint' is only meaningful with serving_mode DEDICATED")
     return mode
+
+
+def _responses_mode(value: Any, model: str, mode: str, where: str) -> str:
+    """``bridge``, or ``native`` for an on-demand model OCI's own Responses API serves."""
+    if value not in (BRIDGE, NATIVE):
+        raise ConfigError(f"{where}: 'responses' must be 'bridge' or 'native'")
+    if value == NATIVE and model.partition(".")[0] not in NATIVE_RESPONSES_VENDORS:
+        raise ConfigError(f"{where}: OCI's Responses API serves OpenAI, xAI and Google models only; use "
+                          "'responses': 'bridge' for this model")
+    if value == NATIVE and mode != ON_DEMAND:
+        raise ConfigError(f"{where}: 'responses': 'native' is for on-demand models (whether OCI's Responses API "
+                          "serves dedicated endpoints is not established); use 'bridge'")
+    return str(value)
 
 
 def _default_params(params: Any, where: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import aliases, model_list, runtime
-from core.aliases import Alias
+from core.aliases import BRIDGE, Alias
 from core.catalog import (CATALOG, CHAT, DEPRECATED, EMBEDDING, FORMER_IDS, RERANK, ModelInfo, on_demand_retired,
                           status_on)
 from core.chat.param_rules import rule_for
@@ -37,6 +37,8 @@ def model_object(name: str, info: ModelInfo, alias: Alias | None = None, listed:
     if listed is not None and listed.on_demand is not None:
         obj["on_demand"] = listed.on_demand
     obj.update(_capabilities(info))
+    if info.kind == CHAT:  # how /v1/responses serves it: OCI's own API ("native") or through the chat core
+        obj["capabilities"]["responses"] = alias.responses if alias is not None else BRIDGE
     if alias is not None:
         obj.update(_alias_fields(alias))
     return obj

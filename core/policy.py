@@ -74,6 +74,12 @@ def key_id_of(request: Request) -> str | None:
     return value.strip()[:64] or None
 
 
+def owner_of(request: Request) -> str | None:
+    """Who owns what this call stores: the whole ``X-Gateway-Key-Id`` (a key id, or a token's subject), never cut."""
+    value = request.headers.get(KEY_ID_HEADER)
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
 def policy_of(request: Request) -> KeyPolicy:
     """The call's policy, read from the headers the API Gateway deployment sets."""
     key_id = key_id_of(request)

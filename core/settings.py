@@ -313,6 +313,23 @@ class Settings:
         "GUARDRAILS_VERSION", None,
         "Pins the OCI guardrail version (e.g. `1.0.1`; `1.0` takes its latest patch); unset uses OCI's latest.",
     )
+    # Responses API (`/v1/responses`).
+    responses_bucket: str | None = _setting(
+        "RESPONSES_BUCKET", None,
+        "Bucket (`namespace/bucket`, or `bucket` for the tenancy's namespace) keeping stored responses, so "
+        "`previous_response_id`, `GET` and `DELETE /v1/responses/{id}` work; unset keeps nothing (`store` is then "
+        "accepted and ignored, and `previous_response_id` is a 400). See docs/responses.md.",
+    )
+    responses_store_default: bool = _setting(
+        "RESPONSES_STORE_DEFAULT", True,
+        "What a Responses request without `store` means: `true` keeps it (OpenAI's default), `false` keeps only "
+        "requests that say `\"store\": true`.",
+    )
+    oci_genai_project_id: str | None = _setting(
+        "OCI_GENAI_PROJECT_ID", None,
+        "Project OCID sent as `OpenAI-Project` to OCI's own Responses API (`/openai/v1/responses`), which models "
+        "whose alias says `\"responses\": \"native\"` use; OCI requires a project there.",
+    )
     # Document ingestion (the `ingest` role).
     ingest_input_buckets: str | None = _setting(
         "INGEST_INPUT_BUCKETS", None,

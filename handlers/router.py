@@ -81,6 +81,15 @@ def _is_object_event(body: dict[str, Any]) -> bool:
                                                                                                       dict)
 
 
+# Fields only a Responses API body has (an embeddings body also has "model" and "input").
+_RESPONSES_ONLY = frozenset({"instructions", "previous_response_id", "tools", "text", "reasoning", "max_output_tokens",
+                             "store", "include", "tool_choice", "stream"})
+
+
+def _is_responses_body(body: dict[str, Any]) -> bool:
+    return "input" in body and not _RESPONSES_ONLY.isdisjoint(body)
+
+
 # ``fn invoke`` with ``{"doctor": true}``: every role checks what its own grants reach (core.doctor).
 DOCTOR = Shape("doctor", lambda body: body.get("doctor") is True, "handlers.doctor")
 
@@ -89,6 +98,10 @@ ROLES: dict[str, Role] = {
     "gateway": Role(
         routes=(
             _route("POST", "/v1/chat/completions", "handlers.chat", "chat"),
+            _route("GET", "/v1/responses/{id}/input_items", "handlers.response_input_items", "response_input_items"),
+            _route("POST", "/v1/responses", "handlers.responses", "responses"),
+            _route("GET", "/v1/responses/{id}", "handlers.stored_response", "response"),
+            _route("DELETE", "/v1/responses/{id}", "handlers.stored_response", "response_delete"),
             _route("GET", "/v1/models/{id}", "handlers.models", "model"),
             _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
             _route("GET", "/v1/models", "handlers.models", "models"),
@@ -101,6 +114,7 @@ ROLES: dict[str, Role] = {
         shapes=(
             DOCTOR,
             Shape("chat", lambda body: "messages" in body, "handlers.chat"),
+            Shape("responses", _is_responses_body, "handlers.responses"),
             Shape("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
             Shape("rerank", lambda body: "query" in body and "documents" in body, "handlers.rerank"),
         ),

@@ -82,7 +82,7 @@ resource "oci_apigateway_deployment" "openai" {
         for_each = length(var.cors_allowed_origins) > 0 ? [1] : []
         content {
           allowed_origins              = var.cors_allowed_origins
-          allowed_methods              = ["GET", "POST", "OPTIONS"]
+          allowed_methods              = ["GET", "POST", "DELETE", "OPTIONS"]
           allowed_headers              = ["Authorization", "Content-Type", "api-key", "OpenAI-Organization", "OpenAI-Project"]
           exposed_headers              = ["x-request-id", "opc-request-id", "x-guardrails-input", "x-guardrails-output"]
           is_allow_credentials_enabled = false

@@ -32,13 +32,16 @@ locals {
     { role = "gateway", grant = "use generative-ai-text-embedding in ${local.genai_scope}" },
     { role = "gateway", grant = "inspect generative-ai-model in ${local.genai_scope}" },
     { role = "gateway", grant = "use generative-ai-text-rerank in ${local.genai_scope}" },
-    # ApplyGuardrails has no documented resource type of its own: only the family grant is known to cover it.
-    { role = "gateway", grant = "use generative-ai-family in ${local.genai_scope}", when = var.guardrails_iam_grant },
+    # ApplyGuardrails and OCI's own Responses API (aliases with "responses" = "native", which need the project OCID)
+    # have no documented resource type of their own: only the family grant is known to cover them.
+    { role = "gateway", grant = "use generative-ai-family in ${local.genai_scope}", when = var.guardrails_iam_grant || var.genai_project_ocid != null },
     { role = "ingest", grant = "use generative-ai-text-embedding in ${local.genai_scope}" },
     { role = "ingest", grant = "read objects in ${local.buckets_scope} where target.bucket.name = '${local.input_bucket_name}'" },
     { role = "ingest", grant = "manage objects in ${local.buckets_scope} where all {target.bucket.name = '${local.output_bucket_name}', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT', request.permission = 'OBJECT_OVERWRITE', request.permission = 'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}" },
     { role = "authorizer", grant = "read secret-bundles in compartment id ${local.vault_compartment_ocid} where any {${local.api_key_secrets}}" },
     { role = "streaming", grant = "read repos in compartment id ${var.compartment_ocid}" },
+    # Stored responses (responses.tf): created once, read, deleted; never overwritten or listed.
+    { role = "gateway", grant = "manage objects in ${local.buckets_scope} where all {target.bucket.name = '${local.responses_bucket_name}', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}", when = local.store_responses },
   ]
 
   function_policy_statements = flatten([
@@ -48,10 +51,13 @@ locals {
   ])
 
   # What the OCI services need to call the functions: API Gateway (backends and authorizer) and Events (ingestion).
-  service_policy_statements = [
+  service_policy_statements = concat([
     "Allow any-user to use functions-family in compartment id ${var.compartment_ocid} where ALL {request.principal.type = 'ApiGateway', request.resource.compartment.id = '${var.compartment_ocid}'}",
     "Allow service cloudEvents to use functions-family in compartment id ${var.compartment_ocid}",
-  ]
+    ],
+    # Object Storage runs the stored-responses bucket's lifecycle rule (responses.tf) itself.
+    local.store_responses ? ["Allow service objectstorage-${var.region} to manage object-family in compartment id ${var.compartment_ocid} where target.bucket.name = '${local.responses_bucket_name}'"] : [],
+  )
 }
 
 resource "oci_identity_dynamic_group" "gateway" {

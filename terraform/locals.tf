@@ -39,6 +39,9 @@ locals {
       MODEL_ALIASES           = length(keys(var.model_aliases)) > 0 ? jsonencode(var.model_aliases) : null
       SERVED_MODELS           = var.served_models
       DROP_UNSUPPORTED_PARAMS = var.drop_unsupported_params ? "true" : "false"
+      RESPONSES_BUCKET        = local.responses_bucket_setting
+      RESPONSES_STORE_DEFAULT = var.responses_store_default ? "true" : "false"
+      OCI_GENAI_PROJECT_ID    = var.genai_project_ocid
     }
     ingest = {
       GATEWAY_ROLE           = "ingest"
@@ -68,6 +71,9 @@ locals {
     { path = "/v2/rerank", methods = ["POST"], streams = false },
     { path = "/rerank", methods = ["POST"], streams = false },
     { path = "/v1/moderations", methods = ["POST"], streams = false },
+    { path = "/v1/responses", methods = ["POST"], streams = true },
+    { path = "/v1/responses/{id}", methods = ["GET", "DELETE"], streams = false },
+    { path = "/v1/responses/{id}/input_items", methods = ["GET"], streams = false },
   ]
 
   # Every X-Gateway-* request header the gateway function trusts, and where API Gateway takes its value from in each

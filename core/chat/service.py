@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from core import aliases, catalog, logs, model_list, runtime
 from core.aliases import ResolvedModel
@@ -35,7 +35,7 @@ from core.chat.translate import ChatPlan, build_chat_details, completion_from_re
 from core.errors import APIError
 from core.gateway_headers import model_headers
 from core.oci import deployment
-from core.oci.client import UpstreamError
+from core.oci.client import UpstreamError, UpstreamResponse, UpstreamStream
 from core.oci.failures import api_error
 from core.policy import KeyPolicy, model_not_allowed
 from core.settings import Settings
@@ -48,6 +48,7 @@ STREAM_ACCEPT = "application/json, text/event-stream"
 FORMAT_FALLBACK = (GENERIC, COHEREV2, COHERE)
 """The chat formats tried in turn on a target whose model is unknown."""
 MAX_PARAMETER_RESENDS = 1
+T = TypeVar("T")
 
 
 @dataclass
@@ -66,8 +67,8 @@ class ChatResult:
 
 
 @dataclass(frozen=True)
-class _Target:
-    """Where one chat request goes upstream, and how its body is built."""
+class ChatCall:
+    """Where one chat request goes upstream, and how its body is built (a changed body after a refusal too)."""
 
     chat: ChatRequest
     model: ResolvedModel
@@ -79,6 +80,10 @@ class _Target:
         model = self.model if api_format is None else replace(self.model, info=_as_format(self.model, api_format))
         return build_chat_details(self.chat, model, self.compartment, drop_unsupported=self.drop_unsupported,
                                   learned=frozenset(learned_refusals(self.model)))
+
+    def failure(self, exc: UpstreamError) -> APIError:
+        """OCI's failure as the caller sees it (a missing model, IAM, throttling...)."""
+        return api_error(exc, model=self.chat.model, known_model=self.model.known)
 
 
 async def create_chat_completion(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
@@ -94,23 +99,10 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
     guard = guarded(settings, resolved, policy, deadline=deadline, request_id=request_id)
     if guard is not None:
         chat = await guard.screen_input(chat)  # a block raises 400 content_filter; a mask rewrites the turn
-    target = await _prepare(chat, resolved, settings)
-    options = dict(deadline=deadline, request_id=request_id or None)
+    call = await prepare_call(chat, resolved, settings)
     headers = guard.headers if guard is not None else {}
-    client = runtime.client()
-
-    def refused(exc: UpstreamError) -> APIError:
-        return api_error(exc, model=chat.model, known_model=resolved.known)
-
     if chat.stream:
-        async def open_stream(plan: ChatPlan) -> Any:
-            try:
-                return await client.open_stream("POST", target.url, accept=STREAM_ACCEPT, json_body=plan.details,
-                                                **options)
-            except UpstreamError as exc:
-                raise refused(exc) from None
-
-        plan, stream = await _send(target, open_stream)
+        plan, stream = await open_stream(call, deadline=deadline, request_id=request_id)
         translator = StreamTranslator(response_id=f"chatcmpl-{stream.request_id.lower()}", model=chat.model,
                                       created=int(time.time()), include_usage=chat.include_usage)
         log_fields = {"model": chat.model, "api_format": plan.api_format, "request_id": request_id, "key_id": key_id}
@@ -119,14 +111,7 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
         headers.update(model_headers(resolved, stream.headers, dropped=plan.dropped))
         result = ChatResult(stream.request_id, chat.model, plan.api_format, stream=body, headers=headers)
         return await guard.screen_streamed(result) if guard is not None else result
-
-    async def request(plan: ChatPlan) -> Any:
-        try:
-            return await client.request("POST", target.url, json_body=plan.details, **options)
-        except UpstreamError as exc:
-            raise refused(exc) from None
-
-    plan, upstream = await _send(target, request)
+    plan, upstream = await request(call, deadline=deadline, request_id=request_id)
     completion = completion_from_result(upstream.json(), plan.api_format, model=chat.model,
                                         response_id=f"chatcmpl-{upstream.request_id.lower()}")
     if guard is not None:
@@ -159,8 +144,7 @@ def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -
         target = model_list.current_facts(aliases.resolve(name, settings, runtime.aliases(settings)))
     except APIError as exc:
         unresolved = exc
-    chat = parse_chat_request(target.with_defaults(data) if target is not None else data)
-    check_chat_limits(chat, settings)
+    chat = checked_request(data, target, settings)
     if target is None:
         assert unresolved is not None
         raise unresolved
@@ -170,26 +154,61 @@ def _parse(data: dict[str, Any], settings: Settings, policy: KeyPolicy | None) -
     return chat, target
 
 
-async def _prepare(chat: ChatRequest, resolved: ResolvedModel, settings: Settings) -> _Target:
+def checked_request(data: dict[str, Any], target: ResolvedModel | None, settings: Settings) -> ChatRequest:
+    """``data`` with the target's alias defaults merged (when resolved), parsed and checked against the limits."""
+    chat = parse_chat_request(target.with_defaults(data) if target is not None else data)
+    check_chat_limits(chat, settings)
+    return chat
+
+
+async def prepare_call(chat: ChatRequest, resolved: ResolvedModel, settings: Settings) -> ChatCall:
     """Inline image URLs, then fix the URL and compartment for the target's region."""
     if settings.image_url_fetch and (resolved.info.vision or not resolved.info.known):
         chat = await inline_images(chat, settings)  # http(s) image URLs -> data URIs (SSRF-fenced fetch)
     credentials = runtime.credentials()
     compartment = deployment.compartment_id(settings, credentials, resolved.compartment_id)
     url = deployment.genai_url(settings, credentials, "chat", resolved.region)
-    return _Target(chat, resolved, url, compartment, settings.drop_unsupported_params)
+    return ChatCall(chat, resolved, url, compartment, settings.drop_unsupported_params)
 
 
-async def _send(target: _Target, send: Callable[[ChatPlan], Awaitable[Any]]) -> tuple[ChatPlan, Any]:
+async def request(call: ChatCall, *, deadline: float | None, request_id: str) -> tuple[ChatPlan, UpstreamResponse]:
+    """OCI's whole answer to ``call`` and the body that got it (after at most one refusal per change)."""
+    client = runtime.client()
+
+    async def send(plan: ChatPlan) -> UpstreamResponse:
+        try:
+            return await client.request("POST", call.url, json_body=plan.details, deadline=deadline,
+                                        request_id=request_id or None)
+        except UpstreamError as exc:
+            raise call.failure(exc) from None
+
+    return await _send(call, send)
+
+
+async def open_stream(call: ChatCall, *, deadline: float | None, request_id: str) -> tuple[ChatPlan, UpstreamStream]:
+    """OCI's event stream for ``call``, open (errors before the first byte are plain errors), and its body."""
+    client = runtime.client()
+
+    async def send(plan: ChatPlan) -> UpstreamStream:
+        try:
+            return await client.open_stream("POST", call.url, accept=STREAM_ACCEPT, json_body=plan.details,
+                                            deadline=deadline, request_id=request_id or None)
+        except UpstreamError as exc:
+            raise call.failure(exc) from None
+
+    return await _send(call, send)
+
+
+async def _send(call: ChatCall, send: Callable[[ChatPlan], Awaitable[T]]) -> tuple[ChatPlan, T]:
     """Send the request; after OCI refuses a parameter or the format, send a changed body (each change once)."""
-    formats = _formats_to_try(target.model)
-    plan = target.plan(formats[0] if formats else None)
+    formats = _formats_to_try(call.model)
+    plan = call.plan(formats[0] if formats else None)
     parameter_resends = 0
     while True:
         try:
             answer = await send(plan)
         except APIError as exc:
-            retry = _after_refusal(exc, target, plan, formats, parameter_resends)
+            retry = _after_refusal(exc, call, plan, formats, parameter_resends)
             if retry is None:
                 raise
             if retry.api_format == plan.api_format:
@@ -197,11 +216,11 @@ async def _send(target: _Target, send: Callable[[ChatPlan], Awaitable[Any]]) -> 
             plan = retry
             continue
         if formats:
-            runtime.memo(("chat_format", target.model.upstream_key), dict)["format"] = plan.api_format
+            runtime.memo(("chat_format", call.model.upstream_key), dict)["format"] = plan.api_format
         return plan, answer
 
 
-def _after_refusal(exc: APIError, target: _Target, plan: ChatPlan, formats: tuple[str, ...],
+def _after_refusal(exc: APIError, call: ChatCall, plan: ChatPlan, formats: tuple[str, ...],
                    parameter_resends: int) -> ChatPlan | None:
     """The next body to try after OCI's 400 ``exc``, or None when the refusal stands."""
     if exc.status != 400:
@@ -209,20 +228,20 @@ def _after_refusal(exc: APIError, target: _Target, plan: ChatPlan, formats: tupl
     if exc.code == "chat_format_mismatch" and plan.api_format in formats:
         for fmt in formats[formats.index(plan.api_format) + 1:]:
             try:
-                return target.plan(fmt)
+                return call.plan(fmt)
             except APIError:  # the request needs what this format cannot express: try the next one
                 continue
         return None
     if exc.code != "unsupported_parameter" or not exc.param or parameter_resends >= MAX_PARAMETER_RESENDS:
         return None
-    learned = learned_refusals(target.model)
+    learned = learned_refusals(call.model)
     if exc.param in learned:
         return None
     learned.add(exc.param)
-    logs.log_event("parameter_refused_by_oci", logging.WARNING, model=target.model.model_id, param=exc.param)
-    if exc.param != REASONING_EFFORT and exc.param not in TOKEN_LIMITS and not target.drop_unsupported:
+    logs.log_event("parameter_refused_by_oci", logging.WARNING, model=call.model.model_id, param=exc.param)
+    if exc.param != REASONING_EFFORT and exc.param not in TOKEN_LIMITS and not call.drop_unsupported:
         return None
-    retry = target.plan(plan.api_format)
+    retry = call.plan(plan.api_format)
     return retry if retry.details != plan.details else None
 
 

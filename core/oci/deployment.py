@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.oci.endpoints import genai_base_url, genai_management_base_url, objectstorage_base_url
 from core.errors import ConfigError
+from core.oci.endpoints import GENAI_API_VERSION, genai_base_url, genai_management_base_url, objectstorage_base_url
 from core.settings import Settings
 
 
@@ -27,16 +27,24 @@ def compartment_id(settings: Settings, credentials: Any, override: str | None = 
     return value
 
 
+def _genai_base(settings: Settings, credentials: Any, in_region: str | None) -> str:
+    home = region(settings, credentials)
+    if in_region is None or settings.oci_genai_endpoint:
+        return genai_base_url(home, override=settings.oci_genai_endpoint, region_metadata=settings.oci_region_metadata)
+    metadata = settings.oci_region_metadata if home == in_region else None
+    return genai_base_url(in_region, region_metadata=metadata)
+
+
 def genai_url(settings: Settings, credentials: Any, action: str, in_region: str | None = None) -> str:
     """URL of a Generative AI inference action (``chat``, ``embedText``) in ``in_region`` (an alias's), else the
     deployment's region; ``OCI_GENAI_ENDPOINT`` wins over both."""
-    home = region(settings, credentials)
-    if in_region is None or settings.oci_genai_endpoint:
-        base = genai_base_url(home, override=settings.oci_genai_endpoint, region_metadata=settings.oci_region_metadata)
-    else:
-        metadata = settings.oci_region_metadata if home == in_region else None
-        base = genai_base_url(in_region, region_metadata=metadata)
-    return f"{base}/actions/{action}"
+    return f"{_genai_base(settings, credentials, in_region)}/actions/{action}"
+
+
+def openai_url(settings: Settings, credentials: Any, path: str, in_region: str | None = None) -> str:
+    """URL of OCI's OpenAI-compatible API on the same host: ``.../openai/v1/{path}`` (e.g. ``responses``)."""
+    base = _genai_base(settings, credentials, in_region).removesuffix(f"/{GENAI_API_VERSION}")
+    return f"{base}/openai/v1/{path}"
 
 
 def genai_management_url(settings: Settings, credentials: Any) -> str:

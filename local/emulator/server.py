@@ -139,10 +139,12 @@ class Emulator:
         self.clock = clock
         self.stream = StreamSettings()
         from .objectstorage import install_objectstorage  # here, not at module level: it imports this module
+        from .responses import install_responses
         from .vault import install_vault
 
         self.objectstorage = install_objectstorage(self)
         self.vault = install_vault(self, {})
+        self.responses = install_responses(self)
         from .identity import install_identity
 
         self.policies = install_identity(self)

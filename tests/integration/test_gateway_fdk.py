@@ -95,7 +95,7 @@ def test_bad_input_over_http_gets_openai_errors(fdk_gateway, emulator, body, sta
     assert not chat_calls(emulator)
 
 
-@pytest.mark.parametrize("path", ["/v1/responses", "/v1/completions", "/v2/chat/completions"])
+@pytest.mark.parametrize("path", ["/v1/audio/speech", "/v1/completions", "/v2/chat/completions"])
 def test_unknown_paths_are_404(fdk_gateway, path):
     result = fdk_gateway.call_http("POST", path, {"content-type": "application/json"}, json.dumps(CHAT).encode())
     assert result.status == 404

@@ -21,6 +21,10 @@ REQUIRED_ROUTES = {
     ("/v2/rerank", "POST"),
     ("/rerank", "POST"),
     ("/v1/moderations", "POST"),
+    ("/v1/responses", "POST"),
+    ("/v1/responses/{id}", "GET"),
+    ("/v1/responses/{id}", "DELETE"),
+    ("/v1/responses/{id}/input_items", "GET"),
 }
 OBJECT_EVENT_TYPES = {
     "com.oraclecloud.objectstorage.createobject",
@@ -30,7 +34,8 @@ OBJECT_EVENT_TYPES = {
 
 # Resource types a dynamic group may be granted, each with the condition that must narrow it (None: the compartment
 # is the scope). Aggregate *-family types are never granted to a dynamic group: each role names what it calls (the one
-# exception, generative-ai-family for ApplyGuardrails behind guardrails_iam_grant, is checked by test_modes.py).
+# exception, generative-ai-family for ApplyGuardrails and OCI's own Responses API behind guardrails_iam_grant or
+# genai_project_ocid, is checked by test_modes.py).
 DYNAMIC_GROUP_GRANTS: dict[str, str | None] = {
     "generative-ai-chat": None,  # Chat
     "generative-ai-text-embedding": None,  # EmbedText
@@ -43,6 +48,10 @@ DYNAMIC_GROUP_GRANTS: dict[str, str | None] = {
 }
 # What OCI services (API Gateway as any-user with a principal-type condition, Events) may be granted.
 SERVICE_GRANTS = frozenset({("use", "functions-family"), ("use", "fn-invocation")})
+# The one service principal besides API Gateway and Events: Object Storage, which runs the stored-responses bucket's
+# lifecycle rule; it may only manage object-family, and only in a bucket named by its condition.
+OBJECT_STORAGE_SERVICE = re.compile(r"^service objectstorage-(\$\{var\.region\}|[a-z]+(-[a-z]+)+-[0-9]+)$")
+LIFECYCLE_GRANT = ("manage", "object-family")
 # Each policy's statements come from one list in iam.tf.
 POLICY_SOURCES = {"functions": "${local.function_policy_statements}", "services": "${local.service_policy_statements}"}
 
@@ -135,8 +144,14 @@ def _scope_problems(match: re.Match[str], statement: str) -> Iterator[str]:
         yield f"tenancy-wide: {statement}"
     elif not match["scope"].lower().startswith("compartment id "):
         yield f"compartment not named by OCID: {statement}"
-    if match["verb"].lower() == "manage" and "request.permission" not in (match["condition"] or ""):
+    if match["verb"].lower() == "manage" and "request.permission" not in (match["condition"] or "") \
+            and not _lifecycle(match):
         yield f"manage without a request.permission list: {statement}"
+
+
+def _lifecycle(match: re.Match[str]) -> bool:
+    """Object Storage's own grant to run a bucket's lifecycle rule (narrowed by bucket, not by permission)."""
+    return OBJECT_STORAGE_SERVICE.match(match["subject"].lower()) is not None
 
 
 def _dynamic_group_grant_problems(match: re.Match[str], statement: str, groups: set[str]) -> Iterator[str]:
@@ -154,7 +169,12 @@ def _dynamic_group_grant_problems(match: re.Match[str], statement: str, groups: 
 
 def _service_grant_problems(match: re.Match[str], statement: str) -> Iterator[str]:
     subject = match["subject"].lower()
-    if (match["verb"].lower(), match["resource"].lower()) not in SERVICE_GRANTS:
+    grant = (match["verb"].lower(), match["resource"].lower())
+    if _lifecycle(match):
+        if grant != LIFECYCLE_GRANT or "target.bucket.name" not in (match["condition"] or ""):
+            yield f"Object Storage may only manage object-family in one bucket (lifecycle rules): {statement}"
+        return
+    if grant not in SERVICE_GRANTS:
         yield f"grant not needed by a service ({match['verb']} {match['resource']}): {statement}"
     if subject == "any-user" and "request.principal.type" not in (match["condition"] or ""):
         yield f"any-user without a principal-type condition: {statement}"

@@ -37,11 +37,15 @@ MODES: dict[str, dict[str, Any]] = {
         "streaming_private_ips": ["10.1.3.20", "10.1.3.21"],
         "existing_network": {"functions_subnet_id": "ocid1.subnet.oc1..fn", "api_gateway_subnet_id": "ocid1.subnet.oc1..gw"}},
     "guardrails grant": {**EXISTING_SECRETS, "guardrails_iam_grant": True},
+    "native responses": {**EXISTING_SECRETS,
+                         "genai_project_ocid": "ocid1.generativeaiproject.oc1.eu-frankfurt-1.project"},
+    "no stored responses": {**EXISTING_SECRETS, "responses_store_enabled": False},
     "existing network, provisioned concurrency": {
         **EXISTING_SECRETS, "provisioned_concurrency": {"gateway": 40, "authorizer": 40},
         "existing_network": {"functions_subnet_id": "ocid1.subnet.oc1..fn", "api_gateway_subnet_id": "ocid1.subnet.oc1..gw"}},
 }
-# ApplyGuardrails has no documented resource type: the family grant, only behind guardrails_iam_grant.
+# ApplyGuardrails and OCI's own Responses API have no documented resource type: the family grant, only behind
+# guardrails_iam_grant or genai_project_ocid.
 GUARDRAILS_GRANT = {"Allow dynamic-group genai-gw-gateway-fn to use generative-ai-family in compartment id "
                     "ocid1.compartment.oc1..aaaaaaaaexample"}
 SUMMARY = ("{statements = local.function_policy_statements, services = local.service_policy_statements, "
@@ -115,8 +119,11 @@ def _grants(statements: list[str], group_suffix: str) -> list[str]:
 
 def test_each_role_gets_only_what_it_calls(summaries: dict) -> None:
     statements = summaries["api_key with existing secrets"]["statements"]
-    assert _grants(statements, "gateway-fn") == ["inspect generative-ai-model", "use generative-ai-chat",
-                                                 "use generative-ai-text-embedding", "use generative-ai-text-rerank"]
+    assert _grants(statements, "gateway-fn") == ["inspect generative-ai-model", "manage objects",
+                                                 "use generative-ai-chat", "use generative-ai-text-embedding",
+                                                 "use generative-ai-text-rerank"]
+    stored = next(s for s in statements if s.startswith("Allow dynamic-group genai-gw-gateway-fn to manage objects"))
+    assert "target.bucket.name = 'genai-gw-responses'" in stored and "OBJECT_OVERWRITE" not in stored
     assert _grants(statements, "ingest-fn") == ["manage objects", "read objects", "use generative-ai-text-embedding"]
     assert _grants(statements, "authorizer-fn") == ["read secret-bundles"]
 
@@ -126,10 +133,19 @@ def test_each_role_gets_only_what_it_calls(summaries: dict) -> None:
     assert "target.secret.id = 'ocid1.vaultsecret.oc1.eu-frankfurt-1.pepper'" in secret_read
     assert not [s for s in summaries["jwt"]["statements"] if "authorizer" in s]
 
-def test_the_family_grant_is_given_only_for_guardrails(summaries: dict) -> None:
+def test_the_family_grant_is_given_only_for_guardrails_and_native_responses(summaries: dict) -> None:
     family = {mode: [s for s in found["statements"] if "generative-ai-family" in s] for mode, found in summaries.items()}
-    assert [mode for mode, rows in family.items() if rows] == ["guardrails grant"]
-    assert set(family["guardrails grant"]) == GUARDRAILS_GRANT
+    assert sorted(mode for mode, rows in family.items() if rows) == ["guardrails grant", "native responses"]
+    assert set(family["guardrails grant"]) == set(family["native responses"]) == GUARDRAILS_GRANT
+
+
+def test_stored_responses_grants_follow_the_switch(summaries: dict) -> None:
+    on, off = summaries["api_key with existing secrets"], summaries["no stored responses"]
+    lifecycle = [s for s in on["services"] if s.startswith("Allow service objectstorage-")]
+    assert lifecycle == ["Allow service objectstorage-eu-frankfurt-1 to manage object-family in compartment id "
+                         "ocid1.compartment.oc1..aaaaaaaaexample where target.bucket.name = 'genai-gw-responses'"]
+    assert not [s for s in off["services"] if "objectstorage" in s]
+    assert "manage objects" not in _grants(off["statements"], "gateway-fn")
 
 
 def test_ingest_gets_only_the_alias_it_embeds_with(evaluate: Callable[..., Any]) -> None:
@@ -215,7 +231,7 @@ def test_streaming_containers_act_as_the_gateway_role(evaluate: Callable[..., An
     assert {k: v for k, v in found["env"].items() if k != "REQUEST_TIMEOUT_SECONDS" and k != "LOG_LEVEL"} == \
         {k: v for k, v in found["gateway"].items() if v is not None}
     assert 0 < int(found["env"]["REQUEST_TIMEOUT_SECONDS"]) < 300
-    assert [r["path"] for r in found["routes"] if r["streams"]] == ["/v1/chat/completions"]
+    assert [r["path"] for r in found["routes"] if r["streams"]] == ["/v1/chat/completions", "/v1/responses"]
 
 
 def test_streaming_image_digest_pins_the_repository_not_the_tag(evaluate: Callable[..., Any]) -> None:

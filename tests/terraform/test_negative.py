@@ -106,6 +106,22 @@ POLICY_BREAKS = {
     "a group from elsewhere": (
         '"Allow dynamic-group ${group} to ${row.grant}"', '"Allow dynamic-group Administrators to ${row.grant}"',
         ["not a dynamic group of this configuration"]),
+    # The stored-responses grants: the gateway's on its bucket, Object Storage's to run the lifecycle rule.
+    "the gateway in any bucket": (
+        " where all {target.bucket.name = '${local.responses_bucket_name}', any {request.permission = 'OBJECT_CREATE', "
+        "request.permission = 'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}", "",
+        ["without a target.bucket.name condition", "manage without a request.permission list"]),
+    "the gateway gets object-family": (
+        "grant = \"manage objects in ${local.buckets_scope} where all {target.bucket.name = "
+        "'${local.responses_bucket_name}'", "grant = \"manage object-family in ${local.buckets_scope} where all "
+        "{target.bucket.name = '${local.responses_bucket_name}'", ["not a known narrow grant"]),
+    "Object Storage expires objects of every bucket": (
+        " where target.bucket.name = '${local.responses_bucket_name}'\"] : []", "\"] : []",
+        ["Object Storage may only manage object-family in one bucket"]),
+    "Object Storage gets more than object-family": (
+        "to manage object-family in compartment id ${var.compartment_ocid} where target.bucket.name",
+        "to manage all-resources in compartment id ${var.compartment_ocid} where target.bucket.name",
+        ["Object Storage may only manage object-family in one bucket", "grants all-resources"]),
 }
 # Secrets given by OCID, so every statement is known without a plan.
 EXISTING_SECRETS = {"api_keys_secret_ocid": "ocid1.vaultsecret.oc1..table",
@@ -199,3 +215,10 @@ def test_config_check_rejects_config_it_cannot_see(tools_python: Path, broken_co
                          "config             = var.gateway_config")
     _, problems = hcl_checks.function_config_keys(_checks(tools_python, broken_copy))
     assert any("oci_functions_function.gateway: config is not a literal map" in p for p in problems), problems
+
+
+def test_route_check_rejects_a_missing_responses_route(tools_python: Path, broken_copy: Path) -> None:
+    tooling.replace_once(broken_copy / "locals.tf",
+                         '    { path = "/v1/responses/{id}", methods = ["GET", "DELETE"], streams = false },\n', "")
+    problems = hcl_checks.route_problems(_checks(tools_python, broken_copy))
+    assert any("routes missing" in p and "DELETE" in p for p in problems), problems

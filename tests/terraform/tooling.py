@@ -177,6 +177,8 @@ REQUIRED_VARIABLES: dict[str, object] = {
     "home_region": "eu-frankfurt-1",
     "function_image": "fra.ocir.io/examplens/genai-gw/oci-genai-gateway:0.1.0",
     "api_keys_pepper": "p" * 44,
+    # Optional, but the namespace is otherwise read at plan time, which console cannot do.
+    "object_storage_namespace": "examplens",
 }
 
 

@@ -241,3 +241,37 @@ def test_raw_dedicated_endpoint_ocid_is_served_as_opaque_dedicated():
     assert r.opaque and not r.known
     r.require_kind(EMBEDDING)  # unknown contents: OCI decides
     r.require_kind(CHAT)
+
+
+def test_an_alias_may_send_responses_to_ocis_own_api():
+    table = parse_aliases({"native": {"model": "openai.gpt-oss-120b", "responses": "native"},
+                           "grok": {"model": "xai.grok-4", "responses": "native"},
+                           "plain": "meta.llama-3.3-70b-instruct"}, "MODEL_ALIASES")
+    assert (table["native"].responses, table["grok"].responses, table["plain"].responses) == (
+        "native", "native", "bridge")
+    s = settings(MODEL_ALIASES={"native": {"model": "openai.gpt-oss-120b", "responses": "native"}})
+    assert resolve("native", s).responses == "native" and resolve("openai.gpt-oss-120b", s).responses == "bridge"
+
+
+@pytest.mark.parametrize("entry, fragment", [
+    ({"model": "meta.llama-3.3-70b-instruct", "responses": "native"}, "OpenAI, xAI and Google models only"),
+    ({"model": "cohere.command-a-03-2025", "responses": "native"}, "OpenAI, xAI and Google models only"),
+    ({"model": "openai.gpt-oss-120b", "endpoint": ENDPOINT, "responses": "native"}, "on-demand models"),
+    ({"model": "openai.gpt-oss-120b", "responses": "forward"}, "'bridge' or 'native'"),
+])
+def test_native_responses_only_where_oci_serves_them(entry, fragment):
+    with pytest.raises(ConfigError) as info:
+        parse_aliases({"a": entry}, "MODEL_ALIASES")
+    assert fragment in str(info.value) and "MODEL_ALIASES: alias 'a'" in str(info.value)
+
+
+def test_openai_compatible_url_shares_the_inference_host():
+    from core.oci.deployment import openai_url
+
+    s = settings(OCI_REGION="us-chicago-1")
+    assert openai_url(s, None, "responses") == ("https://inference.generativeai.us-chicago-1.oci.oraclecloud.com"
+                                               "/openai/v1/responses")
+    assert openai_url(s, None, "responses/r1", "eu-frankfurt-1").startswith(
+        "https://inference.generativeai.eu-frankfurt-1.oci.oraclecloud.com/openai/v1/")
+    local = settings(OCI_REGION="us-chicago-1", OCI_GENAI_ENDPOINT="http://127.0.0.1:9")
+    assert openai_url(local, None, "responses") == "http://127.0.0.1:9/openai/v1/responses"

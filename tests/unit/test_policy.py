@@ -120,3 +120,13 @@ async def test_stream_end_line_carries_key_id(gateway_env, log_lines):  # noqa: 
     await response.read()
     end = log_lines.events("stream_end")[-1]
     assert end["key_id"] == "abc123def456" and end["prompt_tokens"] == 4 and end["completion_tokens"] == 1
+
+
+def test_owner_is_the_whole_identity_while_log_key_id_is_cut():
+    from core.exchange import Headers, Request
+    from core.policy import key_id_of, owner_of
+
+    subject = "  " + "s" * 100 + "  "
+    request = Request(headers=Headers({"X-Gateway-Key-Id": subject}))
+    assert owner_of(request) == "s" * 100 and key_id_of(request) == "s" * 64
+    assert owner_of(Request()) is None and owner_of(Request(headers=Headers({"X-Gateway-Key-Id": "  "}))) is None

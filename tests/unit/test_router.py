@@ -63,12 +63,30 @@ async def test_fn_invoke_body_is_routed_by_shape(gateway_env):
     assert sent["servingMode"] == {"servingType": "ON_DEMAND", "modelId": "meta.llama-3.3-70b-instruct"}
 
 
+@respx.mock
+async def test_responses_route_and_invoke_shape(gateway_env):
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(200, json=LLAMA_RESULT, headers={"opc-request-id": "OPC9"}))
+    body = {"model": "meta.llama-3.3-70b-instruct", "input": "Hello", "instructions": "Be brief."}
+    for request in (http("POST", "/deployment/v1/responses", body), Request(body=json.dumps(body).encode(),
+                                                                          kind=INVOKE)):
+        response = await dispatch(request)
+        assert response.status == 200, response.body
+        answer = json.loads(response.body)
+        assert answer["object"] == "response" and answer["output"][0]["content"][0]["text"] == "Hi there"
+    embed = respx.post(f"{GENAI}/actions/embedText").mock(return_value=httpx.Response(200, json={
+        "id": "e", "modelId": "cohere.embed-v4.0", "embeddings": [[0.5, 0.5]],
+        "usage": {"promptTokens": 1, "totalTokens": 1}}))
+    embedded = await dispatch(Request(body=json.dumps({"model": "cohere.embed-v4.0", "input": "x"}).encode(),
+                                      kind=INVOKE))
+    assert embed.called and json.loads(embedded.body)["object"] == "list"  # model + input alone: embeddings
+
+
 async def test_invoke_with_unrecognized_body_is_400(gateway_env):
     response = await dispatch(Request(body=b'{"hello": 1}', kind=INVOKE))
     assert response.status == 400 and error_of(response)["code"] == "unrecognized_invocation"
 
 
-@pytest.mark.parametrize("path", ["/v1/responses", "/v1/completions", "/", "/v1/chat", "/v1/chat/completions/extra"])
+@pytest.mark.parametrize("path", ["/v1/audio/speech", "/v1/completions", "/", "/v1/chat", "/v1/chat/completions/extra"])
 async def test_unknown_paths_are_openai_404(gateway_env, path):
     response = await dispatch(http("POST", path, CHAT))
     assert response.status == 404
