@@ -96,7 +96,8 @@ ROLES: dict[str, Role] = {
             Shape("embeddings", lambda body: "input" in body and "messages" not in body, "handlers.embeddings"),
         ),
     ),
-    "ingest": Role(shapes=(Shape("ingest", _is_object_event, "handlers.ingest"),)),
+    "ingest": Role(shapes=(Shape("ingest", _is_object_event, "handlers.ingest"),
+                           Shape("reconcile", lambda body: "gatewayReconcile" in body, "handlers.reconcile"))),
     # The authorizer answers every call with its contract's JSON ({"active": false}), never an OpenAI error:
     # API Gateway reads only that shape.
     "authorizer": Role(

@@ -96,6 +96,14 @@ class IngestConfig:
     def _prefix(self, template: str, event: ObjectEvent) -> str:
         return template.replace("{bucket}", event.bucket).replace("{namespace}", event.namespace)
 
+    def output_root(self, event: ObjectEvent) -> str:
+        """Where the outputs of every object of the event's bucket live (``embeddings/``)."""
+        return self._prefix(self.output_prefix, event)
+
+    def failed_root(self, event: ObjectEvent) -> str:
+        """Where the dead letters of the event's bucket live (``failed/``)."""
+        return self._prefix(self.failed_prefix, event)
+
     def output_dir(self, event: ObjectEvent) -> str:
         """``embeddings/<source object>/``: every output of the object lives under it."""
         return f"{self._prefix(self.output_prefix, event)}{event.name}/"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.errors import ConfigError
 from core.ingest import output as out
@@ -51,12 +51,16 @@ class Continuation:
 
     async def send(self, event: ObjectEvent, invocation: int, *, deadline: float | None) -> str:
         """Invoke this function, detached, with ``event`` as continuation number ``invocation``; OCI's request id."""
+        body = ObjectEvent(event.event_type, event.namespace, event.bucket, event.name, event.etag, event.event_id,
+                           event.event_time, invocation).as_body()
+        return await self.send_body(body, deadline=deadline)
+
+    async def send_body(self, body: dict[str, Any], *, deadline: float | None) -> str:
+        """Invoke this function, detached, with ``body`` (an event or a reconciliation to go on with)."""
         function_id = self.function_id
         if not function_id:
             raise ConfigError("INGEST_CONTINUATION=invoke needs the function's OCID (FN_FN_ID, set by OCI Functions)")
         client = self._connect()
         if self._endpoint is None:
             self._endpoint = await invoke_endpoint(client, function_id, deadline=deadline)
-        body = ObjectEvent(event.event_type, event.namespace, event.bucket, event.name, event.etag, event.event_id,
-                           event.event_time, invocation).as_body()
         return await invoke_detached(client, self._endpoint, function_id, json.dumps(body).encode(), deadline=deadline)

@@ -29,6 +29,7 @@ dead letter.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import time
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ FAILED = "failed"
 PARTIAL = "partial"
 REMOVED = "removed"
 STALE_DELETE = "stale_delete"
+IN_PROGRESS = "in_progress"
 
 MAX_WINDOW = 2048  # inputs per create_embeddings call (OpenAI's request limit, fanned out by 96)
 
@@ -175,6 +177,10 @@ class Pipeline:
         info = await self.store.head(event.namespace, event.bucket, event.name, deadline=deadline)
         if info.ok:  # re-created after this delete: its own create event owns the outputs
             return Outcome(STALE_DELETE, event, "the object exists again")
+        manifest = await self.outputs.manifest(event, deadline)
+        owner = (manifest or {}).get("source") or {}
+        if owner.get("bucket") not in (None, event.bucket):  # buckets sharing outputs without {bucket} in the prefix
+            return Outcome(STALE_DELETE, event, f"the outputs belong to bucket {owner.get('bucket')}")
         removed = await self.outputs.remove(event, deadline)
         removed += await self.outputs.remove_letter(event, deadline)
         return Outcome(REMOVED, event, detail={"removed": removed})
@@ -207,10 +213,15 @@ class Pipeline:
 
     async def _already_done(self, event: ObjectEvent, previous: dict[str, Any] | None,
                             deadline: float | None) -> Outcome | None:
-        """UNCHANGED when this version is complete or was recorded as permanently unprocessable."""
+        """UNCHANGED when this version is complete or was recorded as permanently unprocessable; IN_PROGRESS
+        when a continuation owns this version's partial run right now (only that continuation goes on)."""
         if previous and previous.get("status") == out.COMPLETE and _source_etag(previous) == event.etag:
             return Outcome(UNCHANGED, event, "already embedded", chunks=int(previous.get("chunkCount") or 0),
                            parts=len(previous.get("parts") or []))
+        if previous and _source_etag(previous) == event.etag and not event.continuation \
+                and _leased(previous, self.clock()):
+            return Outcome(IN_PROGRESS, event, "a continuation is finishing this version",
+                           chunks=int(previous.get("chunkCount") or 0))
         letter = await self.outputs.letter(event, deadline)
         if letter and _source_etag(letter) == event.etag and not letter.get("retryable", True):
             return Outcome(UNCHANGED, event, f"already recorded as {letter.get('reason')}")
@@ -327,6 +338,17 @@ def _source_etag(document: dict[str, Any]) -> Any:
     return (document.get("source") or {}).get("eTag")
 
 
+def _leased(manifest: dict[str, Any], now: float) -> bool:
+    """Whether a partial manifest says a continuation owns the run until a time still to come."""
+    until = (manifest.get("continuation") or {}).get("until") if manifest.get("status") == out.PARTIAL else None
+    if not isinstance(until, str):
+        return False
+    try:
+        return calendar.timegm(time.strptime(until, "%Y-%m-%dT%H:%M:%SZ")) > now
+    except ValueError:
+        return False
+
+
 def _not_current(event: ObjectEvent, status: int) -> Outcome | None:
     """DELETED or SUPERSEDED when a conditional read says the event's version is gone."""
     if status == 404:
@@ -348,12 +370,16 @@ async def _read_head(body: AsyncIterator[bytes], size: int) -> bytes:
     return b"".join(parts)
 
 
-async def process_event(event: ObjectEvent, *, deadline: float | None = None, request_id: str = "",
-                        invoke_type: str = "") -> Outcome:
-    """Handle one event with the process's pipeline (built once from the settings)."""
+def process_pipeline() -> Pipeline:
+    """The process's pipeline, built once from the settings."""
     def build() -> Pipeline:
         settings = runtime.settings()
         return Pipeline(IngestConfig.from_settings(settings), settings=settings)
 
-    return await runtime.memo("ingest_pipeline", build).handle(event, deadline=deadline, request_id=request_id,
-                                                               invoke_type=invoke_type)
+    return runtime.memo("ingest_pipeline", build)
+
+
+async def process_event(event: ObjectEvent, *, deadline: float | None = None, request_id: str = "",
+                        invoke_type: str = "") -> Outcome:
+    """Handle one event with the process's pipeline."""
+    return await process_pipeline().handle(event, deadline=deadline, request_id=request_id, invoke_type=invoke_type)
