@@ -315,6 +315,24 @@ class Settings:
         "Overrides the Functions management host (`scheme://host[:port]`) used to look up the ingest function's "
         "invoke endpoint; used for the local emulator.",
     )
+    # Vector stores (PostgreSQL with pgvector): the ingest role writes them, the gateway role searches them.
+    vector_store_url: str | None = _setting(
+        "VECTOR_STORE_URL", None,
+        "Vector stores: the PostgreSQL (pgvector) connection string, `postgresql://user:password@host:5432/db` or "
+        "`key=value` pairs. TLS is required outside localhost (`sslmode=require` is added when unset). Unset, with "
+        "no `VECTOR_STORE_URL_SECRET_OCID` either: no vector stores (ingestion writes JSONL only).",
+        secret=True,
+    )
+    vector_store_url_secret_ocid: str | None = _setting(
+        "VECTOR_STORE_URL_SECRET_OCID", None,
+        "Vector stores: OCID of a Vault secret holding the connection string (read once per container); used when "
+        "`VECTOR_STORE_URL` is unset.",
+    )
+    vector_store_statement_timeout_ms: int = _setting(
+        "VECTOR_STORE_STATEMENT_TIMEOUT_MS", 30000,
+        "Vector stores: the database's `statement_timeout` for this function's connection (a search or a write "
+        "that takes longer is cancelled and answered with an error).",
+    )
     # API keys (the `authorizer` role). Pepper values are read only by core.keystore, like credentials.
     api_keys_secret_ocid: str | None = _setting(
         "API_KEYS_SECRET_OCID", None,

@@ -71,3 +71,23 @@ def gateway_env(clean_config, api_key_credentials):
     runtime.set_credentials(api_key_credentials)
     reset_settings()
     yield clean_config
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL with pgvector for the session, its data under the session's temporary folder."""
+    from tests.support.postgres import start_server
+
+    server = start_server(tmp_path_factory.mktemp("postgres") / "data")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def vector_store_url(postgres_server):
+    """The URL of an empty database of its own for this test (dropped afterwards)."""
+    from tests.support.postgres import drop_database, new_database
+
+    name, url = new_database(postgres_server)
+    yield url
+    drop_database(postgres_server, name)

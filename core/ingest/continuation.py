@@ -23,6 +23,8 @@ from core.settings import Settings
 if TYPE_CHECKING:
     from core.oci.client import OCIClient
 
+CALL_SECONDS = 8.0
+"""Time the two calls of a hand-on (look up the endpoint once, invoke) may take, whatever the run had left."""
 CONTINUABLE = frozenset({out.DEADLINE, out.READ_FAILED})
 """Why a run stopped early that another invocation can fix at once (not a throttled upstream: that waits)."""
 
@@ -61,6 +63,12 @@ class Continuation:
         if not function_id:
             raise ConfigError("INGEST_CONTINUATION=invoke needs the function's OCID (FN_FN_ID, set by OCI Functions)")
         client = self._connect()
+        deadline = _call_deadline(deadline)
         if self._endpoint is None:
             self._endpoint = await invoke_endpoint(client, function_id, deadline=deadline)
         return await invoke_detached(client, self._endpoint, function_id, json.dumps(body).encode(), deadline=deadline)
+
+
+def _call_deadline(deadline: float | None) -> float | None:
+    """Handing on is worth a few seconds past a run's own budget: without it the work waits for the reconciliation."""
+    return None if deadline is None else max(deadline, time.time() + CALL_SECONDS)

@@ -34,7 +34,9 @@ DEADLINE = "deadline"
 UPSTREAM_FAILED = "upstream_failed"
 READ_FAILED = "read_failed"
 WRITE_FAILED = "write_failed"
-PERMANENT_REASONS = frozenset({BINARY, UNSUPPORTED, TOO_LARGE, EXTRACTION_FAILED, NO_TEXT})
+STORE_FAILED = "store_failed"
+STORE_MODEL_MISMATCH = "store_model_mismatch"
+PERMANENT_REASONS = frozenset({BINARY, UNSUPPORTED, TOO_LARGE, EXTRACTION_FAILED, NO_TEXT, STORE_MODEL_MISMATCH})
 MAX_LISTED = 50
 """Page numbers listed in a manifest's notes (the count is always exact)."""
 

@@ -60,6 +60,12 @@ class Outputs:
             return None
         return value if isinstance(value, dict) else None
 
+    async def read_lines(self, event: ObjectEvent, name: str, deadline: float | None) -> list[dict[str, Any]]:
+        """The JSON lines of a part (empty when it is missing)."""
+        info, body = await self._guard("read", name, self.store.get_bytes(
+            self.config.output_namespace(event), self.bucket, name, deadline=deadline))
+        return [json.loads(line) for line in body.splitlines() if line.strip()] if info.ok else []
+
     async def manifest(self, event: ObjectEvent, deadline: float | None) -> dict[str, Any] | None:
         return await self.read_json(event, self.config.manifest_name(event), deadline)
 

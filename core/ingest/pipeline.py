@@ -45,6 +45,7 @@ from core.ingest.events import ObjectEvent
 from core.ingest.extract import ExtractionError, make_extractor
 from core.ingest.outputs import OutputFailed, Outputs
 from core.ingest.run import Embedder, ObjectRun, OutOfTime, RunTools, Superseded
+from core.ingest.sink import Sink, sink_trouble, vector_store_configured
 from core.ingest.tokenizer import Counter, get_counter
 from core.oci.objectstorage import ObjectStorage, ReadInterrupted
 from core.settings import Settings
@@ -61,6 +62,7 @@ PARTIAL = "partial"
 REMOVED = "removed"
 STALE_DELETE = "stale_delete"
 IN_PROGRESS = "in_progress"
+SYNCED = "synced"
 
 MAX_WINDOW = 2048  # inputs per create_embeddings call (OpenAI's request limit, fanned out by 96)
 
@@ -111,7 +113,8 @@ class Pipeline:
 
     def __init__(self, config: IngestConfig, *, settings: Settings | None = None, store: ObjectStorage | None = None,
                  embed: Embedder | None = None, counter: Counter | None = None,
-                 clock: Callable[[], float] = time.time, continuation: Continuation | None = None) -> None:
+                 clock: Callable[[], float] = time.time, continuation: Continuation | None = None,
+                 sink: Sink | None = None) -> None:
         self.config = config
         self.settings = settings or runtime.settings()
         self.store = store or ObjectStorage(runtime.client)
@@ -121,6 +124,7 @@ class Pipeline:
         self.clock = clock
         self.window = min(MAX_WINDOW, 96 * max(1, self.settings.embeddings_concurrency))
         self.continuation = continuation or Continuation(self.settings, runtime.client)
+        self.sink = sink or Sink(config, runtime.database if vector_store_configured(self.settings) else None)
 
     @property
     def counter(self) -> Counter:
@@ -170,7 +174,19 @@ class Pipeline:
         if clear_outputs:
             await self.outputs.remove(event, deadline)
         await self.outputs.dead_letter(event, reason, message, stage=stage, deadline=deadline, detail=detail or None)
+        await self._store_failure(event, reason, message, clear_outputs)
         return Outcome(status, event, reason, detail={"message": message, **detail})
+
+    async def _store_failure(self, event: ObjectEvent, reason: str, message: str, stale: bool) -> None:
+        """The vector store counts the object as failed; an older version's rows go when its outputs went."""
+        if not self.sink.enabled:
+            return
+        try:
+            if stale:
+                await self.sink.remove(event)
+            await self.sink.fail(event, reason, message)
+        except APIError as exc:
+            sink_trouble(event, "recording a failure", exc)
 
     # --- delete ---------------------------------------------------------------------------------
     async def _delete(self, event: ObjectEvent, deadline: float | None) -> Outcome:
@@ -183,6 +199,11 @@ class Pipeline:
             return Outcome(STALE_DELETE, event, f"the outputs belong to bucket {owner.get('bucket')}")
         removed = await self.outputs.remove(event, deadline)
         removed += await self.outputs.remove_letter(event, deadline)
+        if self.sink.enabled:
+            try:
+                removed += int(await self.sink.remove(event))
+            except APIError as exc:  # its rows stay until the reconciliation finds the object gone
+                sink_trouble(event, "removing a deleted object", exc)
         return Outcome(REMOVED, event, detail={"removed": removed})
 
     # --- create / update ------------------------------------------------------------------------
@@ -190,12 +211,15 @@ class Pipeline:
         previous = await self.outputs.manifest(event, deadline)
         done = await self._already_done(event, previous, deadline)
         if done is not None:
-            return done
+            return await self._synced(event, previous, done, deadline) if done.reason == "already embedded" else done
         head = await self.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
                                      deadline=deadline)
         gone = _not_current(event, head.status)
         if gone is not None:
             return gone
+        refused = await self._store_ready(event, deadline)
+        if refused is not None:
+            return refused
         if head.size is not None and head.size > self.config.max_object_bytes:
             return await self._fail(event, out.TOO_LARGE, f"{head.size} bytes is over INGEST_MAX_OBJECT_BYTES "
                                     f"({self.config.max_object_bytes})", stage="read", deadline=deadline,
@@ -211,19 +235,54 @@ class Pipeline:
         finally:
             await stream.aclose()
 
+    async def _store_ready(self, event: ObjectEvent, deadline: float | None) -> Outcome | None:
+        """Before embedding: a store holding another model's vectors refuses the object (a dead letter names the
+        re-embedding); otherwise the object counts as in progress."""
+        if not self.sink.enabled:
+            return None
+        try:
+            await self.sink.check_model(event)
+            await self.sink.begin(event)
+        except APIError as exc:
+            if exc.code == "vector_store_model_mismatch":
+                return await self._fail(event, out.STORE_MODEL_MISMATCH, exc.message, stage="store", deadline=deadline)
+            sink_trouble(event, "starting the version", exc)
+        return None
+
+    async def _synced(self, event: ObjectEvent, manifest: dict[str, Any] | None, done: Outcome,
+                      deadline: float | None) -> Outcome:
+        """A complete manifest whose version the vector store lacks (its write failed, or the store is new):
+        the rows are loaded from the parts, without embedding anything again."""
+        if not self.sink.enabled or manifest is None:
+            return done
+        try:
+            if await self.sink.is_live(event):
+                return done
+            head = await self.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
+                                         deadline=deadline)
+            gone = _not_current(event, head.status)
+            if gone is not None:
+                return gone
+            outcome = await self.sink.sync(event, manifest, self.outputs, head.headers)
+        except APIError as exc:
+            done.detail["vectorStore"] = sink_trouble(event, "loading the parts", exc)
+            return done
+        await self.outputs.remove_letter(event, deadline)
+        return Outcome(SYNCED, event, f"vector store {outcome}", chunks=done.chunks, parts=done.parts)
+
     async def _already_done(self, event: ObjectEvent, previous: dict[str, Any] | None,
                             deadline: float | None) -> Outcome | None:
         """UNCHANGED when this version is complete or was recorded as permanently unprocessable; IN_PROGRESS
         when a continuation owns this version's partial run right now (only that continuation goes on)."""
-        if previous and previous.get("status") == out.COMPLETE and _source_etag(previous) == event.etag:
+        same = previous is not None and _source_etag(previous) == event.etag
+        if same and _complete_with(previous, self.config.model):
             return Outcome(UNCHANGED, event, "already embedded", chunks=int(previous.get("chunkCount") or 0),
                            parts=len(previous.get("parts") or []))
-        if previous and _source_etag(previous) == event.etag and not event.continuation \
-                and _leased(previous, self.clock()):
+        if same and not event.continuation and _leased(previous, self.clock()):
             return Outcome(IN_PROGRESS, event, "a continuation is finishing this version",
                            chunks=int(previous.get("chunkCount") or 0))
         letter = await self.outputs.letter(event, deadline)
-        if letter and _source_etag(letter) == event.etag and not letter.get("retryable", True):
+        if letter and _source_etag(letter) == event.etag and _permanent(letter):
             return Outcome(UNCHANGED, event, f"already recorded as {letter.get('reason')}")
         return None
 
@@ -250,8 +309,9 @@ class Pipeline:
                                     f"{head.size} bytes is over INGEST_MAX_WHOLE_OBJECT_BYTES "
                                     f"({cfg.max_whole_object_bytes})", stage="detect", deadline=deadline,
                                     status=SKIPPED, clear_outputs=had_outputs)
-        tools = RunTools(cfg, self.store, self.outputs, self.embed, self.counter, self.clock, self.window)
-        run = ObjectRun(tools, event, progress or out.Progress(kind=detection.kind), deadline, request_id)
+        tools = RunTools(cfg, self.store, self.outputs, self.embed, self.counter, self.clock, self.window, self.sink)
+        run = ObjectRun(tools, event, progress or out.Progress(kind=detection.kind), deadline, request_id,
+                        head.headers)
         try:
             if detection.kind == kinds.PDF:
                 await run.consume_pdf(first, body)
@@ -269,6 +329,8 @@ class Pipeline:
             reason = out.NO_TEXT if "no extractable text" in str(exc) else out.EXTRACTION_FAILED
             return await self._fail(event, reason, str(exc), stage="extract", deadline=deadline,
                                     clear_outputs=had_outputs, **_notes_detail(run.progress))
+        if isinstance(exc, APIError) and exc.code == "vector_store_model_mismatch":
+            return await self._fail(event, out.STORE_MODEL_MISMATCH, exc.message, stage="store", deadline=deadline)
         if isinstance(exc, Superseded) or (isinstance(exc, ReadInterrupted) and exc.changed):
             return Outcome(SUPERSEDED, event, "the object changed while it was being embedded",
                            chunks=run.progress.chunks)
@@ -292,9 +354,14 @@ class Pipeline:
             written = False
         if not written:
             return Outcome(SUPERSEDED, event, "the object changed while it was being embedded", chunks=progress.chunks)
+        detail = {"type": progress.kind, "dimensions": progress.dimensions, "invocations": progress.invocations,
+                  **_notes_detail(progress)}
+        if run.sink_error is not None:  # searchable once the reconciliation loads the parts into the store
+            await self.outputs.dead_letter(event, out.STORE_FAILED, run.sink_error, stage="store",
+                                           deadline=run.deadline)
+            detail["vectorStore"] = run.sink_error
         return Outcome(EMBEDDED, event, chunks=progress.chunks, parts=len(progress.parts), total_tokens=progress.tokens,
-                       detail={"type": progress.kind, "dimensions": progress.dimensions,
-                               "invocations": progress.invocations, **_notes_detail(progress)})
+                       detail=detail)
 
     async def _partial(self, run: ObjectRun, reason: str, message: str, **detail: Any) -> Outcome:
         """Save the progress; hand the rest to a continuation when one can finish it."""
@@ -336,6 +403,16 @@ def _notes_detail(progress: out.Progress) -> dict[str, Any]:
 
 def _source_etag(document: dict[str, Any]) -> Any:
     return (document.get("source") or {}).get("eTag")
+
+
+def _complete_with(manifest: Any, model: str) -> bool:
+    """A complete manifest of this model (another model's is embedded again: a re-embedding)."""
+    return manifest.get("status") == out.COMPLETE and manifest.get("model") == model
+
+
+def _permanent(letter: dict[str, Any]) -> bool:
+    """A dead letter that settles this version (a model mismatch is checked again: the store may be re-embedded)."""
+    return not letter.get("retryable", True) and letter.get("reason") != out.STORE_MODEL_MISMATCH
 
 
 def _leased(manifest: dict[str, Any], now: float) -> bool:

@@ -196,7 +196,7 @@ class _Stop:
 
 
 class _OutputSources:
-    """The source names the output bucket holds outputs for (manifests and dead letters), in name order."""
+    """The source names outputs exist for (manifests, dead letters, vector-store records), in name order."""
 
     def __init__(self, pipeline: Pipeline, namespace: str, bucket: str) -> None:
         self.pipeline = pipeline
@@ -212,8 +212,21 @@ class _OutputSources:
                 name = is_source(item.name[len(prefix):])
                 if name is not None and (after is None or name > after):
                     found.add(name)
+        found.update(n for n in await self._stored(self.event.bucket) if after is None or n > after)
         for name in sorted(found):
             yield name
+
+    async def _stored(self, bucket: str) -> list[str]:
+        """Objects the vector store has rows or a record of (a delete it missed leaves them there)."""
+        sink = self.pipeline.sink
+        if not sink.enabled:
+            return []
+        from core.vectorstores.ids import store_id
+
+        try:
+            return await (await sink.tables()).objects(store_id(bucket))
+        except APIError:
+            return []
 
 
 def _manifest_source(rest: str) -> str | None:
@@ -294,6 +307,18 @@ async def _go_on(pipeline: Pipeline, buckets: list[BucketRef], position: Positio
 # --- command line -----------------------------------------------------------------------------------
 
 
+async def reembed(pipeline: Pipeline, buckets: list[BucketRef]) -> None:
+    """Forget the buckets' vector stores, so the reconciliation that follows embeds every object with today's
+    model (a complete manifest of another model is not "done") and the stores are created anew."""
+    from core.vectorstores.ids import store_id
+
+    if not pipeline.sink.enabled:
+        return
+    tables = await pipeline.sink.tables()
+    for ref in buckets:
+        await tables.drop_store(store_id(ref.bucket))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from core import runtime
 
@@ -304,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="objects processed at the same time")
     parser.add_argument("--dry-run", action="store_true", help="list what would be processed, change nothing")
     parser.add_argument("--keep-orphans", action="store_true", help="do not remove outputs of deleted objects")
+    parser.add_argument("--reembed", action="store_true",
+                        help="drop the buckets' vector stores and embed every object again with INGEST_EMBEDDING_MODEL")
     args = parser.parse_args(argv)
     settings = runtime.settings()
     pipeline = Pipeline(IngestConfig.from_settings(settings), settings=settings)
@@ -314,11 +341,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     async def run() -> dict[str, int]:
         try:
+            if args.reembed and not args.dry_run:
+                await reembed(pipeline, buckets)
             done = await Reconciliation(pipeline, buckets, concurrency=args.concurrency, dry_run=args.dry_run,
                                         remove_orphans=not args.keep_orphans, prefix=args.prefix,
                                         report=report).run()
             return done.counts
         finally:
+            await runtime.close_database()
             await runtime.close_client()
 
     counts = asyncio.run(run())

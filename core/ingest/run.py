@@ -19,7 +19,9 @@ from core.ingest.chunking import Chunk, Chunker
 from core.ingest.config import IngestConfig
 from core.ingest.events import ObjectEvent
 from core.ingest.extract import ExtractionError
+from core.errors import APIError
 from core.ingest.outputs import Outputs
+from core.ingest.sink import Sink, sink_trouble
 from core.ingest.tokenizer import Counter
 from core.oci.objectstorage import ObjectStorage
 
@@ -47,6 +49,7 @@ class RunTools:
     counter: Counter
     clock: Callable[[], float]
     window: int
+    sink: Sink
 
 
 def _guarded(kind: str, call: Callable[..., list[str]], *args: Any) -> list[str]:
@@ -63,8 +66,10 @@ class ObjectRun:
     """The state of one object's processing: progress, the part being filled, the embed in flight."""
 
     def __init__(self, tools: RunTools, event: ObjectEvent, progress: out.Progress, deadline: float | None,
-                 request_id: str) -> None:
+                 request_id: str, headers: dict[str, str] | None = None) -> None:
         self.tools = tools
+        self.headers = headers or {}
+        self.sink_error: str | None = None  # the vector store failed: the JSONL output goes on, reconciled later
         self.cfg = tools.config
         self.event = event
         self.progress = progress
@@ -188,12 +193,25 @@ class ObjectRun:
         progress.model_id = model_id
         if vectors:
             progress.dimensions = len(vectors[0])
+        await self._store(window, vectors, model_id)
         for chunk, vector in zip(window, vectors, strict=True):
             self.part.add(out.chunk_line(self.event, chunk, vector, model=self.cfg.model,
                                          encoding=self.cfg.embedding_format))
             progress.tokens += chunk.tokens
             if self.part.full:
                 await self._write_part()
+
+    async def _store(self, window: list[Chunk], vectors: list[list[float]], model_id: str) -> None:
+        """The window's rows into the vector store (if any); a failing database does not stop the run."""
+        sink = self.tools.sink
+        if not sink.enabled or self.sink_error is not None:
+            return
+        try:
+            await sink.add(self.event, self.headers, window, vectors, model_id)
+        except APIError as exc:
+            if exc.code == "vector_store_model_mismatch":
+                raise
+            self.sink_error = sink_trouble(self.event, "adding chunks", exc)
 
     async def _write_part(self) -> None:
         if not self.part.lines:
@@ -230,11 +248,31 @@ class ObjectRun:
             return False
         outputs = self.tools.outputs
         self.progress.resume = None
-        await outputs.write_manifest(event, self.manifest(out.COMPLETE, head), self.deadline)
+        manifest = self.manifest(out.COMPLETE, head)
+        await self._commit_store(head, manifest)
+        await outputs.write_manifest(event, manifest, self.deadline)
         keep = [p.name for p in self.progress.parts] + [cfg.manifest_name(event)]
         await outputs.remove(event, self.deadline, keep=keep, manifest_first=False)
         await outputs.remove_letter(event, self.deadline)
         return True
+
+    async def _commit_store(self, head: Any, manifest: dict[str, Any]) -> None:
+        """Make the version live in the vector store; :class:`Superseded` when a later version is already live."""
+        from core.vectorstores.store import INCOMPLETE, STALE
+
+        sink = self.tools.sink
+        if not sink.enabled or self.sink_error is not None:
+            return
+        try:
+            outcome = await sink.commit(self.event, self.headers, self.progress.chunks, getattr(head, "size", None),
+                                        self.tools.outputs, manifest)
+        except APIError as exc:
+            self.sink_error = sink_trouble(self.event, "making the version live", exc)
+            return
+        if outcome == STALE:
+            raise Superseded()
+        if outcome == INCOMPLETE:
+            self.sink_error = "the vector store misses chunks of this version even after reloading the parts"
 
     async def save_partial(self, reason: str, message: str, continuation: dict[str, Any] | None = None,
                            **detail: Any) -> None:

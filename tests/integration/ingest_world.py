@@ -20,6 +20,12 @@ CHUNK_TOKENS = 40
 OVERLAP = 8
 
 
+def now_iso() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def event(kind: str, name: str, etag: str | None, *, bucket: str = INPUT, namespace: str = NS) -> dict[str, Any]:
     """An OCI Events CloudEvent exactly in the documented shape."""
     details: dict[str, Any] = {"bucketName": bucket, "archivalState": "Available", "namespace": namespace,
@@ -31,7 +37,7 @@ def event(kind: str, name: str, etag: str | None, *, bucket: str = INPUT, namesp
         "cloudEventsVersion": "0.1",
         "eventTypeVersion": "2.0",
         "source": "ObjectStorage",
-        "eventTime": "2026-01-21T16:26:30.849Z",
+        "eventTime": now_iso(),  # when it happened: a delete's time guards newer rows
         "contentType": "application/json",
         "data": {
             "compartmentId": "ocid1.compartment.oc1..local",

@@ -29,6 +29,7 @@ PURE = {
     "core.embeddings.request", "core.embeddings.plan", "core.embeddings.response", "core.embeddings.batching",
     "core.ingest.chunking", "core.ingest.detect", "core.ingest.events", "core.ingest.extract",
     "core.ingest.output", "core.ingest.config",
+    "core.vectorstores.ids", "core.vectorstores.filters",
 }
 SERVICES_AND_STATE = ("core.runtime", "core.oci", "core.chat.service", "core.embeddings.service",
                       "core.ingest.pipeline", "core.health", "core.models", "core.keystore", "core.authorizer",
