@@ -85,6 +85,9 @@ def _is_object_event(body: dict[str, Any]) -> bool:
 ROLES: dict[str, Role] = {
     "gateway": Role(
         routes=(
+            _route("POST", "/v1/vector_stores/{id}/search", "handlers.vector_store_search", "vector_store_search"),
+            _route("GET", "/v1/vector_stores/{id}", "handlers.vector_stores", "vector_store"),
+            _route("GET", "/v1/vector_stores", "handlers.vector_stores", "vector_stores"),
             _route("POST", "/v1/chat/completions", "handlers.chat", "chat"),
             _route("GET", "/v1/models/{id}", "handlers.models", "model"),
             _route("POST", "/v1/embeddings", "handlers.embeddings", "embeddings"),
