@@ -18,7 +18,7 @@ locals {
   use_api_keys         = var.auth_mode == "api_key"
   create_keys_secret   = local.use_api_keys && var.api_keys_secret_ocid == null
   create_pepper_secret = local.use_api_keys && var.api_keys_pepper_secret_ocid == null
-  create_vault         = (local.create_keys_secret || local.create_pepper_secret) && var.existing_vault == null
+  create_vault         = (local.create_keys_secret || local.create_pepper_secret || local.create_database) && var.existing_vault == null
   vault_id             = var.existing_vault != null ? var.existing_vault.vault_id : (local.create_vault ? oci_kms_vault.api_keys[0].id : null)
   vault_key_id         = var.existing_vault != null ? var.existing_vault.key_id : (local.create_vault ? oci_kms_key.api_keys[0].id : null)
   api_keys_secret_ocid = local.use_api_keys ? (local.create_keys_secret ? oci_vault_secret.api_keys[0].id : var.api_keys_secret_ocid) : null
@@ -37,6 +37,10 @@ locals {
       MODEL_ALIASES           = length(keys(var.model_aliases)) > 0 ? jsonencode(var.model_aliases) : null
       SERVED_MODELS           = var.served_models
       DROP_UNSUPPORTED_PARAMS = var.drop_unsupported_params ? "true" : "false"
+      # Vector stores: which buckets are stores, their model, and where the database is.
+      INGEST_INPUT_BUCKETS         = local.vector_store_enabled ? local.input_bucket_name : null
+      INGEST_EMBEDDING_MODEL       = local.vector_store_enabled ? var.ingest_embedding_model : null
+      VECTOR_STORE_URL_SECRET_OCID = local.vector_store_enabled ? local.database_url_secret : null
     }
     ingest = {
       GATEWAY_ROLE           = "ingest"
@@ -46,6 +50,8 @@ locals {
       INGEST_INPUT_BUCKETS   = local.input_bucket_name
       INGEST_OUTPUT_BUCKET   = local.output_bucket_name
       INGEST_EMBEDDING_MODEL = var.ingest_embedding_model
+      # The vector stores' database (database.tf).
+      VECTOR_STORE_URL_SECRET_OCID = local.vector_store_enabled ? local.database_url_secret : null
     }
     authorizer = {
       GATEWAY_ROLE                = "authorizer"
@@ -60,6 +66,9 @@ locals {
     { path = "/v1/embeddings", methods = ["POST"] },
     { path = "/v1/models", methods = ["GET"] },
     { path = "/v1/models/{id}", methods = ["GET"] },
+    { path = "/v1/vector_stores", methods = ["GET"] },
+    { path = "/v1/vector_stores/{id}", methods = ["GET"] },
+    { path = "/v1/vector_stores/{id}/search", methods = ["POST"] },
   ]
 
   # What the gateway function learns about the caller, from the authorizer's `context` (api_key) or the

@@ -126,6 +126,22 @@ resource "oci_core_security_list" "functions" {
   }
 
   dynamic "egress_security_rules" {
+    for_each = var.vector_store == "create" ? [1] : []
+    content {
+      description      = "PostgreSQL to the vector-store database in this subnet (database.tf)"
+      protocol         = "6"
+      destination      = var.functions_subnet_cidr
+      destination_type = "CIDR_BLOCK"
+      stateless        = false
+
+      tcp_options {
+        min = 5432
+        max = 5432
+      }
+    }
+  }
+
+  dynamic "egress_security_rules" {
     for_each = var.enable_nat_gateway ? [1] : []
     content {
       description      = "HTTPS through the NAT gateway"

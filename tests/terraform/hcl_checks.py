@@ -32,9 +32,10 @@ ALLOWED_GRANTS: dict[tuple[str, str], str | None] = {
     ("read", "secret-bundles"): "target.secret.id",
     ("use", "functions-family"): None,
     ("use", "fn-invocation"): None,
+    ("read", "fn-function"): "target.function.id",
 }
 # Locals that only switch statements on or off (booleans) may appear around the statement literals.
-FLAG_LOCALS = frozenset({"use_api_keys"})
+FLAG_LOCALS = frozenset({"use_api_keys", "reconcile_on"})
 
 STATEMENT_RE = re.compile(
     r"^Allow (?P<subject>any-user|service \S+|dynamic-group \S+) to (?P<verb>inspect|read|use|manage) "

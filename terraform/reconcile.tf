@@ -1,0 +1,47 @@
+# Long objects and lost events. The ingest function finishes an object that does not fit in one invocation by
+# invoking itself in detached mode (up to ingest_detached_timeout_seconds), and a Resource Scheduler schedule invokes
+# it with {"gatewayReconcile": {}} so the outputs and vector stores match the input bucket whatever events were lost.
+
+locals {
+  reconcile_on = var.reconcile_schedule != null
+}
+
+# The scheduled reconciliation: the ingest function, invoked with {"gatewayReconcile": {}}, makes the outputs and
+# the vector stores match the input bucket whatever events were lost (docs/ingestion.md).
+resource "oci_resource_scheduler_schedule" "reconcile" {
+  count              = local.reconcile_on ? 1 : 0
+  compartment_id     = var.compartment_ocid
+  display_name       = "${var.name_prefix}-reconcile"
+  description        = "Reconciles the ${var.name_prefix} ingestion with its input bucket"
+  action             = "START_RESOURCE"
+  recurrence_type    = "CRON"
+  recurrence_details = var.reconcile_schedule
+  freeform_tags      = local.tags
+
+  resources {
+    id = oci_functions_function.ingest.id
+    parameters {
+      parameter_type = "BODY"
+      value          = jsonencode({ gatewayReconcile = {} })
+    }
+  }
+}
+
+resource "oci_identity_policy" "ingest_invocations" {
+  provider       = oci.home
+  compartment_id = local.policy_compartment_ocid
+  name           = "${var.name_prefix}-ingest-invocations"
+  description    = "The ${var.name_prefix} ingest function continues itself; the reconcile schedule invokes it"
+  freeform_tags  = local.tags
+
+  statements = concat(
+    [
+      # Continuation: look up its own invoke endpoint, then invoke itself (detached). Nothing else.
+      "Allow dynamic-group ${oci_identity_dynamic_group.ingest.name} to read fn-function in compartment id ${var.compartment_ocid} where target.function.id = '${oci_functions_function.ingest.id}'",
+      "Allow dynamic-group ${oci_identity_dynamic_group.ingest.name} to use fn-invocation in compartment id ${var.compartment_ocid} where target.function.id = '${oci_functions_function.ingest.id}'",
+    ],
+    local.reconcile_on ? [
+      "Allow any-user to use fn-invocation in compartment id ${var.compartment_ocid} where all {request.principal.type = 'resourceschedule', request.principal.id = '${oci_resource_scheduler_schedule.reconcile[0].id}'}",
+    ] : [],
+  )
+}
