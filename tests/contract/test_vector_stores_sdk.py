@@ -20,7 +20,7 @@ DOCUMENTS = {
 
 
 @pytest.fixture
-def world(ingest_factory, gateway_front_factory, store, vector_store_url):
+def world(vector_store_url, ingest_factory, gateway_front_factory, store):  # the database outlives the functions
     ingest = ingest_factory({"VECTOR_STORE_URL": vector_store_url})
     front = gateway_front_factory({"VECTOR_STORE_URL": vector_store_url, "INGEST_INPUT_BUCKETS": INPUT,
                                    "INGEST_EMBEDDING_MODEL": MODEL})

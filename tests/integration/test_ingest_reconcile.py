@@ -102,4 +102,6 @@ def test_a_reconciliation_longer_than_an_invocation_goes_on_detached(ingest_fact
         for status, count in answer["counts"].items():
             handled[status] = handled.get(status, 0) + count
     assert sum(handled.values()) == 161 and handled["unchanged"] == 1  # every object exactly once
+    emulator.emulator.latency = 0
+    ingest(RECONCILE, deadline_s=120)  # an object that ran short inside the chain is finished by the next run
     assert all(manifest_of(store, name)["status"] == "complete" for name in names)

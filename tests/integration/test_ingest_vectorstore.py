@@ -13,7 +13,7 @@ from tests.integration.ingest_world import FIXTURES, INPUT, MODEL, event, letter
 
 
 @pytest.fixture
-def vector_ingest(ingest_factory, vector_store_url):
+def vector_ingest(vector_store_url, ingest_factory):  # the database outlives the function
     deliver = ingest_factory({"VECTOR_STORE_URL": vector_store_url})
     deliver.url = vector_store_url  # type: ignore[attr-defined]
     return deliver
@@ -81,8 +81,8 @@ def test_a_delete_removes_the_rows_only_when_the_object_is_gone(vector_ingest, s
     assert live(vector_ingest.url, "doc.txt") == [] and all_rows(vector_ingest.url) == 0
 
 
-def test_a_failing_database_leaves_the_jsonl_and_the_reconciliation_rebuilds_the_rows(ingest_factory, store,
-                                                                                       vector_store_url, tmp_path):
+def test_a_failing_database_leaves_the_jsonl_and_the_reconciliation_rebuilds_the_rows(vector_store_url, ingest_factory,
+                                                                                       store, tmp_path):
     broken = ingest_factory({"VECTOR_STORE_URL": f"postgresql://postgres@/postgres?host={tmp_path}"})
     etag = upload(store, "guide.txt", (FIXTURES / "guide.txt").read_bytes(), "text/plain")
 
@@ -98,8 +98,8 @@ def test_a_failing_database_leaves_the_jsonl_and_the_reconciliation_rebuilds_the
     assert letter_of(store, "guide.txt") is None
 
 
-def test_a_store_of_another_model_refuses_new_vectors_and_names_the_reembedding(ingest_factory, store,
-                                                                               vector_store_url):
+def test_a_store_of_another_model_refuses_new_vectors_and_names_the_reembedding(vector_store_url, ingest_factory,
+                                                                               store):
     first = ingest_factory({"VECTOR_STORE_URL": vector_store_url})
     etag = upload(store, "a.txt", b"Embedded with the first model.\n", "text/plain")
     assert first(event("createobject", "a.txt", etag))["status"] == "embedded"

@@ -26,7 +26,9 @@ def psql(server: Any, command: str, database: str = "postgres") -> str:
     done = subprocess.run([str(POSTGRES_BIN_PATH / "psql"), server.get_uri(database), "-v", "ON_ERROR_STOP=1",
                            "-At", "-c", command], capture_output=True, text=True, timeout=60)
     if done.returncode:
-        raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+        log = Path(server.pgdata) / "log"
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no server log)"
+        raise RuntimeError(f"psql failed: {done.stderr.strip()}\nserver log:\n{tail}")
     return done.stdout
 
 
