@@ -207,7 +207,7 @@ class VectorTables:
         query = sql.SQL("INSERT INTO {} (object, etag, chunk, last_modified, text, embedding, attributes) "
                         "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
             sql.Identifier(store.chunk_table))
-        async with self.db.session() as conn, conn.cursor() as cursor:
+        async with self.db.session() as conn, conn.transaction(), conn.cursor() as cursor:  # one commit per window
             await cursor.executemany(query, [
                 (r.object, r.etag, r.chunk, r.last_modified, r.text, Embedding(r.embedding), Jsonb(r.attributes))
                 for r in rows])
@@ -295,16 +295,23 @@ class VectorTables:
             return [row[0] for row in await cursor.fetchall()]
 
     async def search(self, store: StoreRecord, vector: list[float], limit: int, condition: Condition) -> list[Hit]:
-        """The ``limit`` live chunks nearest to ``vector`` (cosine) that meet ``condition``."""
+        """The ``limit`` live chunks nearest to ``vector`` (cosine) that meet ``condition``.
+
+        The HNSW index answers the inner query (candidates ordered by distance); live-version and attribute
+        conditions are applied to those candidates, so the index is used whatever the planner thinks of the join.
+        With a condition, more candidates are taken (and pgvector 0.8's iterative scan widens them if needed).
+        """
+        candidates = min(1000, max(40, limit * (20 if condition.params else 4)))
         query = sql.SQL(
-            "SELECT c.object, c.chunk, c.text, c.attributes, c.embedding <=> %s AS distance FROM {table} c "
+            "SELECT c.object, c.chunk, c.text, c.attributes, c.distance FROM (SELECT object, etag, chunk, text, "
+            "attributes, embedding <=> %s AS distance FROM {table} ORDER BY distance LIMIT %s) c "
             "JOIN vector_store_files f ON f.store_id = %s AND f.object = c.object AND f.etag = c.etag "
-            "WHERE " + condition.sql + " ORDER BY distance LIMIT %s").format(table=sql.Identifier(store.chunk_table))
+            "WHERE " + condition.sql + " ORDER BY c.distance LIMIT %s").format(table=sql.Identifier(store.chunk_table))
         async with self.db.session() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, min(1000, limit * 4)))])
+            await conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(candidates)])
             if self.db.iterative_scan and condition.params:
                 await conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
-            cursor = await conn.execute(query, [Embedding(vector), store.id, *condition.params, limit])
+            cursor = await conn.execute(query, [Embedding(vector), candidates, store.id, *condition.params, limit])
             rows = await cursor.fetchall()
         return [Hit(row[0], int(row[1]), row[2], dict(row[3] or {}), 1.0 - float(row[4])) for row in rows]
 
