@@ -74,13 +74,23 @@ def gateway_env(clean_config, api_key_credentials):
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    """A real PostgreSQL with pgvector for the session, its data under the session's temporary folder."""
+def postgres_server():
+    """A real PostgreSQL with pgvector for the session, its data in a temporary folder of its own.
+
+    Not under pytest's base temporary folder: every pytest run of the same user makes ``pytest-of-<user>`` private
+    again (mode 0700), which locks out the ``pgserver`` user the server runs as when tests run as root.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from tests.support.postgres import start_server
 
-    server = start_server(tmp_path_factory.mktemp("postgres") / "data")
+    folder = Path(tempfile.mkdtemp(prefix="gateway-test-pg-"))
+    server = start_server(folder / "data")
     yield server
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
