@@ -15,15 +15,13 @@ with the function's settings in the environment (``INGEST_*``, ``OCI_REGION``...
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 from typing import Any, Sequence
 
 from core import runtime
 from core.ingest.config import BucketRef, IngestConfig
 from core.ingest.pipeline import Pipeline
-from core.ingest.reconcile import Reconciliation
+from core.ingest.reconcile import Reconciliation, print_outcome, run_command
 
 
 async def backfill(pipeline: Pipeline, bucket: str, namespace: str | None = None, *, prefix: str | None = None,
@@ -46,19 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = runtime.settings()
     pipeline = Pipeline(IngestConfig.from_settings(settings), settings=settings)
 
-    def report(name: str, status: str) -> None:
-        print(json.dumps({"object": name, "status": status}), flush=True)
-
     async def run() -> dict[str, int]:
-        try:
-            return await backfill(pipeline, args.bucket, args.namespace, prefix=args.prefix,
-                                  concurrency=args.concurrency, dry_run=args.dry_run, report=report)
-        finally:
-            await runtime.close_client()
+        return await backfill(pipeline, args.bucket, args.namespace, prefix=args.prefix,
+                              concurrency=args.concurrency, dry_run=args.dry_run, report=print_outcome)
 
-    counts = asyncio.run(run())
-    print(json.dumps({"summary": counts}), flush=True)
-    return 1 if counts.get("failed") or counts.get("partial") else 0
+    return run_command(run)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -104,16 +104,30 @@ async def read_pages(data: bytes, *, first_page: int, page_seconds: float,
             await child.stop()
 
 
-async def _header(child: _Child, page: int, page_seconds: float, budget: Callable[[], float | None]) -> int:
-    allowance = page_seconds + START_SECONDS
+SLOW = object()
+"""What :func:`_read` answers when the child took longer than its allowance."""
+
+
+async def _read(child: _Child, allowance: float, budget: Callable[[], float | None], page: int) -> Any:
+    """The child's next message within ``allowance`` and what the budget has left: :class:`OutOfTime` when the
+    budget ran out first, :data:`SLOW` when the allowance did, None when the child ended without one."""
     left = budget()
+    if left is not None and left <= 0:
+        raise OutOfTime(page)
     wait = allowance if left is None else min(allowance, left)
     try:
-        header = await child.line(wait)
+        return await child.line(wait)
     except asyncio.TimeoutError:
         if wait < allowance:
             raise OutOfTime(page) from None
-        raise ExtractionError(f"opening the PDF took longer than {wait:.0f} s") from None
+        return SLOW
+
+
+async def _header(child: _Child, page: int, page_seconds: float, budget: Callable[[], float | None]) -> int:
+    allowance = page_seconds + START_SECONDS
+    header = await _read(child, allowance, budget, page)
+    if header is SLOW:
+        raise ExtractionError(f"opening the PDF took longer than {allowance:.0f} s")
     if header is None:
         raise ExtractionError("unreadable PDF (the reader process ended without an answer)")
     if "error" in header:
@@ -124,15 +138,8 @@ async def _header(child: _Child, page: int, page_seconds: float, budget: Callabl
 async def _pages_of(child: _Child, page: int, total: int, page_seconds: float,
                     budget: Callable[[], float | None]) -> AsyncIterator[Page]:
     while page < total:
-        left = budget()
-        if left is not None and left <= 0:
-            raise OutOfTime(page)
-        wait = page_seconds if left is None else min(page_seconds, left)
-        try:
-            message = await child.line(wait)
-        except asyncio.TimeoutError:
-            if wait < page_seconds:
-                raise OutOfTime(page) from None
+        message = await _read(child, page_seconds, budget, page)
+        if message is SLOW:
             yield Page(page, error=f"took longer than {page_seconds:g} s")
             return
         if message is None:

@@ -23,7 +23,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from core.errors import APIError, invalid_request
 from core.ingest.config import BucketRef, IngestConfig
@@ -336,22 +336,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     pipeline = Pipeline(IngestConfig.from_settings(settings), settings=settings)
     buckets = [BucketRef(b, args.namespace) for b in args.bucket] if args.bucket else list(pipeline.config.inputs)
 
-    def report(name: str, status: str) -> None:
-        print(json.dumps({"object": name, "status": status}), flush=True)
-
     async def run() -> dict[str, int]:
+        if args.reembed and not args.dry_run:
+            await reembed(pipeline, buckets)
+        done = await Reconciliation(pipeline, buckets, concurrency=args.concurrency, dry_run=args.dry_run,
+                                    remove_orphans=not args.keep_orphans, prefix=args.prefix,
+                                    report=print_outcome).run()
+        return done.counts
+
+    return run_command(run)
+
+
+def print_outcome(name: str, status: str) -> None:
+    print(json.dumps({"object": name, "status": status}), flush=True)
+
+
+def run_command(run: Callable[[], Awaitable[dict[str, int]]]) -> int:
+    """Run a command's work on its own event loop, close what it opened, print the summary; 1 if anything failed
+    or stayed partial."""
+    from core import runtime
+
+    async def closing() -> dict[str, int]:
         try:
-            if args.reembed and not args.dry_run:
-                await reembed(pipeline, buckets)
-            done = await Reconciliation(pipeline, buckets, concurrency=args.concurrency, dry_run=args.dry_run,
-                                        remove_orphans=not args.keep_orphans, prefix=args.prefix,
-                                        report=report).run()
-            return done.counts
+            return await run()
         finally:
             await runtime.close_database()
             await runtime.close_client()
 
-    counts = asyncio.run(run())
+    counts = asyncio.run(closing())
     print(json.dumps({"summary": counts}), flush=True)
     return 1 if counts.get("failed") or counts.get("partial") else 0
 
