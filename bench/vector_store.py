@@ -74,6 +74,7 @@ async def store_numbers(url: str, chunks: int, queries: int, dims: int) -> dict[
     async with db.session() as conn:
         started = time.perf_counter()
         await conn.execute("SET maintenance_work_mem = '512MB'")
+        await conn.execute("SET statement_timeout = 0")  # a bulk build, not a request
         await conn.execute(sql.SQL("CREATE INDEX {} ON {} USING hnsw (embedding vector_cosine_ops)").format(
             sql.Identifier(store.chunk_table + "_hnsw"), sql.Identifier(store.chunk_table)))
         build = time.perf_counter() - started
