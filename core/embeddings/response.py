@@ -24,6 +24,15 @@ def encode_base64(vector: Sequence[float]) -> str:
     return base64.b64encode(packed.tobytes()).decode("ascii")
 
 
+def decode_base64(text: str) -> list[float]:
+    """The floats :func:`encode_base64` wrote."""
+    packed = array("f")
+    packed.frombytes(base64.b64decode(text))
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return packed.tolist()
+
+
 def _vectors(result: Any, batch: Batch) -> list[list[float]]:
     embeddings = result.get("embeddings") if isinstance(result, dict) else None
     if embeddings is None and isinstance(result, dict):
