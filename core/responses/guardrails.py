@@ -8,7 +8,8 @@ Responses requests and answers. Imported only when a policy is active.
 * Output, bridged: the chat completion is screened as chat's is before it becomes the response; a stream is
   buffered and rewritten under ``block``/``mask`` (:meth:`ChatGuard.buffered_chunks`), relayed and checked
   after its last event under ``inform`` (:func:`stream_hooks`).
-* Output, native: a non-streamed answer is checked before it is returned (:func:`screen_native`). OCI's event
+* Output, native: a non-streamed answer is checked before it is returned (:func:`screen_native`), and so is a
+  stored native response read back (:func:`screen_answer`: OCI keeps what its model answered). OCI's event
   stream is passed through as it comes and is not checked; the output report says so.
 """
 
@@ -50,14 +51,18 @@ def stream_hooks(guard: ChatGuard) -> tuple[Screen | None, OnComplete | None]:
     return None, after
 
 
+async def screen_answer(guard: ChatGuard, response: dict[str, Any]) -> dict[str, Any]:
+    """A response object of OCI's own after the output checks: as it was, masked, or blocked."""
+    targets = screening.answer_targets(response)
+    blocked, masked = await guard.screen_outputs({i: t.text for i, t in enumerate(targets)})
+    return screening.with_answer(response, targets, blocked, masked) if blocked or masked else response
+
+
 async def screen_native(guard: ChatGuard, result: ChatResult) -> ChatResult:
     """OCI's own answer after the output checks (non-streamed), with the reports in its headers."""
     await guard.finish_input()
     if result.body is not None:
-        targets = screening.answer_targets(result.body)
-        blocked, masked = await guard.screen_outputs({i: t.text for i, t in enumerate(targets)})
-        if blocked or masked:
-            result.body = screening.with_answer(result.body, targets, blocked, masked)
+        result.body = await screen_answer(guard, result.body)
     elif guard.policy.checks(output=True):
         report = Report("output", guard.policy, action="unchecked", error=NATIVE_STREAM)
         guard.headers[OUTPUT_HEADER] = report.header()

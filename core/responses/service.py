@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
-from core import aliases, model_list, runtime
+from core import aliases, catalog, model_list, runtime
 from core.aliases import NATIVE, ResolvedModel
 from core.catalog import CHAT
 from core.chat import service as chat_service
 from core.chat.service import ChatCall, ChatResult, checked_request, guarded, prepare_call
 from core.chat.stream import StreamTranslator
 from core.chat.translate import ChatPlan, completion_from_result
-from core.errors import invalid_request
+from core.errors import APIError, invalid_request
 from core.gateway_headers import model_headers
 from core.policy import KeyPolicy, model_not_allowed
 from core.responses import native, records
@@ -198,7 +198,7 @@ def _native_recorder(store: ResponseStore, owner: str | None, target: ResolvedMo
                      deadline: float | None) -> Callable[[str], Awaitable[float]]:
     async def record(response_id: str) -> float:
         return await store.save(records.native_record(records.checked_id(response_id), owner, target.model_id,
-                                                      target.region), deadline=deadline)
+                                                      target.region, target.name), deadline=deadline)
 
     return record
 
@@ -260,17 +260,38 @@ async def _owned(response_id: str, owner: str | None, deadline: float | None,
 
 
 async def get_response(response_id: str, query: Mapping[str, str], *, owner: str | None,
-                       deadline: float | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """``GET /v1/responses/{id}``: a stored response, for the key that created it."""
+                       deadline: float | None = None, settings: Settings | None = None,
+                       policy: KeyPolicy | None = None, request_id: str = "") -> dict[str, Any]:
+    """``GET /v1/responses/{id}``: a stored response, for the key that created it.
+
+    A bridged response is stored as its caller got it. OCI keeps a native one as its model answered it, so what
+    is read back goes through the output checks first (the alias's, the deployment's and this key's policies).
+    """
     if query.get("stream", "false").lower() not in ("false", "0", ""):
         raise invalid_request("Streaming a stored response again is not supported: read it whole.", param="stream",
                               code="unsupported_parameter")
     settings = settings or runtime.settings()
     _, stored = await _owned(response_id, owner, deadline, settings)
-    if stored.record.get("kind") == records.NATIVE:
-        return await native.forward("GET", stored.record, f"responses/{response_id}", query, settings=settings,
+    if stored.record.get("kind") != records.NATIVE:
+        return dict(stored.record["response"])
+    response = await native.forward("GET", stored.record, f"responses/{response_id}", query, settings=settings,
                                     deadline=deadline, missing=records.response_not_found(response_id))
-    return dict(stored.record["response"])
+    guard = guarded(settings, _stored_target(stored.record, settings), policy, deadline=deadline,
+                    request_id=request_id)
+    if guard is None:
+        return response
+    from core.responses.guardrails import screen_answer
+
+    return await screen_answer(guard, response)
+
+
+def _stored_target(record: Mapping[str, Any], settings: Settings) -> ResolvedModel:
+    """What a stored native response was asked of: its alias when it still resolves, else its OCI model."""
+    model = str(record.get("model") or "")
+    try:
+        return aliases.resolve(str(record.get("alias") or model), settings, runtime.aliases(settings))
+    except APIError:  # the alias is gone: the deployment's and the key's policies still apply
+        return ResolvedModel(name=model, model_id=model, info=catalog.lookup(model))
 
 
 async def delete_response(response_id: str, *, owner: str | None, deadline: float | None = None,

@@ -229,9 +229,11 @@ def test_a_stored_response_keeps_what_the_caller_got(gateway_front_factory, emul
 
 
 @pytest.fixture
-def native_front(gateway_front_factory):
+def native_front(gateway_front_factory, emulator):
+    emulator.objectstorage.create_bucket("responses")
     aliases = {"oss-native": {"model": "openai.gpt-oss-120b", "responses": "native"}}
-    return gateway_front_factory({"MODEL_ALIASES": json.dumps(aliases), "OCI_GENAI_PROJECT_ID": PROJECT})
+    return gateway_front_factory({"MODEL_ALIASES": json.dumps(aliases), "OCI_GENAI_PROJECT_ID": PROJECT,
+                                  "RESPONSES_BUCKET": "emulatorns/responses"})
 
 
 def native_calls(emulator) -> list:
@@ -269,3 +271,11 @@ def test_native_answers_are_checked_before_they_are_returned(native_front, emula
     masked = caller.client.responses.create(model="oss-native", input="contact?", text=says(EMAIL))
     assert json.loads(masked.output_text) == {"said": "[EMAIL]"} and masked.status == "completed"
     assert caller.last["x-guardrails-output"] == "pii=EMAIL; flagged=pii; action=masked"
+    # OCI keeps what its model answered; read back through the gateway, it is checked again
+    kept_by_oci = emulator.responses.responses[masked.id]["response"]
+    assert EMAIL in json.dumps(kept_by_oci["output"])
+    read = caller.client.responses.retrieve(masked.id)
+    assert read.id == masked.id and json.loads(read.output_text) == {"said": "[EMAIL]"}
+    assert EMAIL not in json.dumps([item.model_dump(mode="json") for item in read.output])
+    unguarded = Caller(native_front.url, None).client.responses.retrieve(masked.id)  # no policy: OCI's copy
+    assert json.loads(unguarded.output_text) == {"said": EMAIL}
