@@ -3,10 +3,11 @@
 Creating a response, in order: check the request, resolve the model once (allow-list, kind), read the stored
 conversation ``previous_response_id`` names (only its owner may continue it), plan the tools, build the chat
 body, let the chat core parse, check and translate it (every per-model rule of ``/v1/chat/completions``
-applies), call OCI, build the response object, and store it before answering (a function freezes once it has
-answered). The chat messages are final right before the OCI call (:func:`_answer`), and the response object
-right before it is stored and returned (:func:`_complete`, and the stream's last event): an input check and an
-output check each belong in exactly one of those places.
+applies), run the guardrails' input checks (:func:`_answer`; a mask rewrites the request itself), call OCI,
+screen the answer (output checks), build the response object, and store it before answering (a function
+freezes once it has answered). A native alias's request goes to OCI's own Responses API after the same checks
+and input checks (:func:`_native`); the guardrails' side of both is :mod:`core.responses.guardrails`, imported
+only when a policy is active.
 """
 
 from __future__ import annotations

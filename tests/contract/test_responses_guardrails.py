@@ -279,3 +279,15 @@ def test_native_answers_are_checked_before_they_are_returned(native_front, emula
     assert EMAIL not in json.dumps([item.model_dump(mode="json") for item in read.output])
     unguarded = Caller(native_front.url, None).client.responses.retrieve(masked.id)  # no policy: OCI's copy
     assert json.loads(unguarded.output_text) == {"said": EMAIL}
+
+
+def test_a_stream_whose_answer_cannot_be_checked_fails_without_sending_it(front, emulator):
+    caller = Caller(front.url, "content_moderation=block")
+    emulator.inject(400, path_contains="/actions/applyGuardrails", body={"code": "InvalidParameter",
+                                                                         "message": "no"})
+    with caller.client.responses.stream(model=CHAT_MODEL, input=" ", text=says(HARMFUL_MARKER)) as stream:
+        events = list(stream)  # a blank input has nothing to check: the one check is the answer's
+    assert [e.type for e in events] == ["response.created", "response.in_progress", "response.failed"]
+    failed = events[-1].response
+    assert failed.status == "failed" and failed.output == [] and "guardrails" in failed.error.message
+    assert len(chat_calls(emulator)) == 1 and len(guard_calls(emulator)) == 1
