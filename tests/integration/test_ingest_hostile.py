@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.integration.ingest_world import INPUT, NS, OUTPUT, event, letter_of, lines_of, manifest_of, upload
-from tests.support.documents import csv_row, nested_json, page_text, pdf, slow_ops_for, stray_quote_csv
+from tests.support.documents import csv_row, nested_json, page_text, pdf, stray_quote_csv
 
 
 def texts_of(store, name: str) -> str:
@@ -62,12 +63,13 @@ def test_a_json_document_nested_too_deep_gets_a_dead_letter_naming_it(ingest, st
     assert '"object":"deep.json"' in ingest.proc.log_text()
 
 
-SLOW_OPS = slow_ops_for(0.45)  # ~0.45 s of pypdf per page on any machine, for a few hundred bytes of PDF
+SLOW_PAGES = {"PYTHONPATH": str(Path(__file__).parents[1] / "support" / "slow_pages"), "TEST_PDF_PAGE_SECONDS": "0.4"}
+"""The function's PDF reader spends 0.4 s more on each page (wall time, the same on any machine)."""
 
 
 def test_a_slow_pdf_respects_the_deadline_page_by_page_and_resumes_at_its_page(ingest_factory, store):
-    ingest = ingest_factory({"INGEST_TIME_RESERVE_SECONDS": "4", "INGEST_CHUNK_TOKENS": "100"})
-    data = pdf([page_text(n) for n in range(20)], slow_ops=SLOW_OPS)  # ~6 s of parsing: more than one call
+    ingest = ingest_factory({"INGEST_TIME_RESERVE_SECONDS": "4", "INGEST_CHUNK_TOKENS": "100", **SLOW_PAGES})
+    data = pdf([page_text(n) for n in range(20)])  # 8 s of reading against 4 s of budget: more than one call
     etag = upload(store, "slow.pdf", data, "application/pdf")
 
     started = time.monotonic()
@@ -137,8 +139,9 @@ def wait_complete(store, name: str, functions, timeout_s: float = 120) -> dict:
 
 
 def test_a_pdf_needing_several_invocations_is_finished_by_detached_continuations(continuing_ingest, store):
-    ingest = continuing_ingest(6.0, {"INGEST_TIME_RESERVE_SECONDS": "3.5", "INGEST_CHUNK_TOKENS": "100"})
-    etag = upload(store, "long.pdf", pdf([page_text(n) for n in range(10)], slow_ops=SLOW_OPS), "application/pdf")
+    # 4 s of reading against 2.5 s of budget per invocation: two invocations at least
+    ingest = continuing_ingest(6.0, {"INGEST_TIME_RESERVE_SECONDS": "3.5", "INGEST_CHUNK_TOKENS": "100", **SLOW_PAGES})
+    etag = upload(store, "long.pdf", pdf([page_text(n) for n in range(10)]), "application/pdf")
 
     first = ingest(event("createobject", "long.pdf", etag), deadline_s=6.0)
 
@@ -148,6 +151,7 @@ def test_a_pdf_needing_several_invocations_is_finished_by_detached_continuations
     assert manifest["invocations"] == len(calls) + 1 >= 2
     assert all(c.invoke_type == "detached" and c.status == 200 and c.error is None for c in calls)
     assert [json.loads(c.body)["gatewayContinuation"] for c in calls] == list(range(2, len(calls) + 2))
+    assert "skippedPages" not in manifest.get("notes", {}), manifest
     text = texts_of(store, "long.pdf")
     assert [text.count(page_text(n)) for n in range(10)] == [1] * 10
     assert chunk_indices(store, "long.pdf") == list(range(manifest["chunkCount"]))
