@@ -138,12 +138,15 @@ def wait_complete(store, name: str, functions, timeout_s: float = 120) -> dict:
     raise AssertionError(f"{name} did not complete: {manifest_of(store, name)}, {functions.invocations}")
 
 
-def test_a_pdf_needing_several_invocations_is_finished_by_detached_continuations(continuing_ingest, store):
-    # 4 s of reading against 2.5 s of budget per invocation: two invocations at least
-    ingest = continuing_ingest(6.0, {"INGEST_TIME_RESERVE_SECONDS": "3.5", "INGEST_CHUNK_TOKENS": "100", **SLOW_PAGES})
-    etag = upload(store, "long.pdf", pdf([page_text(n) for n in range(10)]), "application/pdf")
+PAGES = 12
 
-    first = ingest(event("createobject", "long.pdf", etag), deadline_s=6.0)
+
+def test_a_pdf_needing_several_invocations_is_finished_by_detached_continuations(continuing_ingest, store):
+    # 4.8 s of reading against 4 s of budget per invocation: two invocations at least
+    ingest = continuing_ingest(8.0, {"INGEST_TIME_RESERVE_SECONDS": "4", "INGEST_CHUNK_TOKENS": "100", **SLOW_PAGES})
+    etag = upload(store, "long.pdf", pdf([page_text(n) for n in range(PAGES)]), "application/pdf")
+
+    first = ingest(event("createobject", "long.pdf", etag), deadline_s=8.0)
 
     assert first["status"] == "partial" and first["continuation"] == "sent", first
     manifest = wait_complete(store, "long.pdf", ingest.functions)
@@ -153,7 +156,7 @@ def test_a_pdf_needing_several_invocations_is_finished_by_detached_continuations
     assert [json.loads(c.body)["gatewayContinuation"] for c in calls] == list(range(2, len(calls) + 2))
     assert "skippedPages" not in manifest.get("notes", {}), manifest
     text = texts_of(store, "long.pdf")
-    assert [text.count(page_text(n)) for n in range(10)] == [1] * 10
+    assert [text.count(page_text(n)) for n in range(PAGES)] == [1] * PAGES
     assert chunk_indices(store, "long.pdf") == list(range(manifest["chunkCount"]))
     assert letter_of(store, "long.pdf") is None
 
