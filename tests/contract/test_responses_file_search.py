@@ -216,3 +216,18 @@ def test_a_rerank_model_orders_the_chunks_for_file_search(vector_store_url, inge
     assert best.filename == "weather.txt" and "lighthouse keeper" in best.text and best.score >= 0.5
     reranks = [r.json for r in emulator.requests if r.path.endswith("/actions/rerankText")]
     assert reranks and reranks[-1]["servingMode"]["modelId"] == "cohere.rerank-v4.0-fast"
+
+
+def test_a_native_alias_refuses_a_search_over_the_gateways_stores(gateway_front_factory, vector_store_url, emulator):
+    aliases = {"oss-native": {"model": "openai.gpt-oss-120b", "responses": "native"}}
+    front = gateway_front_factory({"VECTOR_STORE_URL": vector_store_url, "INGEST_INPUT_BUCKETS": INPUT,
+                                   "MODEL_ALIASES": json.dumps(aliases),
+                                   "OCI_GENAI_PROJECT_ID": "ocid1.generativeaiproject.oc1.us-chicago-1.aaaa"})
+
+    with pytest.raises(openai.BadRequestError) as refused:
+        client_for(front).responses.create(model="oss-native", input="hi", tools=[
+            WEATHER, {"type": "file_search", "vector_store_ids": [STORE]}])
+
+    assert refused.value.body["param"] == "tools[1]" and refused.value.body["code"] == "unsupported_tool"
+    assert STORE in refused.value.body["message"]
+    assert not [r for r in emulator.requests if "/openai/v1/responses" in r.path]  # nothing was forwarded
