@@ -440,6 +440,17 @@ class Settings:
         "Vector stores: the database's `statement_timeout` for this function's connection (a search or a write "
         "that takes longer is cancelled and answered with an error).",
     )
+    vector_store_rerank_model: str | None = _setting(
+        "VECTOR_STORE_RERANK_MODEL", None,
+        "Vector stores: an OCI rerank model (e.g. `cohere.rerank-v4.0-fast`, or an alias) that reorders a search's "
+        "nearest chunks and gives their scores (vector-store search and the Responses `file_search` tool, unless "
+        "`ranking_options.ranker` is `none`). Unset: results are ranked by cosine similarity.",
+    )
+    vector_store_rerank_candidates: int = _setting(
+        "VECTOR_STORE_RERANK_CANDIDATES", 50,
+        "Vector stores: nearest chunks (per query) handed to `VECTOR_STORE_RERANK_MODEL`; the best "
+        "`max_num_results` of them are returned. At least `max_num_results` are always reranked.",
+    )
     # API keys (the `authorizer` role). Pepper values are read only by core.keystore, like credentials.
     api_keys_secret_ocid: str | None = _setting(
         "API_KEYS_SECRET_OCID", None,

@@ -4,6 +4,7 @@ Pure. The chat body this builds goes through the same parsing, limits, per-model
 translation as ``/v1/chat/completions``, so a model behaves the same on both routes. Items map as follows:
 
 * ``instructions`` -> a leading system message (never carried over from a stored response, as in OpenAI);
+  the passages a ``file_search`` tool retrieved follow it as a second system message;
 * ``message`` items -> messages of their role (``input_text``/``output_text`` -> text parts, ``input_image``
   -> image parts, fetched through the same SSRF-fenced fetcher as chat when they are URLs);
 * ``function_call``/``custom_tool_call``/``local_shell_call`` -> tool calls of an assistant message (consecutive
@@ -58,11 +59,15 @@ class _Conversation:
         calls.append(call)
 
 
-def chat_plan(request: CreateRequest, history: list[Any], tools: ToolPlan, info: ModelInfo) -> ChatPlan:
-    """The chat body for ``request``, after ``history`` (the stored conversation ``previous_response_id`` names)."""
+def chat_plan(request: CreateRequest, history: list[Any], tools: ToolPlan, info: ModelInfo,
+              context: str | None = None) -> ChatPlan:
+    """The chat body for ``request``, after ``history`` (the stored conversation ``previous_response_id`` names);
+    ``context`` (what ``file_search`` retrieved) is a system message after the instructions."""
     conversation = _Conversation()
     if request.instructions:
         conversation.add({"role": "system", "content": request.instructions}, Source("instructions", whole=True))
+    if context is not None and tools.file_search is not None:
+        conversation.add({"role": "system", "content": context}, Source(tools.file_search.param("type"), whole=True))
     for item in history:
         _add_item(item, Source("previous_response_id", whole=True), conversation)
     if isinstance(request.input, str):

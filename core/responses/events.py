@@ -6,7 +6,9 @@ their ``.done`` events, ``output_item.done``), a new kind of delta (reasoning, t
 closing the open item first; ``response.completed`` or ``response.incomplete`` last, carrying the whole
 response. Every event has a ``sequence_number`` counting from 0. Function-call arguments stream as they come;
 a custom tool's input and a local shell call's action are JSON arguments to the model, so they are sent whole
-when the call ends.
+when the call ends. A ``file_search`` the gateway ran before the model was called is the first item: its
+``in_progress``, ``searching`` and ``completed`` events right after ``response.in_progress``; the message's
+``file_citation`` annotations are announced (``output_text.annotation.added``) before its text is done.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from core.responses.file_search import FileSearchRun, call_item as search_item, citations
 from core.responses.output import (CONTENT_FILTER, INCOMPLETE_REASONS, call_item, custom_input, finished,
                                    message_item, new_id, output_text, reasoning_item)
 from core.responses.tools import CUSTOM, FUNCTION
@@ -48,6 +51,9 @@ class EventWriter:
     finish_reason: str | None = None
     response: dict[str, Any] | None = None
     """The final response object, once :meth:`finish` built it."""
+    found: FileSearchRun | None = None
+    """The gateway's ``file_search`` for this response, if one ran."""
+    with_results: bool = False
     _open: _Open | None = None
 
     # -- events ------------------------------------------------------------------------------
@@ -58,8 +64,24 @@ class EventWriter:
         return event
 
     def start(self) -> list[dict[str, Any]]:
-        return [self._event("response.created", response=dict(self.shell)),
-                self._event("response.in_progress", response=dict(self.shell))]
+        out = [self._event("response.created", response=dict(self.shell)),
+               self._event("response.in_progress", response=dict(self.shell))]
+        if self.found is not None:
+            out += self._search(self.found)
+        return out
+
+    def _search(self, found: FileSearchRun) -> list[dict[str, Any]]:
+        """The search's item, already run: announced, its three progress events, done."""
+        index, item = len(self.items), search_item(found, with_results=self.with_results)
+        ids = {"item_id": found.item_id, "output_index": index}
+        out = [self._event("response.output_item.added", output_index=index,
+                           item={**item, "status": "in_progress", "results": None}),
+               self._event("response.file_search_call.in_progress", **ids),
+               self._event("response.file_search_call.searching", **ids),
+               self._event("response.file_search_call.completed", **ids),
+               self._event("response.output_item.done", output_index=index, item=item)]
+        self.items.append(item)
+        return out
 
     def feed(self, chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The events for one chat chunk (possibly none)."""
@@ -185,6 +207,11 @@ class EventWriter:
 
     def _close_message(self, current: _Open, out: list[dict[str, Any]]) -> dict[str, Any]:
         part = output_text(current.text)
+        part["annotations"] = citations(self.found, current.text)
+        for position, annotation in enumerate(part["annotations"]):
+            out.append(self._event("response.output_text.annotation.added", item_id=current.item_id,
+                                   output_index=current.index, content_index=0, annotation_index=position,
+                                   annotation=annotation))
         out.append(self._event("response.output_text.done", item_id=current.item_id, output_index=current.index,
                                content_index=0, text=current.text, logprobs=[]))
         out.append(self._event("response.content_part.done", item_id=current.item_id, output_index=current.index,

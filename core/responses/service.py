@@ -25,13 +25,15 @@ from core.chat.translate import ChatPlan, completion_from_result
 from core.errors import APIError, invalid_request
 from core.gateway_headers import model_headers
 from core.policy import KeyPolicy, model_not_allowed
-from core.responses import native, records
+from core.responses import native, records, retrieval
 from core.responses.bridge import chat_plan
 from core.responses.events import EventWriter
+from core.responses.file_search import RESULTS_INCLUDE, FileSearchRun, newest_query, with_search
+from core.responses.file_search import context as search_context
 from core.responses.output import new_id, response_from_completion, response_shell
 from core.responses.params import ParamMap
 from core.responses.request import parse_create_request, parse_items
-from core.responses.schema import CreateRequest
+from core.responses.schema import CreateRequest, FileSearchTool, Message
 from core.responses.store import ResponseStore, StoredRecord, configured_store
 from core.responses.stream import response_events
 from core.responses.tools import plan_tools
@@ -71,6 +73,10 @@ class _Answer:
     new_input: list[dict[str, Any]]
     """The request's own input items as a stored response keeps them (masked where the guardrails masked)."""
     guard: ChatGuard | None
+    found: FileSearchRun | None = None
+    """What the ``file_search`` tool retrieved for this response (None: no search ran)."""
+    with_results: bool = False
+    """Whether the ``file_search_call`` item shows its results (``include: ["file_search_call.results"]``)."""
 
     async def request(self) -> tuple[ChatPlan, Any]:
         with self.params.translating():
@@ -104,10 +110,11 @@ async def create_response(data: dict[str, Any], *, deadline: float | None = None
     keep = store is not None and (request.store if request.store is not None else settings.responses_store_default)
     prior = await _prior(request, store, owner, deadline, target.responses)
     if target.responses == NATIVE:
+        _refuse_gateway_stores(request, settings)
         record = _native_recorder(store, owner, target, deadline) if store is not None else None
         return await _native(data, target, guard, keep=keep, record=record, stream=bool(request.stream),
                              settings=settings, deadline=deadline, request_id=request_id)
-    answer = await _answer(request, data, target, prior, settings, keep, deadline, request_id, guard)
+    answer = await _answer(request, data, target, prior, settings, keep, deadline, request_id, guard, policy)
     if store is not None and keep:
         answer.save = _saver(store, prior.raw, answer.new_input, owner, deadline)
     if request.stream:
@@ -165,9 +172,12 @@ async def _prior(request: CreateRequest, store: ResponseStore | None, owner: str
 
 async def _answer(request: CreateRequest, data: dict[str, Any], target: ResolvedModel, prior: _Prior,
                   settings: Settings, keep: bool, deadline: float | None, request_id: str,
-                  guard: ChatGuard | None) -> _Answer:
-    """The chat core's call for this request; the input checks run once the request passed every other check."""
-    tools = plan_tools(request.tools, request.tool_choice)
+                  guard: ChatGuard | None, policy: KeyPolicy | None) -> _Answer:
+    """The chat core's call for this request; the input checks run once the request passed every other check,
+    then ``file_search`` (if any) searches and its passages join the chat request."""
+    tools = plan_tools(request.tools, request.tool_choice, file_search=_gateway_searches(request, settings))
+    if tools.file_search is not None:
+        retrieval.check(tools.file_search, settings, policy)
     plan = chat_plan(request, prior.items, tools, target.info)
     with plan.params.translating():
         chat = checked_request(plan.body, target, settings)
@@ -176,15 +186,60 @@ async def _answer(request: CreateRequest, data: dict[str, Any], target: Resolved
 
         screened = await screen_request(guard, data)  # a block raises 400 content_filter
         if screened is not data:  # masked: the chat request is built again from the masked input
-            data = screened
-            plan = chat_plan(parse_create_request(data), prior.items, tools, target.info)
+            data, request = screened, parse_create_request(screened)
+            plan = chat_plan(request, prior.items, tools, target.info)
             with plan.params.translating():
                 chat = checked_request(plan.body, target, settings)
+    found = None
+    query = newest_query([*prior.items, *_input_items(request)]) if tools.file_search is not None else None
+    if tools.file_search is not None and query is not None:
+        found = await retrieval.run(tools.file_search, query, policy=policy, deadline=deadline,
+                                    request_id=request_id)
+        plan = chat_plan(request, prior.items, tools, target.info, context=search_context(found))
+        with plan.params.translating():
+            chat = checked_request(plan.body, target, settings)
     with plan.params.translating():
         call = await prepare_call(chat, target, settings)
     shell = response_shell(request, data, response_id=new_id("resp"), model=request.model, store=keep)
     return _Answer(call, deadline, request_id, shell, tools.kinds, _headers(plan.ignored, tools.skipped), None, target,
-                   plan.params, records.input_items(data), guard)
+                   plan.params, records.input_items(data), guard, found,
+                   RESULTS_INCLUDE in (request.include or ()))
+
+
+def _file_search_tools(request: CreateRequest) -> list[tuple[int, FileSearchTool]]:
+    return [(index, tool) for index, tool in enumerate(request.tools or ()) if isinstance(tool, FileSearchTool)]
+
+
+def _gateway_searches(request: CreateRequest, settings: Settings) -> bool:
+    """Whether this gateway runs the request's ``file_search`` tool: it has one, and the gateway has stores."""
+    if not _file_search_tools(request):
+        return False
+    from core.vectorstores.service import vector_stores_enabled
+
+    return vector_stores_enabled(settings)
+
+
+def _refuse_gateway_stores(request: CreateRequest, settings: Settings) -> None:
+    """A native alias's ``file_search`` runs at OCI, over OCI's stores: naming one of the gateway's is a 400."""
+    if not _gateway_searches(request, settings):
+        return
+    from core.vectorstores.service import configured_stores
+
+    ours = configured_stores(settings)
+    for index, tool in _file_search_tools(request):
+        named = [store for store in tool.vector_store_ids if store in ours]
+        if named:
+            raise invalid_request(
+                f"'tools[{index}]' is a file_search over this gateway's vector store '{named[0]}', but the model "
+                f"'{request.model}' is answered by OCI's own Responses API, which searches only OCI's vector stores. "
+                "Use a model the gateway bridges, or an OCI vector store id.", param=f"tools[{index}]",
+                code="unsupported_tool")
+
+
+def _input_items(request: CreateRequest) -> list[Any]:
+    if isinstance(request.input, str):
+        return [Message(role="user", content=request.input)]
+    return list(request.input or ())
 
 
 def _saver(store: ResponseStore, history: list[dict[str, Any]], new_input: list[dict[str, Any]], owner: str | None,
@@ -209,7 +264,8 @@ async def _complete(answer: _Answer, model: str) -> ChatResult:
     completion = completion_from_result(upstream.json(), plan.api_format, model=model, response_id=answer.shell["id"])
     if answer.guard is not None:  # checked before it is stored or returned: both get what the checks left
         completion = await answer.guard.screen_completion(completion)
-    response = response_from_completion(answer.shell, completion, answer.kinds)
+    response = with_search(response_from_completion(answer.shell, completion, answer.kinds), answer.found,
+                           with_results=answer.with_results)
     if answer.save is not None:
         await answer.save(response)
     return ChatResult(upstream.request_id, model, plan.api_format, body=response,
@@ -228,7 +284,8 @@ async def _stream(answer: _Answer, settings: Settings, log_fields: dict[str, Any
         screen, after = stream_hooks(answer.guard)
     translator = StreamTranslator(response_id=shell["id"], model=shell["model"], created=shell["created_at"],
                                   include_usage=True)
-    body = response_events(stream, translator, EventWriter(shell, answer.kinds),
+    body = response_events(stream, translator, EventWriter(shell, answer.kinds, found=answer.found,
+                                                                   with_results=answer.with_results),
                            deadline=answer.deadline, margin=settings.deadline_margin_seconds,
                            log_fields={"model": shell["model"], "api_format": plan.api_format, **log_fields},
                            on_complete=answer.save, screen=screen, after=after)

@@ -11,8 +11,8 @@ Pure. Each tool type has one planner in ``_PLANNERS``:
 * every hosted tool (``web_search``, ``code_interpreter``, ``mcp``, ``file_search``...) is skipped and named in
   ``x-gateway-skipped-tools``; forcing one with ``tool_choice`` is a 400 that names it.
 
-A tool the gateway runs itself for bridged models (``file_search`` over the gateway's own vector stores) is one
-more planner keyed by its struct type.
+``file_search`` is run by the gateway itself when it has vector stores (``plan_tools(..., file_search=True)``):
+it is checked and kept in ``ToolPlan.file_search`` (no chat tool); the search runs before the model is called.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from core.errors import invalid_request
+from core.responses import file_search as searching
 from core.responses.schema import (ChoiceAllowed, ChoiceCustom, ChoiceFunction, ChoiceHosted, CustomTool,
                                    FileSearchTool, FunctionTool, GrammarFormat, HostedTool, LocalShellTool, McpTool)
 
@@ -60,6 +61,8 @@ class ToolPlan:
     """Hosted tool types left out, in the order the caller listed them."""
     choice: str | dict[str, Any] | None = None
     """The chat ``tool_choice``."""
+    file_search: searching.FileSearchPlan | None = None
+    """The ``file_search`` tool the gateway runs (None when there is none, or the gateway has no stores)."""
 
 
 @dataclass
@@ -68,6 +71,8 @@ class _Builder:
     kinds: dict[str, str] = field(default_factory=dict)
     sources: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    run_file_search: bool = False
+    file_search: searching.FileSearchPlan | None = None
 
     def add(self, name: str, kind: str, function: dict[str, Any], index: int) -> None:
         if name in self.kinds:
@@ -117,6 +122,16 @@ def _local_shell(tool: LocalShellTool, index: int, builder: _Builder) -> None:
                                                     "parameters": LOCAL_SHELL_PARAMETERS}, index)
 
 
+def _file_search(tool: FileSearchTool, index: int, builder: _Builder) -> None:
+    if not builder.run_file_search:
+        builder.skip(hosted_kind(tool))
+        return
+    if builder.file_search is not None:
+        raise invalid_request("'tools' may hold one file_search tool (it can name several vector stores).",
+                              param=f"tools[{index}]", code="invalid_value")
+    builder.file_search = searching.plan(tool, index)
+
+
 def _skipped(tool: Any, index: int, builder: _Builder) -> None:
     builder.skip(hosted_kind(tool))
 
@@ -133,13 +148,16 @@ def hosted_kind(tool: Any) -> str:
 # Tool struct type -> planner(tool, index in 'tools', builder).
 _PLANNERS: dict[type, Callable[[Any, int, _Builder], None]] = {
     FunctionTool: _function, CustomTool: _custom, LocalShellTool: _local_shell,
-    FileSearchTool: _skipped, McpTool: _skipped,
+    FileSearchTool: _file_search, McpTool: _skipped,
 }
 
 
-def plan_tools(tools: list[Any] | None, tool_choice: Any) -> ToolPlan:
-    """The chat tools and ``tool_choice`` for the caller's tools; a choice that cannot be honoured is a 400."""
-    builder = _Builder()
+def plan_tools(tools: list[Any] | None, tool_choice: Any, *, file_search: bool = False) -> ToolPlan:
+    """The chat tools and ``tool_choice`` for the caller's tools; a choice that cannot be honoured is a 400.
+
+    ``file_search``: whether the gateway runs ``file_search`` tools itself (it has vector stores).
+    """
+    builder = _Builder(run_file_search=file_search)
     for index, tool in enumerate(tools or ()):
         _PLANNERS.get(type(tool), _skipped)(tool, index, builder)
     chat_tools, sources = builder.chat_tools, builder.sources
@@ -151,11 +169,14 @@ def plan_tools(tools: list[Any] | None, tool_choice: Any) -> ToolPlan:
         choice = tool_choice.mode
     else:
         choice = _choice(tool_choice, builder)
+    if builder.file_search is not None and not chat_tools and choice == "required":
+        choice = None  # the search the gateway runs is the required tool call
     if choice == "required" and not chat_tools and builder.skipped:
         raise invalid_request(f"'tool_choice' requires a tool call, but the only tools are hosted tools this gateway "
                               f"skips ({', '.join(builder.skipped)}).", param="tool_choice",
                               code="unsupported_tool_choice")
-    return ToolPlan(tuple(chat_tools), dict(builder.kinds), tuple(sources), tuple(builder.skipped), choice)
+    search = builder.file_search if choice != "none" else None  # "none": no tool runs, the gateway's neither
+    return ToolPlan(tuple(chat_tools), dict(builder.kinds), tuple(sources), tuple(builder.skipped), choice, search)
 
 
 def _choice(tool_choice: Any, builder: _Builder) -> str | dict[str, Any] | None:
@@ -170,6 +191,8 @@ def _choice(tool_choice: Any, builder: _Builder) -> str | dict[str, Any] | None:
     assert isinstance(tool_choice, ChoiceHosted)
     if tool_choice.kind == LOCAL_SHELL and builder.kinds.get(LOCAL_SHELL_FUNCTION) == LOCAL_SHELL:
         return {"type": "function", "function": {"name": LOCAL_SHELL_FUNCTION}}
+    if tool_choice.kind == "file_search" and builder.file_search is not None:
+        return None  # the gateway always runs it, before the model answers
     raise invalid_request(f"'tool_choice' forces the hosted tool '{tool_choice.kind}', which this gateway cannot run "
                           "for this model (it is skipped).", param="tool_choice", code="unsupported_tool_choice")
 

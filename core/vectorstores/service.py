@@ -9,10 +9,15 @@ A search embeds the query with the store's own model as a search query (document
 documents), then asks PostgreSQL for the nearest live chunks (cosine). A store whose recorded model differs from
 the one the ingestion is configured with answers 409 naming the re-embedding: its vectors and new documents'
 would not be comparable. :func:`search` is the call other features use (the Responses API's ``file_search``).
+
+With ``VECTOR_STORE_RERANK_MODEL`` set (and a ``ranker`` other than ``none``), the nearest
+``VECTOR_STORE_RERANK_CANDIDATES`` chunks of each query go through the rerank service and the reranker's
+relevance scores replace the cosine similarities; ``score_threshold`` then applies to those.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from core import runtime
@@ -32,19 +37,25 @@ def configured_stores(settings: Settings) -> dict[str, str]:
     return {store_id(ref.bucket): ref.bucket for ref in refs}
 
 
+def vector_stores_enabled(settings: Settings) -> bool:
+    return bool(settings.vector_store_url or settings.vector_store_url_secret_ocid)
+
+
 def _require_database(settings: Settings) -> None:
-    if not (settings.vector_store_url or settings.vector_store_url_secret_ocid):
+    if not vector_stores_enabled(settings):
         raise APIError(404, "Vector stores are not enabled on this gateway (no VECTOR_STORE_URL).",
                        code="vector_stores_not_enabled")
 
 
-def _bucket(store: str, settings: Settings, policy: KeyPolicy | None) -> str:
+def check_store(store: str, settings: Settings, policy: KeyPolicy | None, param: str = "vector_store_id") -> str:
+    """The bucket of ``store``: a 404 naming ``param`` when there is no such store, a 403 when the key may not
+    use it."""
     bucket = configured_stores(settings).get(store)
     if bucket is None:
-        raise not_found(f"No vector store found with id '{store}'.", code="vector_store_not_found")
+        raise not_found(f"No vector store found with id '{store}'.", param=param, code="vector_store_not_found")
     if policy is not None and not policy.allows(store):
         raise APIError(403, f"This API key may not use the vector store '{store}'.", type=PERMISSION,
-                       param="vector_store_id", code="vector_store_not_allowed")
+                       param=param, code="vector_store_not_allowed")
     return bucket
 
 
@@ -70,7 +81,7 @@ async def list_vector_stores(query: dict[str, str], policy: KeyPolicy | None = N
 async def retrieve_vector_store(store: str, policy: KeyPolicy | None = None) -> dict[str, Any]:
     settings = runtime.settings()
     _require_database(settings)
-    bucket = _bucket(store, settings, policy)
+    bucket = check_store(store, settings, policy)
     tables = await _tables()
     record, counts = await tables.store(store), (await tables.counts([store])).get(store)
     return shapes.vector_store_object(store, bucket, record, counts, settings.ingest_embedding_model)
@@ -81,20 +92,21 @@ async def search_vector_store(store: str, body: dict[str, Any], *, policy: KeyPo
     """``POST /v1/vector_stores/{store}/search``: OpenAI's search page."""
     parsed = shapes.parse_search(body)
     compile_filters(parsed.filters, "c.attributes")  # a bad filter is a 400 before anything is embedded
-    results = await search(store, parsed.queries, parsed.max_num_results, parsed.filters,
+    results = await search(store, parsed.queries, parsed.max_num_results, parsed.filters, ranker=parsed.ranker,
                            score_threshold=parsed.score_threshold, policy=policy, deadline=deadline,
                            request_id=request_id)
     return shapes.search_page(parsed.queries, results)
 
 
 async def search(store: str, query: str | list[str], max_num_results: int = shapes.DEFAULT_RESULTS,
-                 filters: Any = None, *, score_threshold: float | None = None, policy: KeyPolicy | None = None,
-                 deadline: float | None = None, request_id: str = "") -> list[dict[str, Any]]:
+                 filters: Any = None, *, ranker: str = "auto", score_threshold: float | None = None,
+                 policy: KeyPolicy | None = None, deadline: float | None = None,
+                 request_id: str = "") -> list[dict[str, Any]]:
     """The best ``max_num_results`` chunks of ``store`` for ``query`` (a string or several: each chunk scores its
-    best), as OpenAI's search results, best first."""
+    best), as OpenAI's search results, best first, reranked when a rerank model is configured."""
     settings = runtime.settings()
     _require_database(settings)
-    bucket = _bucket(store, settings, policy)
+    bucket = check_store(store, settings, policy)
     queries = [query] if isinstance(query, str) else list(query)
     condition = compile_filters(filters, "c.attributes")
     tables = await _tables()
@@ -105,16 +117,33 @@ async def search(store: str, query: str | list[str], max_num_results: int = shap
         from core.vectorstores.store import StoreModelMismatch
 
         raise StoreModelMismatch(record, settings.ingest_embedding_model, None)
+    reranker = settings.vector_store_rerank_model if ranker != "none" else None
+    candidates = max(max_num_results, settings.vector_store_rerank_candidates) if reranker else max_num_results
     vectors = await _embed(record.model, queries, deadline, request_id, settings)
     best: dict[tuple[str, int], Any] = {}
-    for vector in vectors:
-        for hit in await tables.search(record, vector, max_num_results, condition):
+    for text, vector in zip(queries, vectors):
+        hits = await tables.search(record, vector, candidates, condition)
+        if reranker:
+            hits = await _reranked(reranker, text, hits, max_num_results, deadline, request_id, settings)
+        for hit in hits:
             key = (hit.object, hit.chunk)
             if key not in best or hit.score > best[key].score:
                 best[key] = hit
     ranked = sorted(best.values(), key=lambda h: h.score, reverse=True)
     return [shapes.search_result(hit, bucket, file_id(bucket, hit.object)) for hit in ranked[:max_num_results]
             if score_threshold is None or hit.score >= score_threshold]
+
+
+async def _reranked(model: str, query: str, hits: list[Any], keep: int, deadline: float | None, request_id: str,
+                    settings: Settings) -> list[Any]:
+    """The best ``keep`` of ``hits`` by ``model``'s relevance to ``query``, each scored by the reranker."""
+    if not hits:
+        return hits
+    from core.rerank.service import rerank
+
+    result = await rerank({"model": model, "query": query, "documents": [hit.text for hit in hits], "top_n": keep},
+                          deadline=deadline, request_id=request_id, settings=settings)
+    return [replace(hits[rank["index"]], score=float(rank["relevance_score"])) for rank in result.body["results"]]
 
 
 async def _embed(model: str, queries: list[str], deadline: float | None, request_id: str,

@@ -128,3 +128,33 @@ def test_a_store_embedded_with_another_model_answers_409_naming_the_reembedding(
     with pytest.raises(openai.APIStatusError) as refused:
         client.vector_stores.search(STORE, query="Fish soup")
     assert refused.value.status_code == 409 and "--reembed" in refused.value.body["message"]
+
+
+def test_a_rerank_model_scores_the_results_and_the_threshold_filters_them(vector_store_url, ingest_factory,
+                                                                          gateway_front_factory, store, emulator):
+    ingest = ingest_factory({"VECTOR_STORE_URL": vector_store_url})
+    front = gateway_front_factory({"VECTOR_STORE_URL": vector_store_url, "INGEST_INPUT_BUCKETS": INPUT,
+                                   "INGEST_EMBEDDING_MODEL": MODEL,
+                                   "VECTOR_STORE_RERANK_MODEL": "cohere.rerank-v4.0-fast"})
+    for name, text in DOCUMENTS.items():
+        assert ingest(event("createobject", name, upload(store, name, text.encode(), "text/plain")))["status"] \
+            == "embedded"
+    client = openai.OpenAI(base_url=front.base_url + "/v1", api_key="unused", max_retries=0)
+    emulator.reset()
+
+    page = client.vector_stores.search(STORE, query="lighthouse keeper wind", max_num_results=3)
+
+    # the emulator's reranker scores the share of the query's words a chunk holds: only one chunk has all three
+    assert page.data[0].filename == "weather.txt" and "lighthouse keeper" in page.data[0].content[0].text
+    assert [d.score for d in page.data] == [1.0, 0.0, 0.0]
+    [rerank] = [r.json for r in emulator.requests if r.path.endswith("/actions/rerankText")]
+    assert rerank["input"] == "lighthouse keeper wind" and rerank["topN"] == 3
+    assert rerank["servingMode"]["modelId"] == "cohere.rerank-v4.0-fast" and len(rerank["documents"]) == 3  # every chunk
+    strict = client.vector_stores.search(STORE, query="lighthouse keeper wind",
+                                         ranking_options={"ranker": "auto", "score_threshold": 0.5})
+    assert [d.filename for d in strict.data] == ["weather.txt"]
+    emulator.reset()
+    plain = client.vector_stores.search(STORE, query="lighthouse keeper wind",
+                                        ranking_options={"ranker": "none"})
+    assert not [r for r in emulator.requests if r.path.endswith("/actions/rerankText")]
+    assert len(plain.data) == 3 and all(-1.0 <= d.score <= 1.0 for d in plain.data)

@@ -203,15 +203,18 @@ def gateway_front_factory(
 
 
 @pytest.fixture
-def store(emulator: EmulatorHandle) -> Any:
-    """The emulator's Object Storage holding the ingestion test buckets (empty)."""
+def store(emulator: EmulatorHandle) -> Iterator[Any]:
+    """The emulator's Object Storage holding the ingestion test buckets (empty); the emulator's own Object Storage
+    is served again afterwards (later tests use its namespace)."""
     from local.emulator.objectstorage import install_objectstorage
     from tests.integration import ingest_world as world
 
+    own = emulator.emulator.objectstorage
     state = install_objectstorage(emulator.emulator, namespace=world.NS)
     state.create_bucket(world.INPUT)
     state.create_bucket(world.OUTPUT)
-    return state
+    yield state
+    install_objectstorage(emulator.emulator, state=own)
 
 
 @pytest.fixture

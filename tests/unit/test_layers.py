@@ -35,7 +35,7 @@ PURE = {
     "core.responses.schema", "core.responses.request", "core.responses.tools", "core.responses.params",
     "core.responses.bridge", "core.responses.output", "core.responses.events", "core.responses.records",
     "core.vectorstores.ids", "core.vectorstores.filters",
-    "core.responses.screening",
+    "core.responses.screening", "core.responses.file_search",
 }
 SERVICES_AND_STATE = ("core.runtime", "core.oci", "core.chat.service", "core.embeddings.service",
                       "core.ingest.pipeline", "core.health", "core.models", "core.keystore", "core.authorizer",
