@@ -25,8 +25,8 @@ from core.chat.request import ChatRequest
 from core.errors import APIError
 from core.guardrails import conversation
 from core.guardrails.policy import GuardrailPolicy
-from core.guardrails.service import (INPUT_HEADER, OUTPUT_HEADER, Verdict, check_input, check_output,
-                                     content_filter_error)
+from core.guardrails.service import (INPUT_HEADER, OUTPUT_HEADER, RETRIEVAL_HEADER, Verdict, check_input,
+                                     check_output, content_filter_error)
 from core.settings import Settings
 
 class ChatGuard:
@@ -64,6 +64,15 @@ class ChatGuard:
         if verdict.blocked:
             raise content_filter_error(verdict.report, param=param)
         return verdict.texts if verdict.report.action == "masked" else None
+
+    async def screen_passages(self, texts: list[str]) -> list[str | None]:
+        """Retrieved passages under the input checks, one verdict each: kept, masked, or None (left out) where a
+        check in ``block`` mode flags it. A document leaves the conversation; it never blocks the caller's request."""
+        if not texts or not self.policy.checks():
+            return list(texts)
+        verdicts = await asyncio.gather(*(check_input([text], self.policy, **self._options()) for text in texts))
+        self.headers[RETRIEVAL_HEADER] = _passages_header(verdicts)
+        return [None if verdict.blocked else verdict.texts[0] for verdict in verdicts]
 
     async def finish_input(self) -> None:
         """Wait for an input check that ran alongside the model call."""
@@ -139,6 +148,18 @@ class ChatGuard:
         blocked, masked = await self.screen_outputs(conversation.stream_texts(events))
         for event in conversation.rewrite_chunks(events, blocked, masked):
             yield event
+
+
+def _passages_header(verdicts: list[Verdict]) -> str:
+    """``passages=5; left_out=1; masked=2; flagged=prompt_injection+pii``, plus ``unchecked=N`` when some could not
+    be checked (only an ``inform`` policy goes on then)."""
+    count = {action: sum(v.report.action == action for v in verdicts) for action in ("blocked", "masked", "unchecked")}
+    flagged = sorted({check for v in verdicts for check in v.report.flagged})
+    parts = [f"passages={len(verdicts)}", f"left_out={count['blocked']}", f"masked={count['masked']}",
+             f"flagged={'+'.join(flagged) or 'none'}"]
+    if count["unchecked"]:
+        parts.append(f"unchecked={count['unchecked']}")
+    return "; ".join(parts)
 
 
 def _consume(task: "asyncio.Task[Verdict]") -> None:

@@ -36,6 +36,8 @@ from core.settings import Settings
 
 INPUT_HEADER = "x-guardrails-input"
 OUTPUT_HEADER = "x-guardrails-output"
+RETRIEVAL_HEADER = "x-guardrails-retrieval"
+"""What the input checks did to the passages a ``file_search`` retrieved (Responses)."""
 CONCURRENCY = 8
 """ApplyGuardrails calls one check runs at the same time."""
 

@@ -94,12 +94,18 @@ def context(run: FileSearchRun) -> str:
     """The system message that hands the retrieved chunks to the model."""
     if not run.results:
         return f"File search for {run.queries[0]!r} found no passages in the user's documents."
-    blocks = [f"[{n}] {result['filename']}\n{_text(result)}" for n, result in enumerate(run.results, 1)]
+    blocks = [f"[{n}] {result['filename']}\n{passage_text(result)}" for n, result in enumerate(run.results, 1)]
     return "\n\n".join([CONTEXT_HEADER, *blocks])
 
 
-def _text(result: dict[str, Any]) -> str:
+def passage_text(result: dict[str, Any]) -> str:
+    """A search result's text (its content parts joined)."""
     return "\n".join(part.get("text", "") for part in result.get("content") or ())
+
+
+def with_passage_text(result: dict[str, Any], text: str) -> dict[str, Any]:
+    """The result with ``text`` as its only content part (a masked passage); itself when the text is unchanged."""
+    return result if text == passage_text(result) else {**result, "content": [{"type": "text", "text": text}]}
 
 
 def call_item(run: FileSearchRun, *, with_results: bool, status: str = "completed") -> dict[str, Any]:
@@ -107,7 +113,7 @@ def call_item(run: FileSearchRun, *, with_results: bool, status: str = "complete
     results = None
     if with_results:
         results = [{"file_id": r["file_id"], "filename": r["filename"], "score": r["score"],
-                    "attributes": r.get("attributes") or {}, "text": _text(r)} for r in run.results]
+                    "attributes": r.get("attributes") or {}, "text": passage_text(r)} for r in run.results]
     return {"id": run.item_id, "type": "file_search_call", "status": status, "queries": list(run.queries),
             "results": results}
 

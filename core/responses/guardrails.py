@@ -5,6 +5,8 @@ Responses requests and answers. Imported only when a policy is active.
   :mod:`core.responses.screening`). ``block`` is a 400 ``content_filter`` naming ``input``; ``mask`` rewrites
   the body, so the model, the stored copy and OCI's own Responses API only see the masked text; ``inform``
   runs alongside the model call and is awaited before the answer returns.
+* Retrieved passages (``file_search``): each passage goes through the input checks before the model reads it;
+  ``block`` leaves a flagged passage out (a document cannot block the caller's request), ``mask`` masks it.
 * Output, bridged: the chat completion is screened as chat's is before it becomes the response; a stream is
   buffered and rewritten under ``block``/``mask`` (:meth:`ChatGuard.buffered_chunks`), relayed and checked
   after its last event under ``inform`` (:func:`stream_hooks`).
@@ -24,6 +26,7 @@ from core.guardrails.chat import ChatGuard
 from core.guardrails.detect import Report
 from core.guardrails.service import OUTPUT_HEADER
 from core.responses import screening
+from core.responses.file_search import FileSearchRun, passage_text, with_passage_text
 from core.responses.stream import OnComplete, Screen
 
 NATIVE_STREAM = "native_stream"
@@ -35,6 +38,14 @@ async def screen_request(guard: ChatGuard, data: dict[str, Any]) -> dict[str, An
     targets = screening.input_targets(data)
     masked = await guard.screen_texts([t.text for t in targets], param="input")
     return screening.with_texts(data, targets, masked) if masked is not None else data
+
+
+async def screen_retrieved(guard: ChatGuard, found: FileSearchRun) -> FileSearchRun:
+    """The search's results after the input checks: a flagged passage under ``block`` is left out (and its file is
+    not cited unless another passage of it stays), a PII span under ``mask`` is masked in what the model reads."""
+    texts = await guard.screen_passages([passage_text(result) for result in found.results])
+    kept = [with_passage_text(result, text) for result, text in zip(found.results, texts) if text is not None]
+    return FileSearchRun(found.item_id, found.queries, kept)
 
 
 def stream_hooks(guard: ChatGuard) -> tuple[Screen | None, OnComplete | None]:

@@ -195,6 +195,10 @@ async def _answer(request: CreateRequest, data: dict[str, Any], target: Resolved
     if tools.file_search is not None and query is not None:
         found = await retrieval.run(tools.file_search, query, policy=policy, deadline=deadline,
                                     request_id=request_id)
+        if guard is not None:
+            from core.responses.guardrails import screen_retrieved
+
+            found = await screen_retrieved(guard, found)
         plan = chat_plan(request, prior.items, tools, target.info, context=search_context(found))
         with plan.params.translating():
             chat = checked_request(plan.body, target, settings)
