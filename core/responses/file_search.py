@@ -20,6 +20,12 @@ MAX_STORES = 2
 DEFAULT_RESULTS = 10
 RESULTS_INCLUDE = "file_search_call.results"
 RANKERS = ("none", "auto", "default-2024-11-15")
+CONTEXT_SHARE = 4
+"""The retrieved passages take at most 1/CONTEXT_SHARE of the model's context window."""
+CHARS_PER_TOKEN = 3
+"""A cautious estimate (English prose runs near 4 characters a token, code and other languages lower)."""
+DEFAULT_CONTEXT_WINDOW = 32_000
+"""Tokens assumed for a model whose context window the catalog does not record."""
 CONTEXT_HEADER = ("Passages retrieved by file search from the user's documents, best match first. Answer from "
                   "them when they are relevant and say so when they do not hold the answer.")
 
@@ -88,6 +94,20 @@ def newest_query(conversation: list[Any]) -> str | None:
                 text = "\n".join(part.text for part in content if isinstance(part, (InputText, OutputText)))
             return text.strip() or None
     return None
+
+
+def fitted(run: FileSearchRun, context_window: int | None) -> FileSearchRun:
+    """The best results whose passages fit the model's share of context (the best one always): 50 long chunks
+    must not turn a question into a 400 for a model with a small window."""
+    budget = (context_window or DEFAULT_CONTEXT_WINDOW) // CONTEXT_SHARE * CHARS_PER_TOKEN
+    kept: list[dict[str, Any]] = []
+    used = len(CONTEXT_HEADER)
+    for result in run.results:
+        used += len(result["filename"]) + len(passage_text(result)) + 8
+        if kept and used > budget:
+            break
+        kept.append(result)
+    return run if len(kept) == len(run.results) else FileSearchRun(run.item_id, run.queries, kept)
 
 
 def context(run: FileSearchRun) -> str:

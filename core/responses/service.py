@@ -28,7 +28,7 @@ from core.policy import KeyPolicy, model_not_allowed
 from core.responses import native, records, retrieval
 from core.responses.bridge import chat_plan
 from core.responses.events import EventWriter
-from core.responses.file_search import RESULTS_INCLUDE, FileSearchRun, newest_query, with_search
+from core.responses.file_search import RESULTS_INCLUDE, FileSearchRun, fitted, newest_query, with_search
 from core.responses.file_search import context as search_context
 from core.responses.output import new_id, response_from_completion, response_shell
 from core.responses.params import ParamMap
@@ -199,6 +199,7 @@ async def _answer(request: CreateRequest, data: dict[str, Any], target: Resolved
             from core.responses.guardrails import screen_retrieved
 
             found = await screen_retrieved(guard, found)
+        found = fitted(found, target.info.context_window)
         plan = chat_plan(request, prior.items, tools, target.info, context=search_context(found))
         with plan.params.translating():
             chat = checked_request(plan.body, target, settings)

@@ -9,7 +9,7 @@ from core.catalog import lookup
 from core.errors import APIError
 from core.responses.bridge import chat_plan
 from core.responses.events import EventWriter
-from core.responses.file_search import FileSearchRun, context, newest_query, with_search
+from core.responses.file_search import CONTEXT_SHARE, FileSearchRun, context, fitted, newest_query, with_search
 from core.responses.output import response_shell
 from core.responses.request import parse_create_request
 from core.responses.tools import plan_tools
@@ -123,3 +123,18 @@ def test_stream_events_announce_the_search_then_the_cited_message():
     final = events[-1]["response"]
     assert [item["type"] for item in final["output"]] == ["file_search_call", "message"]
     assert len(final["output"][1]["content"][0]["annotations"]) == 2
+
+
+def test_passages_beyond_the_models_share_of_context_are_left_out_best_first():
+    long = [{"file_id": f"file-{n}", "filename": f"{n}.txt", "score": 1 - n / 100,
+             "content": [{"type": "text", "text": "w" * 9_000}]} for n in range(50)]
+    run = FileSearchRun("fs_1", ["q"], long)
+
+    small = fitted(run, 32_000)  # a quarter of 32k tokens at 3 characters a token: 24,000 characters
+    large = fitted(run, 1_000_000)
+
+    assert [r["file_id"] for r in small.results] == ["file-0", "file-1"]
+    assert len(context(small)) <= 32_000 // CONTEXT_SHARE * 3
+    assert large is run
+    assert fitted(FileSearchRun("fs_2", ["q"], [{**long[0], "content": [{"type": "text", "text": "w" * 10**6}]}]),
+                  8_000).results  # the best passage is always given
