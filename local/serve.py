@@ -101,6 +101,30 @@ def _start_emulator(state: dict[str, Any], region: str | None) -> tuple[dict[str
     return env, server.url
 
 
+class SourceFormatter(logging.Formatter):
+    """``<source> | <level> <message>``: the emulator's uvicorn runs on its own thread, the front's on the main one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name.startswith("uvicorn"):
+            source = "emulator" if record.threadName == "oci-emulator" else "front"
+        else:
+            source = record.name.split(".")[0]
+        return f"{source:<8} | {record.levelname} {record.getMessage()}"
+
+
+def label_logs() -> None:
+    """One stream, each line labelled by its source: the front, the emulator and this runner (the functions'
+    lines are labelled as they are relayed)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SourceFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+
+
 def _exit_on_sigterm() -> None:
     """uvicorn re-raises SIGTERM after its own shutdown; turn it into SystemExit so ``finally`` stops the fdk pool
     and the emulator instead of the process dying with them orphaned."""
@@ -176,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         extra.update(VECTOR_STORE_URL=state["postgres"].url, INGEST_INPUT_BUCKETS=INPUT_BUCKET)
     if args.direct:
         return _serve_direct(args, prefix, {**base_env, **extra}, state)
-    pool = FdkPool(args.workers, extra, func_path=args.func, base_env=base_env, inherit_output=True)
+    pool = FdkPool(args.workers, extra, func_path=args.func, base_env=base_env, inherit_output=True, label="gateway")
     try:
         pool.start()
         if "postgres" in state:
@@ -200,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
+    label_logs()
     try:
         run_front(pool, args.port, host=args.host, prefix=prefix, timeout_s=args.timeout, on_ready=ready, sock=sock)
     except KeyboardInterrupt:
@@ -238,7 +263,7 @@ def _start_local_bucket(args: argparse.Namespace, base_env: dict[str, str], extr
 
     emulator = state["emulator_server"]
     env = {**base_env, **extra, **ingest_environment(state["postgres"].url, emulator.url)}
-    ingest = FdkProcess(args.func, env, base_env=base_env, inherit_output=True).start()
+    ingest = FdkProcess(args.func, env, base_env=base_env, inherit_output=True, label="ingest").start()
     state["ingest"] = ingest
     state["postgres"].wait()
     register_continuations(emulator.emulator, ingest, args.timeout)

@@ -510,3 +510,22 @@ def test_fixture_front_and_factories(front: FrontServer, gateway_factory: Callab
     env = proc.build_env()
     assert env["LOG_LEVEL"] == "DEBUG" and "OCI_COMPARTMENT_ID" not in env
     assert proc.call_http("GET", "/no/such/route").status == 404
+
+
+def test_the_local_log_stream_labels_every_line_by_its_source(capfd: pytest.CaptureFixture[str]) -> None:
+    import io
+    import logging
+
+    from local.fdk.process import relay_lines
+    from local.serve import SourceFormatter
+
+    relay_lines(io.BytesIO(b'{"event":"request"}\nsecond line\n'), "gateway")
+    formatter = SourceFormatter()
+    records = []
+    for thread_name in ("oci-emulator", "MainThread"):
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s"', ("127.0.0.1", "GET /"),
+                                   None)
+        record.threadName = thread_name
+        records.append(formatter.format(record))
+    assert records == ['emulator | INFO 127.0.0.1 - "GET /"', 'front    | INFO 127.0.0.1 - "GET /"']
+    assert capfd.readouterr().err.splitlines() == ['gateway  | {"event":"request"}', "gateway  | second line"]
