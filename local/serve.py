@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _start_emulator(state: dict[str, Any], region: str | None) -> tuple[dict[str, str], str]:
+def _start_emulator(state: dict[str, Any], region: str | None = None) -> tuple[dict[str, str], str]:
     """Start the emulator with throwaway resource-principal credentials (in ``region`` when one was set); return
     (function env, url)."""
     from local.emulator import Emulator, serve_in_thread  # the emulator is a local-only component
