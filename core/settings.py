@@ -443,7 +443,7 @@ class Settings:
     # API keys (the `authorizer` role). Pepper values are read only by core.keystore, like credentials.
     api_keys_secret_ocid: str | None = _setting(
         "API_KEYS_SECRET_OCID", None,
-        "Authorizer: OCID of the OCI Vault secret holding the API key table (JSON, see \"API keys\"). Wins over "
+        "Authorizer: OCID of the OCI Vault secret holding the API key table (JSON, see docs/security.md). Wins over "
         "`API_KEYS`.",
     )
     api_keys: Secret | None = _setting(
