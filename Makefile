@@ -1,22 +1,30 @@
 # Two commands for a newcomer: `make serve` runs the gateway locally, `make test` runs every test.
 # Each creates the virtual environment it needs (.venv) on first use. Deploying: docs/deploying.md.
 
-PYTHON ?= python3
-VENV := .venv
+# python3 if it is 3.11+, else the first python3.1x that runs (local/venv.sh refuses anything older, clearly).
+PYTHON ?= $(firstword $(foreach p,python3 python3.13 python3.12 python3.11,$(if $(shell $(p) -c 'import sys; print(sys.version_info >= (3, 11) or "")' 2>/dev/null),$(p))) python3)
+VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-dev-nodeps.txt | cksum | cut -d' ' -f1)
+SERVE_REQUIREMENTS := requirements.txt requirements-asgi.txt requirements-serve.txt
+TEST_REQUIREMENTS := $(SERVE_REQUIREMENTS) requirements-dev.txt requirements-dev-nodeps.txt
+SERVE_STAMP := .serve-$(shell cat $(SERVE_REQUIREMENTS) | cksum | cut -d' ' -f1)
+TEST_STAMP := .installed-$(shell cat $(TEST_REQUIREMENTS) | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/$(TEST_STAMP)
 
-.PHONY: serve test unit integration bench venv clean image push doctor smoke
+.PHONY: serve serve-venv test unit integration bench venv clean image push doctor smoke
 
+# The whole test set (local/venv.sh checks the Python version first and rebuilds a broken .venv on its own).
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-dev-nodeps.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-dev-nodeps.txt
+$(STAMP): $(TEST_REQUIREMENTS)
+	@sh local/venv.sh $(PYTHON) $(VENV) $(TEST_STAMP) requirements-dev.txt nodeps:requirements-dev-nodeps.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-serve: $(STAMP)
+# Serving needs only the runtime set, uvicorn and the embedded PostgreSQL (a .venv with the test set has them).
+serve-venv:
+	@test -f $(STAMP) || sh local/venv.sh $(PYTHON) $(VENV) $(SERVE_STAMP) nodeps:requirements-serve.txt
+
+serve: serve-venv
 	$(PY) -m local.serve $(ARGS)
 
 test: $(STAMP)

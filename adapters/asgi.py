@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable
 from core import logs, runtime
 from core.errors import APIError
 from core.exchange import HTTP, Headers, Request, Response
+from core.health import report_at_startup
 from handlers.router import dispatch, error_response
 
 Scope = dict[str, Any]
@@ -74,6 +75,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 logs.configure(runtime.settings().log_level)
+                report_at_startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await runtime.close_client()

@@ -24,11 +24,15 @@ def _configure_logging() -> None:
     try:
         level = runtime.settings().log_level
     except ConfigError:
-        level = "INFO"  # the bad setting is reported by every call's error response instead
+        level = "INFO"  # the bad setting is logged just below and reported by every call's error response
     logs.configure(level)
 
 
 _configure_logging()
+if os.environ.get("FN_LISTENER"):  # started by Fn (or the local runner), not imported by a test or a tool
+    from core.health import report_at_startup
+
+    report_at_startup()
 fdk_debug.guard(os.environ)
 
 BUFFERED_STREAM_HEADER = "x-gateway-streaming"

@@ -247,10 +247,15 @@ def _too_large(failure: _UpstreamFailure) -> APIError:
     return APIError(413, f"{failure.service}: request too large: {failure.detail}", code="request_too_large")
 
 
+# Seconds a throttled caller is told to wait when OCI named none (the gateway has already retried with backoff).
+DEFAULT_RETRY_AFTER = "2"
+
+
 def _throttled(failure: _UpstreamFailure) -> APIError:
     return APIError(
-        429, f"{failure.service} is throttling requests: {failure.detail}. Retry later.", type=RATE_LIMIT,
-        code="rate_limit_exceeded", headers=_retry_after_headers(failure),
+        429, f"{failure.service} is throttling requests: {failure.detail.rstrip('.')}. Retry later.",
+        type=RATE_LIMIT, code="rate_limit_exceeded",
+        headers={"retry-after": failure.retry_after or DEFAULT_RETRY_AFTER},
     )
 
 

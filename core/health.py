@@ -23,12 +23,13 @@ loading them here would be a network call.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from core import model_list, runtime
+from core import logs, model_list, runtime
 from core.errors import ConfigError
 from core.guardrails.policy import parse_policy
 from core.oci import deployment
@@ -131,6 +132,14 @@ def check_configuration(environ: Mapping[str, str] | None = None) -> HealthRepor
         report.facts["guardrails"] = policy.text() or "off"
     report.facts["model_list"] = model_list.health_facts()
     return report
+
+
+def report_at_startup() -> bool:
+    """Log each configuration problem at error level when the process starts, before any request; True when none."""
+    report = check_configuration()
+    for check, message in report.problems.items():
+        logs.log_event("configuration_problem", logging.ERROR, check=check, message=message)
+    return report.ok
 
 
 async def deep_check(*, deadline: float | None = None) -> dict[str, Any]:

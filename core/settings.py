@@ -4,7 +4,7 @@ OCI Functions hands function and application configuration to the container as
 environment variables, so the environment is the only source (read once per process by
 :func:`core.runtime.settings`). Each field of
 :class:`Settings` carries its environment key, type, default and meaning in one
-declaration; the README's configuration table and the Terraform checks are
+declaration; docs/configuration.md's table and the Terraform checks are
 generated from / compared with :data:`SETTINGS_TABLE`, so they cannot drift.
 
 Credential variables (``OCI_USER``, ``OCI_KEY``, ``OCI_RESOURCE_PRINCIPAL_*``...)
@@ -454,7 +454,7 @@ class Settings:
     # API keys (the `authorizer` role). Pepper values are read only by core.keystore, like credentials.
     api_keys_secret_ocid: str | None = _setting(
         "API_KEYS_SECRET_OCID", None,
-        "Authorizer: OCID of the OCI Vault secret holding the API key table (JSON, see \"API keys\"). Wins over "
+        "Authorizer: OCID of the OCI Vault secret holding the API key table (JSON, see docs/security.md). Wins over "
         "`API_KEYS`.",
     )
     api_keys: Secret | None = _setting(
@@ -564,7 +564,7 @@ SETTINGS_TABLE: tuple[SettingInfo, ...] = tuple(
 
 
 def markdown_table() -> str:
-    """The README's configuration table, generated so it always matches the code."""
+    """The configuration table of docs/configuration.md, generated so it always matches the code."""
     lines = ["| Variable | Type | Default | Meaning |", "| --- | --- | --- | --- |"]
     for row in SETTINGS_TABLE:
         default = "" if row.default is None else f"`{row.default}`"
@@ -572,12 +572,16 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
-def update_readme(path: str = "README.md") -> bool:
-    """Rewrite the configuration table in the README in place; True if it changed."""
+CONFIGURATION_DOC = "docs/configuration.md"
+
+
+def update_docs(path: str = CONFIGURATION_DOC) -> bool:
+    """Rewrite the configuration table of docs/configuration.md in place; True if it changed."""
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     start = text.index("| Variable | Type | Default | Meaning |")
-    end = text.index("\n\n", start)
+    end = text.find("\n\n", start)
+    end = len(text.rstrip("\n")) if end < 0 else end
     updated = text[:start] + markdown_table() + text[end:]
     if updated != text:
         with open(path, "w", encoding="utf-8") as handle:
@@ -585,10 +589,10 @@ def update_readme(path: str = "README.md") -> bool:
     return updated != text
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m core.settings [--update-readme]`
+if __name__ == "__main__":  # pragma: no cover - `python -m core.settings [--update-docs]`
     import sys
 
-    if "--update-readme" in sys.argv:
-        print("README.md updated" if update_readme() else "README.md already up to date")
+    if {"--update-docs", "--update-readme"} & set(sys.argv):  # --update-readme: the name it had before docs/
+        print(f"{CONFIGURATION_DOC} updated" if update_docs() else f"{CONFIGURATION_DOC} already up to date")
     else:
         print(markdown_table())

@@ -73,6 +73,8 @@ class Role:
     routes: tuple[Route, ...] = ()
     shapes: tuple[Shape, ...] = ()
     fallback: Shape | None = None
+    purpose: str = ""
+    """What a role without HTTP routes does, for the 404 an HTTP call to it gets."""
 
 
 def _is_object_event(body: dict[str, Any]) -> bool:
@@ -123,13 +125,15 @@ ROLES: dict[str, Role] = {
         ),
     ),
     "ingest": Role(shapes=(DOCTOR, Shape("ingest", _is_object_event, "handlers.ingest"),
-                           Shape("reconcile", lambda body: "gatewayReconcile" in body, "handlers.reconcile"))),
+                           Shape("reconcile", lambda body: "gatewayReconcile" in body, "handlers.reconcile")),
+                   purpose="embeds documents from Object Storage events and reconciliation calls"),
     # The authorizer answers every call with its contract's JSON ({"active": false}), never an OpenAI error:
     # API Gateway reads only that shape.
     "authorizer": Role(
         shapes=(DOCTOR, Shape("authorizer", lambda body: body.get("type") in ("USER_DEFINED", "TOKEN"),
                               "handlers.authorizer")),
         fallback=Shape("authorizer", lambda body: True, "handlers.authorizer"),
+        purpose="checks API keys for API Gateway's authorizer calls",
     ),
 }
 
@@ -142,10 +146,17 @@ def error_response(error: APIError, request_id: str = "") -> Response:
     headers = {"content-type": "application/json", **error.headers}
     if request_id:
         headers.setdefault("x-request-id", request_id)
-    return Response(error.status, headers, error.body_bytes(), meta={"error_code": error.code})
+    meta: dict[str, Any] = {"error_code": error.code}
+    if error.status >= 500:  # the operator's problem: the log line says what it is (messages never carry secrets)
+        meta["error_message"] = error.message
+    return Response(error.status, headers, error.body_bytes(), meta=meta)
 
 
-def resolve_http(role: Role, request: Request) -> tuple[str, Handler, dict[str, str]]:
+def resolve_http(role: Role, request: Request, role_name: str = "gateway") -> tuple[str, Handler, dict[str, str]]:
+    if not role.routes:
+        raise not_found(f"This function runs GATEWAY_ROLE={role_name}, which answers no HTTP routes: it {role.purpose}. "
+                        "Send OpenAI requests to the function deployed with GATEWAY_ROLE=gateway.",
+                        code="unknown_url")
     segments = [s for s in request.path.split("/") if s]
     allowed: list[str] = []
     for route in role.routes:
@@ -197,9 +208,10 @@ async def dispatch(request: Request) -> Response:
     route_name = "?"
     try:
         _check_body_size(request)
-        role = ROLES[runtime.role()]
+        role_name = runtime.role()
+        role = ROLES[role_name]
         if request.kind == HTTP:
-            route_name, handler, params = resolve_http(role, request)
+            route_name, handler, params = resolve_http(role, request, role_name)
             if params:
                 request = _with_params(request, params)
         else:
@@ -220,9 +232,12 @@ async def dispatch(request: Request) -> Response:
         )
     if response.status in (502, 504):  # the platform would discard the body
         response.status = 503
+    if request.request_id:
+        response.headers.setdefault("x-request-id", request.request_id)
     fields: dict[str, Any] = {"key_id": key_id_of(request)}  # per-key usage: an operator sums tokens by key_id
     fields.update({k: v for k, v in response.meta.items() if isinstance(v, (str, int, float, bool))})
-    logs.log_event("request", route=route_name, method=request.method if request.kind == HTTP else "INVOKE",
+    level = logging.ERROR if response.status >= 500 else logging.INFO
+    logs.log_event("request", level, route=route_name, method=request.method if request.kind == HTTP else "INVOKE",
                    status=response.status, latency_ms=watch.ms(), request_id=request.request_id, **fields)
     return response
 

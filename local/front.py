@@ -246,10 +246,12 @@ def run_front(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     access_log: bool = True,
     on_ready: Callable[[str], None] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve in the calling (main) thread until SIGINT/SIGTERM; ``on_ready(url)`` once listening."""
+    """Serve in the calling (main) thread until SIGINT/SIGTERM; ``on_ready(url)`` once listening. ``sock``: a
+    socket the caller already bound (so a busy port is found before anything starts)."""
     app = GatewayFront(pool, prefix=prefix, timeout_s=timeout_s)
-    sock = bind_socket(host, port)
+    sock = sock if sock is not None else bind_socket(host, port)
     url_host = f"[{host}]" if ":" in host else host
     url = f"http://{url_host}:{sock.getsockname()[1]}"
     server = _uvicorn_server(app, access_log=access_log)

@@ -8,6 +8,7 @@ with throwaway resource-principal credentials, and says so loudly: answers are c
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import shutil
@@ -19,7 +20,7 @@ from typing import Any, Mapping
 from local.fdk.pool import FdkPool
 from local.fdk.process import DEFAULT_FUNC
 from local.fdk.wire import DEFAULT_TIMEOUT_S, FdkStartError
-from local.front import normalise_prefix, run_front
+from local.front import bind_socket, normalise_prefix, run_front
 
 FAKE_COMPARTMENT = "ocid1.compartment.oc1..local"
 EXAMPLE_MODEL = "meta.llama-3.3-70b-instruct"
@@ -30,7 +31,11 @@ _CREDENTIAL_PREFIXES = ("OCI_RESOURCE_PRINCIPAL_", "OCI_USER", "OCI_KEY", "OCI_F
 
 
 def detect_real_credentials(environ: Mapping[str, str], home: Path | None = None) -> str | None:
-    """Name the real credential source the function would use, or None if there is none."""
+    """Name the real credential source the function would use, or None if there is none (an explicit ``OCI_AUTH``
+    counts: what it lacks is then reported before anything starts)."""
+    auth = environ.get("OCI_AUTH", "").strip()
+    if auth and auth != "auto":
+        return f"OCI_AUTH={auth}"
     if environ.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
         return "resource principal (OCI_RESOURCE_PRINCIPAL_*)"
     if environ.get("OCI_USER") and (environ.get("OCI_KEY") or environ.get("OCI_KEY_FILE")):
@@ -73,12 +78,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _start_emulator(state: dict[str, Any]) -> tuple[dict[str, str], str]:
-    """Start the emulator with throwaway resource-principal credentials; return (function env, url)."""
+def _start_emulator(state: dict[str, Any], region: str | None = None) -> tuple[dict[str, str], str]:
+    """Start the emulator with throwaway resource-principal credentials (in ``region`` when one was set); return
+    (function env, url)."""
     from local.emulator import Emulator, serve_in_thread  # the emulator is a local-only component
     from local.local_credentials import make_resource_principal_env
 
-    creds = make_resource_principal_env()
+    creds = make_resource_principal_env(region=region) if region else make_resource_principal_env()
     state["creds_dir"] = creds.directory
     emulator = Emulator()
     emulator.add_key(creds.key_id, creds.public_key)
@@ -95,10 +101,65 @@ def _start_emulator(state: dict[str, Any]) -> tuple[dict[str, str], str]:
     return env, server.url
 
 
+class SourceFormatter(logging.Formatter):
+    """``<source> | <level> <message>``: the emulator's uvicorn runs on its own thread, the front's on the main one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name.startswith("uvicorn"):
+            source = "emulator" if record.threadName == "oci-emulator" else "front"
+        else:
+            source = record.name.split(".")[0]
+        return f"{source:<8} | {record.levelname} {record.getMessage()}"
+
+
+def label_logs() -> None:
+    """One stream, each line labelled by its source: the front, the emulator and this runner (the functions'
+    lines are labelled as they are relayed)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SourceFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+
+
 def _exit_on_sigterm() -> None:
     """uvicorn re-raises SIGTERM after its own shutdown; turn it into SystemExit so ``finally`` stops the fdk pool
     and the emulator instead of the process dying with them orphaned."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+def claim_port(host: str, port: int) -> Any:
+    """The listening socket, or one clear line and None when the address is taken."""
+    try:
+        return bind_socket(host, port)
+    except OSError as exc:
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        print(f"error: cannot listen on {host}:{port}: {reason}. Stop what uses it or pick another port: "
+              f"make serve ARGS=\"--port {port + 1}\"", file=sys.stderr)
+        return None
+
+
+def configuration_problems() -> list[str]:
+    """What the function would report at startup with this process's environment (no call to OCI)."""
+    from core.health import check_configuration
+
+    return [f"{check}: {message}" for check, message in check_configuration().problems.items()]
+
+
+def _real_configuration_usable(real: str) -> bool:
+    """Say which real credentials serve, or each configuration problem at error level before anything starts."""
+    problems = configuration_problems()
+    for problem in problems:
+        print(f"ERROR configuration: {problem}", file=sys.stderr)
+    if problems:
+        print(f"error: OCI credentials or settings ({real}) are not usable; fix the above, or run "
+              "`make serve ARGS=--emulator` to use the bundled emulator.", file=sys.stderr)
+        return False
+    print(f"Using real OCI credentials: {real}", file=sys.stderr)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,14 +168,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     prefix = normalise_prefix(args.prefix)
     state: dict[str, Any] = {}
+    sock = claim_port(args.host, args.port)
+    if sock is None:
+        return 1
+    if args.direct:
+        sock.close()  # uvicorn binds its own; the port was free a moment ago
     real = None if args.emulator else detect_real_credentials(os.environ)
     if real:
         base_env: dict[str, str] = dict(os.environ)
         extra: dict[str, str] = {}
-        print(f"Using real OCI credentials: {real}", file=sys.stderr)
+        if not _real_configuration_usable(real):
+            sock.close()
+            return 1
     else:
         base_env = emulator_environ(os.environ)
-        extra, emulator_url = _start_emulator(state)
+        extra, emulator_url = _start_emulator(state, os.environ.get("OCI_REGION"))
         print(
             _banner([
                 f"No OCI credentials found: serving against the bundled OCI emulator at {emulator_url}",
@@ -132,13 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         extra.update(VECTOR_STORE_URL=state["postgres"].url, INGEST_INPUT_BUCKETS=INPUT_BUCKET)
     if args.direct:
         return _serve_direct(args, prefix, {**base_env, **extra}, state)
-    pool = FdkPool(args.workers, extra, func_path=args.func, base_env=base_env, inherit_output=True)
+    pool = FdkPool(args.workers, extra, func_path=args.func, base_env=base_env, inherit_output=True, label="gateway")
     try:
         pool.start()
         if "postgres" in state:
             _start_local_bucket(args, base_env, extra, state)
     except (FdkStartError, RuntimeError) as exc:
         print(f"The function did not start: {exc}", file=sys.stderr)
+        sock.close()
         _cleanup(pool, state)
         return 1
 
@@ -155,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
+    label_logs()
     try:
-        run_front(pool, args.port, host=args.host, prefix=prefix, timeout_s=args.timeout, on_ready=ready)
+        run_front(pool, args.port, host=args.host, prefix=prefix, timeout_s=args.timeout, on_ready=ready, sock=sock)
     except KeyboardInterrupt:
         pass
     finally:
@@ -193,7 +263,7 @@ def _start_local_bucket(args: argparse.Namespace, base_env: dict[str, str], extr
 
     emulator = state["emulator_server"]
     env = {**base_env, **extra, **ingest_environment(state["postgres"].url, emulator.url)}
-    ingest = FdkProcess(args.func, env, base_env=base_env, inherit_output=True).start()
+    ingest = FdkProcess(args.func, env, base_env=base_env, inherit_output=True, label="ingest").start()
     state["ingest"] = ingest
     state["postgres"].wait()
     register_continuations(emulator.emulator, ingest, args.timeout)

@@ -180,7 +180,7 @@ variable "api_client_cidrs" {
 
 variable "function_image" {
   type        = string
-  description = "Full OCIR URI of the gateway image in the deployment region, e.g. fra.ocir.io/<namespace>/genai-gw/oci-genai-gateway:0.1.0. Built and pushed before apply (README, Deploying); every function runs it, GATEWAY_ROLE selects the job."
+  description = "Full OCIR URI of the gateway image in the deployment region, e.g. fra.ocir.io/<namespace>/genai-gw/oci-genai-gateway:0.1.0. Built and pushed before apply (docs/deploying.md); every function runs it, GATEWAY_ROLE selects the job."
 
   validation {
     condition     = can(regex("^[a-z0-9.-]+\\.ocir\\.io/[a-z0-9_.-]+/[a-z0-9_./-]+:[A-Za-z0-9_.-]+$", var.function_image))
@@ -301,7 +301,7 @@ variable "log_level" {
 
 variable "model_aliases" {
   type        = any
-  description = "Model aliases (MODEL_ALIASES, README \"Models and aliases\") as an object, e.g. { \"gpt-4o\" = \"meta.llama-3.3-70b-instruct\" }. OCI caps a function's whole configuration at 4 KB: ship long tables in the image (MODEL_ALIASES_FILE)."
+  description = "Model aliases (MODEL_ALIASES, docs/api.md \"Models and aliases\") as an object, e.g. { \"gpt-4o\" = \"meta.llama-3.3-70b-instruct\" }. OCI caps a function's whole configuration at 4 KB: ship long tables in the image (MODEL_ALIASES_FILE)."
   default     = {}
 
   validation {

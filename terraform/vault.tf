@@ -30,10 +30,10 @@ resource "oci_vault_secret" "api_keys" {
   vault_id       = local.vault_id
   key_id         = local.vault_key_id
   secret_name    = "${var.name_prefix}-api-keys"
-  description    = "API key table of the OCI GenAI Gateway (hashes only; see README, API keys)"
+  description    = "API key table of the OCI GenAI Gateway (hashes only; see docs/security.md)"
   freeform_tags  = local.tags
 
-  # An empty table: no key works until the real table is uploaded as a new secret version (README, Deploying).
+  # An empty table: no key works until the real table is uploaded as a new secret version (docs/deploying.md).
   secret_content {
     content_type = "BASE64"
     content      = base64encode(jsonencode({ keys = [] }))

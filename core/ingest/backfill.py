@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from core import runtime
 from core.ingest.config import BucketRef, IngestConfig
 from core.ingest.pipeline import Pipeline
-from core.ingest.reconcile import Reconciliation, print_outcome, run_command
+from core.ingest.reconcile import Reconciliation, one_line_errors, print_outcome, run_command
 
 
 async def backfill(pipeline: Pipeline, bucket: str, namespace: str | None = None, *, prefix: str | None = None,
@@ -34,6 +34,10 @@ async def backfill(pipeline: Pipeline, bucket: str, namespace: str | None = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return one_line_errors(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.ingest.backfill", description=__doc__.splitlines()[0])
     parser.add_argument("--bucket", required=True, help="input bucket to list")
     parser.add_argument("--namespace", help="Object Storage namespace (default: the tenancy's)")

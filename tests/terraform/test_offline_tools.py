@@ -54,8 +54,8 @@ def test_checkov_is_clean_and_every_skip_is_justified(checkov_python: Path) -> N
     assert skipped == len(skips), "every inline skip should be in effect, and no other check skipped"
 
 
-# sha256 of the shared reference schema (../shared/terraform/oci-provider-schema.json) as canonical JSON. Types
-# added to the project's copy carry an "added" note; every other entry must still be the reference's, byte for byte.
+# sha256, as canonical JSON, of the reference provider schema the stand-in was cut from. Types added to the project's
+# copy carry an "added" note; every other entry must still be the reference's, byte for byte.
 SHARED_SCHEMA_SHA256 = "a401bff73a6f64f655a9382a8208587746369475730ce5c0b64eb49f98f25701"
 
 
@@ -74,11 +74,6 @@ def test_schema_copy_is_the_shared_reference_plus_added_types() -> None:
         "a type copied from the shared reference was changed; mark new types with an \"added\" note instead"
     for name in added:
         assert ours[name]["source"].startswith("internal/service/"), f"{name}: say which provider file it came from"
-    shared = tooling.REPO.parent / "shared" / "terraform" / "oci-provider-schema.json"
-    if shared.exists():  # beside a session's clone; CI and other clones rely on the digest above
-        reference = json.loads(shared.read_text())
-        assert _canonical_digest(reference) == SHARED_SCHEMA_SHA256, "the shared reference changed: update the digest"
-        assert {name: ours[name] for name in reference} == reference
 
 
 # The stand-in's own validation (pure functions, no plugin process).
@@ -114,3 +109,14 @@ def test_missing_terraform_falls_back_to_the_pypi_binary(tools_python: Path,
     chosen = tooling.pick_terraform(tools_python)
     assert chosen == str(tooling.fallback_terraform(tools_python))
     assert tooling.terraform_version(chosen) == (1, 0, 3)
+
+
+def test_tool_venvs_live_in_one_cache_per_machine_keyed_by_their_pins(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path) -> None:
+    monkeypatch.delenv("GATEWAY_TOOLS_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    checkov = tooling.tool_venv("checkov", tooling.CHECKOV_REQUIREMENTS)
+    assert checkov.parent == tmp_path / "oci-genai-gateway" and checkov.name.startswith("checkov-")
+    assert tooling.tool_venv("checkov", ("checkov==0.0.1",)) != checkov
+    monkeypatch.setenv("GATEWAY_TOOLS_CACHE", str(tmp_path / "elsewhere"))
+    assert tooling.tool_venv("terraform", tooling.TOOLS_REQUIREMENTS).parent == tmp_path / "elsewhere"

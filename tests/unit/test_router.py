@@ -8,6 +8,7 @@ import httpx
 import pytest
 import respx
 
+from core import logs
 from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.router import dispatch
 from tests.conftest import GENAI, TEST_COMPARTMENT
@@ -187,3 +188,42 @@ async def test_unexpected_exception_is_clean_500(gateway_env, monkeypatch):
     err = error_of(response)
     assert "secret-ish" not in err["message"] and "Traceback" not in response.body.decode()
     assert "REQ1" in err["message"]
+
+
+@pytest.mark.parametrize("role, does", [("ingest", "embeds documents"), ("authorizer", "checks API keys")])
+async def test_roles_without_routes_say_which_role_answered_an_http_call(gateway_env, role, does):
+    gateway_env.setenv("GATEWAY_ROLE", role)
+    from tests.support.runtime import reset_settings
+
+    reset_settings()
+    response = await dispatch(http("GET", "/v1/models"))
+    error = error_of(response)
+    assert response.status == 404 and error["code"] == "unknown_url"
+    assert f"GATEWAY_ROLE={role}" in error["message"] and does in error["message"]
+    assert "serves ." not in error["message"]
+
+
+async def test_health_carries_the_request_id(gateway_env):
+    response = await dispatch(http("GET", "/health"))
+    assert response.headers["x-request-id"] == "REQ1"
+
+
+@respx.mock
+async def test_a_5xx_is_logged_at_error_level_with_its_message(gateway_env, capsys):
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(401, json={"code": "NotAuthenticated", "message": "bad"}))
+    logs.configure("INFO")
+    response = await dispatch(http("POST", "/v1/chat/completions", CHAT))
+    assert response.status == 500
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    request_line = next(line for line in lines if line.get("event") == "request")
+    assert request_line["level"] == "error" and request_line["error_code"] == "gateway_auth_failed"
+    assert request_line["error_message"] == error_of(response)["message"]
+
+
+async def test_a_4xx_stays_an_info_line_without_the_message(gateway_env, capsys):
+    logs.configure("INFO")
+    response = await dispatch(http("POST", "/v1/chat/completions", {"model": "nope"}))
+    assert 400 <= response.status < 500
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    request_line = next(line for line in lines if line.get("event") == "request")
+    assert request_line["level"] == "info" and "error_message" not in request_line
