@@ -18,10 +18,10 @@ import uuid
 from typing import Any, Awaitable, Callable
 
 from core import logs, runtime
-from core.errors import APIError
+from core.errors import APIError, ConfigError
 from core.exchange import HTTP, Headers, Request, Response
 from core.health import report_at_startup
-from handlers.router import dispatch, error_response
+from handlers.router import DEFAULT_MAX_BODY_BYTES, dispatch, error_response
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -68,14 +68,21 @@ async def _send_response(send: Send, response: Response, method: str) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
+def _log_level() -> str:
+    try:
+        return runtime.settings().log_level
+    except ConfigError:
+        return "INFO"  # the bad setting is reported at error level right after
+
+
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """The ASGI application."""
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                logs.configure(runtime.settings().log_level)
-                report_at_startup()
+                logs.configure(_log_level())
+                report_at_startup()  # a bad setting is logged here and answered by every request as a 500
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await runtime.close_client()
@@ -85,7 +92,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", []))
     request_id = headers.get("opc-request-id") or headers.get("x-request-id") or uuid.uuid4().hex.upper()
-    limit = runtime.settings().max_body_bytes
+    try:
+        limit = runtime.settings().max_body_bytes
+    except ConfigError:
+        limit = DEFAULT_MAX_BODY_BYTES  # dispatch answers the bad setting with a 500 naming it
     body = await _read_body(receive, limit)
     if body is None:
         error = APIError(413, f"Request body exceeds the limit of {limit} bytes.", code="request_too_large")
