@@ -22,12 +22,13 @@ from typing import Any, Callable
 import httpx
 
 from bench.stats import summary_ms
-from bench.upstream import CHAT_BODY, EMBED_BODY, STREAM_BODY, DirectCall, Upstream, captured_oci_body, \
-    direct_once, presign
+from bench.upstream import CHAT_BODY, EMBED_BASE64_BODY, EMBED_BODY, STREAM_BODY, DirectCall, Upstream, \
+    captured_oci_body, direct_once, presign
 
 KINDS = {"chat": ("/v1/chat/completions", CHAT_BODY, "/actions/chat"),
          "stream": ("/v1/chat/completions", STREAM_BODY, "/actions/chat"),
-         "embed": ("/v1/embeddings", EMBED_BODY, "/actions/embedText")}
+         "embed": ("/v1/embeddings", EMBED_BODY, "/actions/embedText"),
+         "embed64": ("/v1/embeddings", EMBED_BASE64_BODY, "/actions/embedText")}
 OCI_PATHS = {"/actions/chat": "/20231130/actions/chat", "/actions/embedText": "/20231130/actions/embedText"}
 JSON = {"content-type": "application/json"}
 

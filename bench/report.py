@@ -19,7 +19,8 @@ PATH_LABELS = {
     "litellm_sdk": "LiteLLM SDK `completion`/`embedding`",
     "litellm_proxy": "LiteLLM proxy",
 }
-KIND_LABELS = {"chat": "chat", "stream": "streaming chat", "embed": "embedding, 96 inputs"}
+KIND_LABELS = {"chat": "chat", "stream": "streaming chat", "embed": "embedding, 96 inputs, float",
+               "embed64": "embedding, 96 inputs, base64"}
 BASELINE = {"noop_fdk": None, "noop_front": None, "direct": None}
 
 

@@ -32,6 +32,7 @@ CHAT_BODY: dict[str, Any] = {"model": CHAT_MODEL, "messages": [{"role": "user", 
 STREAM_BODY: dict[str, Any] = {**CHAT_BODY, "stream": True}
 EMBED_BODY: dict[str, Any] = {"model": EMBED_MODEL, "input": [f"benchmark sentence number {i}" for i in range(96)],
                               "encoding_format": "float"}
+EMBED_BASE64_BODY: dict[str, Any] = {**EMBED_BODY, "encoding_format": "base64"}  # the openai SDK's default
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

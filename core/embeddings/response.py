@@ -4,8 +4,7 @@ The vectors are nearly all of both answers (96 inputs x 1,536 numbers is about 1
 they are never turned into Python floats for ``encoding_format: float``: :func:`read_answer` finds
 each vector's JSON text in OCI's answer and the response carries that text as it came (OCI writes
 float32 values with their shortest digits, e.g. ``0.009473139`` and ``-8.4949343E-4``, which every
-JSON reader takes). The scan checks that each vector holds only numbers (the bytes ``0-9 . - + e E``)
-and counts its commas; an answer laid out any other way is parsed whole instead, with the same result.
+JSON reader takes). An answer laid out any other way is parsed whole instead, with the same result.
 
 ``base64`` (what the openai SDK asks for by default) needs the bytes: each vector is parsed and packed
 as little-endian float32, which ``numpy.frombuffer(..., dtype="float32")`` reads back on any host.
@@ -25,14 +24,19 @@ from core.errors import SERVER, APIError
 from core.jsonio import dumps, loads
 
 _KEY = b'"embeddings":['
-_NUMBER_BYTES = b"0123456789.-+eE"
+_NOT_NUMBERS = (b'"', b"{", b"n", b"a", b"t")
+"""One byte of every JSON value but a number (a string, an object, null, true, false) and of the NaN and
+Infinity some serializers write; a nested array breaks the scan's structure instead."""
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One embedText answer, read: each vector's JSON text and size, and the call's token counts."""
+    """One embedText answer, read: each vector's text, what the response carries for it, and token counts."""
 
     vectors: list[memoryview]
+    """Each vector's JSON text (``[0.1,-2.5E-4,...]``), checked to hold numbers only."""
+    encoded: list[bytes | memoryview]
+    """Each vector as the response writes it: the same text for ``float``, a JSON string for ``base64``."""
     dimensions: list[int]
     prompt_tokens: int
     total_tokens: int
@@ -44,7 +48,7 @@ class Assembled:
 
     content: bytes
     vectors: list[memoryview]
-    """Each input's vector as JSON text (``[0.1,-2.5E-4,...]``), in request order."""
+    """Each input's vector as JSON text, in request order."""
     prompt_tokens: int
     total_tokens: int
 
@@ -58,44 +62,45 @@ def _bad_answer(message: str) -> APIError:
     return APIError(503, f"OCI Generative AI returned {message}.", type=SERVER, code="upstream_bad_response")
 
 
-def read_answer(body: bytes, count: int) -> Answer:
-    """The vectors of one answer (``count`` expected) without building floats, or a 503 naming what is wrong."""
-    found = _scan(body) or _parse(body)
-    vectors, dimensions, rest = found
-    if len(vectors) != count:
-        raise _bad_answer(f"{len(vectors) if vectors else 'no'} embeddings for {count} inputs")
+def read_answer(body: bytes, count: int, encoding_format: str = "float") -> Answer:
+    """The ``count`` vectors of one answer, encoded for the response, or a 503 naming what is wrong."""
+    source, spans, rest = _scan(body) or _parse(body)
+    if len(spans) != count:
+        raise _bad_answer(f"{len(spans) if spans else 'no'} embeddings for {count} inputs")
+    view = memoryview(source)
+    vectors = [view[start:end] for start, end in spans]
+    if encoding_format == "base64":
+        pairs = [_base64(vector) for vector in vectors]
+        encoded, dimensions = [p[0] for p in pairs], [p[1] for p in pairs]
+    else:  # a vector's numbers are its commas plus one (it holds numbers only)
+        encoded, dimensions = list(vectors), [source.count(b",", start, end) + 1 for start, end in spans]
     prompt, total = _usage(rest.get("usage"))
-    return Answer(vectors, dimensions, prompt, total)
+    return Answer(vectors, encoded, dimensions, prompt, total)
 
 
-def _scan(body: bytes) -> tuple[list[memoryview], list[int], dict[str, Any]] | None:
-    """``embeddings`` found by a scan (OCI's compact layout), or None to parse the answer whole.
+Found = tuple[bytes, list[tuple[int, int]], dict[str, Any]]
+"""Where the vectors' text is (a buffer and each vector's span in it), and the rest of the answer."""
 
-    ``skeleton`` is the answer without number bytes: a vector of ``n`` numbers is ``[`` + ``n - 1``
-    commas + ``]`` there, so anything else inside a vector (a string, null, a nested array) shows.
-    The rest of the answer is parsed with the vectors replaced by ``null``.
-    """
+
+def _scan(body: bytes) -> Found | None:
+    """Each ``[...]`` of the ``embeddings`` list found by a scan, and the rest of the answer parsed (vectors as
+    null); None when the layout is not OCI's compact one or a vector holds anything but numbers."""
     start = body.find(_KEY)
     if start < 0:
         return None
     start += len(_KEY) - 1  # the "[" that opens the list of vectors
-    skeleton = body.translate(None, _NUMBER_BYTES)
-    at, at_skeleton = start + 1, len(body[:start].translate(None, _NUMBER_BYTES)) + 1
-    vectors: list[memoryview] = []
-    dimensions: list[int] = []
-    view = memoryview(body)
-    while body[at:at + 1] == b"[" and skeleton[at_skeleton:at_skeleton + 1] == b"[":
-        close, close_skeleton = body.find(b"]", at), skeleton.find(b"]", at_skeleton)
-        commas = close_skeleton - at_skeleton - 1
-        if close < at + 2 or skeleton.count(b",", at_skeleton + 1, close_skeleton) != commas:
+    spans: list[tuple[int, int]] = []
+    at = start + 1
+    while body[at:at + 1] == b"[":
+        close = body.find(b"]", at)
+        if close < at + 2:
             return None
-        vectors.append(view[at:close + 1])
-        dimensions.append(commas + 1)
-        at, at_skeleton = close + 1, close_skeleton + 1
-        if body[at:at + 1] != b"," or skeleton[at_skeleton:at_skeleton + 1] != b",":
+        spans.append((at, close + 1))
+        at = close + 1
+        if body[at:at + 1] != b",":
             break
-        at, at_skeleton = at + 1, at_skeleton + 1
-    if body[at:at + 1] != b"]" or skeleton[at_skeleton:at_skeleton + 1] != b"]":
+        at += 1
+    if body[at:at + 1] != b"]" or any(body.find(c, start, at) >= 0 for c in _NOT_NUMBERS):
         return None
     try:
         rest = loads(body[:start] + b"null" + body[at + 1:])
@@ -103,10 +108,10 @@ def _scan(body: bytes) -> tuple[list[memoryview], list[int], dict[str, Any]] | N
         return None
     if not isinstance(rest, dict) or "embeddings" not in rest or rest["embeddings"] is not None:
         return None  # the key found was not the answer's own
-    return vectors, dimensions, rest
+    return body, spans, rest
 
 
-def _parse(body: bytes) -> tuple[list[memoryview], list[int], dict[str, Any]]:
+def _parse(body: bytes) -> Found:
     """The answer parsed whole (any layout); each vector written back as compact JSON."""
     try:
         result = loads(body)
@@ -118,11 +123,17 @@ def _parse(body: bytes) -> tuple[list[memoryview], list[int], dict[str, Any]]:
     if embeddings is None:
         embeddings = (result.get("embeddingsByType") or {}).get("float")
     if not isinstance(embeddings, list):
-        return [], [], result
+        return b"", [], result
+    texts = []
     for vector in embeddings:
         if not isinstance(vector, list) or not vector or not all(_is_number(v) for v in vector):
             raise _bad_answer("an embedding that is not a list of numbers")
-    return [memoryview(dumps(v)) for v in embeddings], [len(v) for v in embeddings], result
+        texts.append(dumps(vector))
+    spans, at = [], 0
+    for text in texts:
+        spans.append((at, at + len(text)))
+        at += len(text)
+    return b"".join(texts), spans, result
 
 
 def _is_number(value: Any) -> bool:
@@ -139,38 +150,38 @@ def _usage(usage: Any) -> tuple[int, int]:
     return prompt, total
 
 
-def _base64(vector: memoryview, dimensions: int) -> bytes:
-    """The vector as a JSON string of base64 little-endian float32 bytes."""
+def _base64(vector: memoryview) -> tuple[bytes, int]:
+    """The vector as a JSON string of base64 little-endian float32 bytes, and its size."""
+    values = loads(vector)
     try:
-        packed = struct.pack(f"<{dimensions}f", *loads(vector))
-    except (OverflowError, struct.error, ValueError):
+        packed = struct.pack(f"<{len(values)}f", *values)
+    except OverflowError:
         raise _bad_answer("an embedding value outside the float32 range") from None
-    return b'"' + binascii.b2a_base64(packed, newline=False) + b'"'
+    return b'"' + binascii.b2a_base64(packed, newline=False) + b'"', len(values)
 
 
-def assemble(batches: Sequence[Batch], answers: Sequence[Answer], *, model: str, encoding_format: str,
+def assemble(batches: Sequence[Batch], answers: Sequence[Answer], *, model: str,
              expected_dimensions: int | None = None) -> Assembled:
     """The OpenAI response: vectors put back at their request positions, usage summed over calls."""
     count = sum(len(b.indices) for b in batches)
-    slots: list[memoryview | None] = [None] * count
+    vectors: list[memoryview | None] = [None] * count
+    encoded: list[bytes | memoryview | None] = [None] * count
     sizes = [0] * count
     prompt_tokens = total_tokens = 0
     for batch, answer in zip(batches, answers, strict=True):
-        for index, vector, size in zip(batch.indices, answer.vectors, answer.dimensions):
-            slots[index], sizes[index] = vector, size
+        for at, index in enumerate(batch.indices):
+            vectors[index], encoded[index], sizes[index] = answer.vectors[at], answer.encoded[at], answer.dimensions[at]
         prompt_tokens += answer.prompt_tokens
         total_tokens += answer.total_tokens
     _check_sizes(sizes, expected_dimensions)
     parts: list[bytes | memoryview] = [b'{"object":"list","data":[']
-    for index, vector in enumerate(slots):
+    for index, vector in enumerate(encoded):
         if vector is None:  # a planning bug, never the caller's fault
             raise APIError(500, f"No embedding was produced for input {index}.", type=SERVER, code="internal_error")
-        parts.append(b'%s{"object":"embedding","index":%d,"embedding":' % (b"," if index else b"", index))
-        parts.append(_base64(vector, sizes[index]) if encoding_format == "base64" else vector)
-        parts.append(b"}")
+        parts += (b'%s{"object":"embedding","index":%d,"embedding":' % (b"," if index else b"", index), vector, b"}")
     parts.append(b'],"model":%s,"usage":{"prompt_tokens":%d,"total_tokens":%d}}'
                  % (dumps(model), prompt_tokens, total_tokens))
-    return Assembled(b"".join(parts), slots, prompt_tokens, total_tokens)  # type: ignore[arg-type]
+    return Assembled(b"".join(parts), vectors, prompt_tokens, total_tokens)  # type: ignore[arg-type]
 
 
 def _check_sizes(sizes: list[int], expected: int | None) -> None:

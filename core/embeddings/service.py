@@ -77,11 +77,10 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
         request_ids[index] = upstream.request_id
         if index == 0:
             upstream_headers.update(upstream.headers)
-        return read_answer(upstream.body, len(batch.indices))
+        return read_answer(upstream.body, len(batch.indices), request.encoding_format)
 
     answers = await run_concurrently(batches, send, settings.embeddings_concurrency)
-    out = assemble(batches, answers, model=name, encoding_format=request.encoding_format,
-                   expected_dimensions=options.expected_dimensions)
+    out = assemble(batches, answers, model=name, expected_dimensions=options.expected_dimensions)
     return EmbeddingsResult(content=out.content, model=name, vectors=out.vectors, prompt_tokens=out.prompt_tokens,
                             model_id=resolved.model_id, upstream_calls=len(batches), request_ids=request_ids,
                             headers=model_headers(resolved, upstream_headers))

@@ -183,7 +183,7 @@ def test_vectors_pass_through_as_oci_wrote_them():
     assert [bytes(v) for v in read.vectors] == [b"[0.009473139,-8.4949343E-4,5.4635193E-6]",
                                                  b"[0.16035691,-0.0010425601,1.0E-10]"]
     assert read.dimensions == [3, 3] and (read.prompt_tokens, read.total_tokens) == (3, 3)
-    content = assemble([batch], [read], model="alias", encoding_format="float").content
+    content = assemble([batch], [read], model="alias").content
     assert b'"embedding":[0.009473139,-8.4949343E-4,5.4635193E-6]}' in content
     assert json.loads(content)["data"][1]["embedding"] == [0.16035691, -0.0010425601, 1e-10]
 
@@ -204,10 +204,13 @@ def test_any_json_layout_gives_the_same_vectors(layout):
 @pytest.mark.parametrize("numbers", [
     '[[1.0,null,2.0],[1.0,2.0,3.0]]', '[[1.0,"2",3.0],[1.0,2.0,3.0]]', '[[1.0,[2.0],3.0],[1.0,2.0,3.0]]',
     '[[],[1.0]]', '[[1.0,2.0],{"a":1}]', '[[1.0,NaN],[1.0,2.0]]', '[[true,1.0],[1.0,2.0]]',
+    '[[1.0,false],[1.0,2.0]]', '[[1.0,-Infinity],[1.0,2.0]]', '[[[1.0],[2.0]],[[3.0],[4.0]]]',
+    '[[1.0,[2.0]],[3.0]]', '[[1.0],[2.0],[3.0]]',
 ])
-def test_an_answer_that_is_not_vectors_of_numbers_is_a_503(numbers):
+@pytest.mark.parametrize("encoding", ["float", "base64"])
+def test_an_answer_that_is_not_vectors_of_numbers_is_a_503(numbers, encoding):
     with pytest.raises(APIError) as info:
-        read_answer(oci_bytes(None, numbers=numbers), 2)
+        read_answer(oci_bytes(None, numbers=numbers), 2, encoding)
     assert info.value.status == 503 and info.value.code == "upstream_bad_response"
 
 
@@ -215,7 +218,7 @@ def test_assemble_puts_vectors_back_in_request_order_and_sums_usage():
     items = [Prepared("a"), Prepared(PNG, True), Prepared("b")]
     batches = plan_batches(items, serving_mode=MODE, compartment_id=COMPARTMENT, options=options())
     answers = {(0, 2): answer([[0.0, 0.5], [2.0, 2.5]], 4), (1,): answer([[1.0, 1.5]], 1000)}
-    body = assembled_json(batches, [answers[b.indices] for b in batches], model="alias", encoding_format="float")
+    body = assembled_json(batches, [answers[b.indices] for b in batches], model="alias")
     assert list(body) == ["object", "data", "model", "usage"]
     assert body["object"] == "list" and body["model"] == "alias"
     assert [d["index"] for d in body["data"]] == [0, 1, 2]
@@ -235,12 +238,12 @@ def test_base64_is_little_endian_float32_as_the_openai_sdk_decodes():
 def test_assemble_base64_packs_each_vector_as_float32():
     [batch] = plan_batches([Prepared("a"), Prepared("b")], serving_mode=MODE, compartment_id=COMPARTMENT,
                            options=options())
-    read = read_answer(oci_bytes(None, numbers=OCI_TEXT), 2)
-    body = assembled_json([batch], [read], model="m", encoding_format="base64")
+    read = read_answer(oci_bytes(None, numbers=OCI_TEXT), 2, "base64")
+    body = assembled_json([batch], [read], model="m")
     assert [d["embedding"] for d in body["data"]] == [encode_base64(v) for v in json.loads(OCI_TEXT)]
-    too_big = read_answer(oci_bytes(None, numbers="[[1.0E39,1.0],[1.0,2.0]]"), 2)
+    assert read.dimensions == [3, 3]
     with pytest.raises(APIError) as info:
-        assemble([batch], [too_big], model="m", encoding_format="base64")
+        read_answer(oci_bytes(None, numbers="[[1.0E39,1.0],[1.0,2.0]]"), 2, "base64")
     assert info.value.code == "upstream_bad_response"
 
 
@@ -252,7 +255,7 @@ def test_wrong_count_or_size_from_upstream_is_an_error_not_a_wrong_answer():
     assert info.value.code == "upstream_bad_response"
     for vectors, expected in (([[1.0, 2.0], [1.0, 2.0]], 3), ([[1.0, 2.0], [1.0, 2.0, 3.0]], None)):
         with pytest.raises(APIError) as info:
-            assemble([batch], [answer(vectors)], model="m", encoding_format="float", expected_dimensions=expected)
+            assemble([batch], [answer(vectors)], model="m", expected_dimensions=expected)
         assert info.value.code == "dimension_mismatch"
     with pytest.raises(APIError) as info:
         read_answer(b"<html>busy</html>", 2)
@@ -262,7 +265,7 @@ def test_wrong_count_or_size_from_upstream_is_an_error_not_a_wrong_answer():
 def test_missing_usage_counts_zero():
     [batch] = plan_batches([Prepared("a")], serving_mode=MODE, compartment_id=COMPARTMENT, options=options())
     read = read_answer(b'{"embeddings":[[1.0]]}', 1)
-    assert assembled_json([batch], [read], model="m", encoding_format="float")["usage"] == {
+    assert assembled_json([batch], [read], model="m")["usage"] == {
         "prompt_tokens": 0, "total_tokens": 0}
 
 
