@@ -50,10 +50,13 @@ def run(rounds: int, kinds: list[str], repo: Path, profile: str | None,
         func = _profiled_func(repo, profile, work) if profile else repo / "func.py"
         bodies = work / "noop-bodies"
         bodies.mkdir()
-        gateways = {"gateway_fdk": FdkProcess(func, upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(repo)))}
+        # cwd too: the entry point runs as ``python -m adapters.fdk_main``, which puts the working directory first.
+        gateways = {"gateway_fdk": FdkProcess(func, upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(repo)),
+                                              cwd=repo)}
         if compare is not None:
             gateways["compare_fdk"] = FdkProcess(compare / "func.py",
-                                                 upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(compare)))
+                                                 upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(compare)),
+                                                 cwd=compare)
         noop = None
         try:
             for proc in gateways.values():
