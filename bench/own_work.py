@@ -43,7 +43,7 @@ def _profiled_func(repo: Path, stats_file: str, work: Path) -> Path:
 
 
 def run(rounds: int, kinds: list[str], repo: Path, profile: str | None,
-        compare: Path | None = None) -> dict[str, Any]:
+        compare: Path | None = None, compare_env: dict[str, str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"rounds": rounds, "repo": str(repo), "compare": str(compare) if compare else None}
     with tempfile.TemporaryDirectory(prefix="bench-own-") as tmp, Upstream() as upstream:
         work = Path(tmp)
@@ -55,7 +55,8 @@ def run(rounds: int, kinds: list[str], repo: Path, profile: str | None,
                                               cwd=repo)}
         if compare is not None:
             gateways["compare_fdk"] = FdkProcess(compare / "func.py",
-                                                 upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(compare)),
+                                                 upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(compare),
+                                                                      **(compare_env or {})),
                                                  cwd=compare)
         noop = None
         try:
@@ -91,10 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default="chat,stream")
     parser.add_argument("--repo", default=str(Path(__file__).resolve().parents[1]))
     parser.add_argument("--compare", default=None, help="a second checkout measured in the same rounds")
+    parser.add_argument("--compare-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the second gateway only (e.g. the same checkout, tuned)")
     parser.add_argument("--profile", default=None, help="write the gateway's cProfile stats to this file")
     args = parser.parse_args(argv)
     results = run(args.rounds, args.kinds.split(","), Path(args.repo).resolve(), args.profile,
-                  Path(args.compare).resolve() if args.compare else None)
+                  Path(args.compare).resolve() if args.compare else None,
+                  dict(pair.split("=", 1) for pair in args.compare_env))
     print(json.dumps(results, indent=2))
     return 0
 
