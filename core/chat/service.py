@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, TypeV
 from core import aliases, catalog, logs, model_list, runtime
 from core.aliases import ResolvedModel
 from core.catalog import COHERE, COHEREV2, GENERIC
-from core.chat.images import inline_images
 from core.chat.limits import check_chat_limits
 from core.chat.params import REASONING_EFFORT, TOKEN_LIMITS
 from core.chat.relay import relay
-from core.chat.request import ChatRequest, parse_chat_request
+from core.chat.request import ChatRequest, image_url_parts, parse_chat_request
 from core.chat.stream import StreamTranslator
 from core.chat.translate import ChatPlan, build_chat_details, completion_from_result
 from core.errors import APIError
@@ -163,7 +162,9 @@ def checked_request(data: dict[str, Any], target: ResolvedModel | None, settings
 
 async def prepare_call(chat: ChatRequest, resolved: ResolvedModel, settings: Settings) -> ChatCall:
     """Inline image URLs, then fix the URL and compartment for the target's region."""
-    if settings.image_url_fetch and (resolved.info.vision or not resolved.info.known):
+    if settings.image_url_fetch and (resolved.info.vision or not resolved.info.known) and any(image_url_parts(chat)):
+        from core.chat.images import inline_images  # the fetcher loads only for a request that needs it
+
         chat = await inline_images(chat, settings)  # http(s) image URLs -> data URIs (SSRF-fenced fetch)
     credentials = runtime.credentials()
     compartment = deployment.compartment_id(settings, credentials, resolved.compartment_id)

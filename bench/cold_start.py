@@ -1,0 +1,105 @@
+"""Cold start: the floor first, then the gateway from spawn to its first chat answered, over HTTP and TLS.
+
+    .venv/bin/python -m bench.cold_start [--runs 7]
+
+* *interpreter*: ``python -c pass`` (with ``site``, as the function starts).
+* *floor*: the interpreter plus the imports a chat cannot do without: the fdk (the runtime that serves the
+  socket), httpx (the HTTP client the house uses), cryptography's RSA (every OCI request is signed) and
+  orjson. Whatever the gateway takes beyond this is its own.
+* *gateway*: spawn ``python -m adapters.fdk_main func.py handler`` (the image's ENTRYPOINT) until its socket
+  exists (*ready*), then one chat through the socket to the emulator until the answer is back. Over TLS the
+  emulator has a certificate from a local CA and the gateway trusts certifi's bundle plus that CA
+  (:mod:`bench.tls`), laid out as in the image (a hashed directory); *tls_cafile* loads the same roots as
+  one file, as before the image hashed them.
+
+Runs alternate (floor, gateway over HTTP, gateway over TLS) so machine noise hits each alike; medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench import gateway_side
+from bench.upstream import CHAT_BODY, REPO_ROOT, Upstream
+from local.fdk.process import minimal_environ
+
+FLOOR_IMPORTS = ("fdk.scripts.fdk", "httpx", "cryptography.hazmat.primitives.asymmetric.rsa",
+                 "cryptography.hazmat.primitives.asymmetric.padding", "cryptography.hazmat.primitives.hashes",
+                 "cryptography.hazmat.primitives.serialization", "orjson")
+
+
+def _spawn_seconds(code: str) -> float:
+    env = {**minimal_environ(), "PYTHONPATH": str(REPO_ROOT)}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, check=True, stdin=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def floor_seconds() -> float:
+    return _spawn_seconds("import " + ", ".join(FLOOR_IMPORTS))
+
+
+def interpreter_seconds() -> float:
+    return _spawn_seconds("pass")
+
+
+def _warm_chat(upstream: Upstream) -> None:
+    """One chat straight to the emulator, so the first measured cold start does not meet a cold emulator."""
+    import httpx
+
+    from bench.upstream import direct_once, presign
+
+    body = {"compartmentId": "ocid1.compartment.oc1..bench",
+            "servingMode": {"servingType": "ON_DEMAND", "modelId": CHAT_BODY["model"]},
+            "chatRequest": {"apiFormat": "GENERIC", "messages": [{"role": "USER",
+                                                                  "content": [{"type": "TEXT", "text": "hi"}]}]}}
+    with httpx.Client(verify=upstream.verify, timeout=30) as client:
+        direct_once(client, upstream, presign(upstream, "/20231130/actions/chat", body))
+
+
+def measure(runs: int, log: Any = print) -> dict[str, Any]:
+    body = json.dumps(CHAT_BODY).encode()
+    samples: dict[str, list[dict[str, float]]] = {"http": [], "tls": [], "tls_cafile": []}
+    interpreter: list[float] = []
+    floor: list[float] = []
+    with Upstream() as plain, Upstream(https=True) as secure:
+        assert secure.tls is not None
+        envs = {"http": plain.gateway_env(LOG_LEVEL="INFO"), "tls": secure.gateway_env(LOG_LEVEL="INFO"),
+                "tls_cafile": {**{k: v for k, v in secure.gateway_env(LOG_LEVEL="INFO").items() if k != "SSL_CERT_DIR"},
+                               "SSL_CERT_FILE": str(secure.tls.trust_file)}}
+        for upstream in (plain, secure):  # the emulator is warm, as OCI is
+            upstream.control("GET", "/health")
+            _warm_chat(upstream)
+        for _ in range(runs):
+            interpreter.append(interpreter_seconds())
+            floor.append(floor_seconds())
+            for name, env in envs.items():
+                samples[name].append(gateway_side.cold_start(env, body))
+    log(f"  cold starts: {runs} of each")
+    result: dict[str, Any] = {"runs": runs, "imports": list(FLOOR_IMPORTS),
+                              "interpreter_s": statistics.median(interpreter), "floor_s": statistics.median(floor),
+                              "floor_all_s": [round(v, 3) for v in floor]}
+    for name, rows in samples.items():
+        result[name] = {"spawn_to_answer_s": statistics.median(r["spawn_to_answer_s"] for r in rows),
+                        "ready_s": statistics.median(r["ready_s"] for r in rows),
+                        "vm_hwm_mib": statistics.median(r["vm_hwm_mib"] for r in rows),
+                        "all_s": [round(r["spawn_to_answer_s"], 3) for r in rows]}
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cold_start", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(args.runs, lambda m: print(m, file=sys.stderr)), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
