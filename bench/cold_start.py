@@ -6,6 +6,8 @@
 * *floor*: the interpreter plus the imports a chat cannot do without: the fdk (the runtime that serves the
   socket), httpx (the HTTP client the house uses), cryptography's RSA (every OCI request is signed) and
   orjson. Whatever the gateway takes beyond this is its own.
+* *no-op function*: the same spawn and call for ``bench/noop_func.py`` (the fdk serving a canned answer): what the
+  fdk alone costs from spawn to an answer.
 * *gateway*: spawn ``python -m adapters.fdk_main func.py handler`` (the image's ENTRYPOINT) until its socket
   exists (*ready*), then one chat through the socket to the emulator until the answer is back. Over TLS the
   emulator has a certificate from a local CA and the gateway trusts certifi's bundle plus that CA
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,19 +37,23 @@ FLOOR_IMPORTS = ("fdk.scripts.fdk", "httpx", "cryptography.hazmat.primitives.asy
                  "cryptography.hazmat.primitives.serialization", "orjson")
 
 
-def _spawn_seconds(code: str) -> float:
+def _spawn(code: str) -> tuple[float, float]:
+    """Wall and CPU (user+system) seconds of ``python -c code``."""
     env = {**minimal_environ(), "PYTHONPATH": str(REPO_ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, check=True, stdin=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def floor_seconds() -> float:
-    return _spawn_seconds("import " + ", ".join(FLOOR_IMPORTS))
+def floor_seconds() -> tuple[float, float]:
+    return _spawn("import " + ", ".join(FLOOR_IMPORTS))
 
 
-def interpreter_seconds() -> float:
-    return _spawn_seconds("pass")
+def interpreter_seconds() -> tuple[float, float]:
+    return _spawn("pass")
 
 
 def _warm_chat(upstream: Upstream) -> None:
@@ -65,9 +72,9 @@ def _warm_chat(upstream: Upstream) -> None:
 
 def measure(runs: int, log: Any = print) -> dict[str, Any]:
     body = json.dumps(CHAT_BODY).encode()
-    samples: dict[str, list[dict[str, float]]] = {"http": [], "tls": [], "tls_cafile": []}
-    interpreter: list[float] = []
-    floor: list[float] = []
+    samples: dict[str, list[dict[str, float]]] = {"noop": [], "http": [], "tls": [], "tls_cafile": []}
+    interpreter: list[tuple[float, float]] = []
+    floor: list[tuple[float, float]] = []
     with Upstream() as plain, Upstream(https=True) as secure:
         assert secure.tls is not None
         envs = {"http": plain.gateway_env(LOG_LEVEL="INFO"), "tls": secure.gateway_env(LOG_LEVEL="INFO"),
@@ -79,15 +86,20 @@ def measure(runs: int, log: Any = print) -> dict[str, Any]:
         for _ in range(runs):
             interpreter.append(interpreter_seconds())
             floor.append(floor_seconds())
+            samples["noop"].append(gateway_side.cold_start({}, body, func=gateway_side.NOOP_FUNC))
             for name, env in envs.items():
                 samples[name].append(gateway_side.cold_start(env, body))
     log(f"  cold starts: {runs} of each")
-    result: dict[str, Any] = {"runs": runs, "imports": list(FLOOR_IMPORTS),
-                              "interpreter_s": statistics.median(interpreter), "floor_s": statistics.median(floor),
-                              "floor_all_s": [round(v, 3) for v in floor]}
+    result: dict[str, Any] = {
+        "runs": runs, "imports": list(FLOOR_IMPORTS),
+        "interpreter_s": statistics.median(w for w, _ in interpreter),
+        "interpreter_cpu_s": statistics.median(c for _, c in interpreter),
+        "floor_s": statistics.median(w for w, _ in floor), "floor_cpu_s": statistics.median(c for _, c in floor),
+        "floor_all_s": [round(w, 3) for w, _ in floor]}
     for name, rows in samples.items():
         result[name] = {"spawn_to_answer_s": statistics.median(r["spawn_to_answer_s"] for r in rows),
                         "ready_s": statistics.median(r["ready_s"] for r in rows),
+                        "cpu_s": statistics.median(r["cpu_s"] for r in rows),
                         "vm_hwm_mib": statistics.median(r["vm_hwm_mib"] for r in rows),
                         "all_s": [round(r["spawn_to_answer_s"], 3) for r in rows]}
     return result
