@@ -4,13 +4,13 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-dev-nodeps.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-token-data.txt requirements-dev.txt requirements-dev-nodeps.txt | cksum | cut -d' ' -f1)
 
 .PHONY: serve test unit integration bench venv clean image push doctor smoke
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-dev-nodeps.txt
+$(STAMP): requirements.txt requirements-token-data.txt requirements-dev.txt requirements-dev-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-dev-nodeps.txt

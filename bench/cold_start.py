@@ -4,8 +4,10 @@
 
 * *interpreter*: ``python -c pass`` (with ``site``, as the function starts).
 * *floor*: the interpreter plus the imports a chat cannot do without: the fdk (the runtime that serves the
-  socket), httpx (the HTTP client the house uses), cryptography's RSA (every OCI request is signed) and
-  orjson. Whatever the gateway takes beyond this is its own.
+  socket), httpx with the transport it loads on its first request (httpcore, h11, anyio's asyncio backend),
+  cryptography's RSA (every OCI request is signed) and orjson. Whatever the gateway takes beyond this is its
+  own. (In this venv ``import httpx`` also loads click and pygments, dev-only packages the image lacks, in the
+  floor and the gateway alike.)
 * *no-op function*: the same spawn and call for ``bench/noop_func.py`` (the fdk serving a canned answer): what the
   fdk alone costs from spawn to an answer.
 * *gateway*: spawn ``python -m adapters.fdk_main func.py handler`` (the image's ENTRYPOINT) until its socket
@@ -32,7 +34,8 @@ from bench import gateway_side
 from bench.upstream import CHAT_BODY, REPO_ROOT, Upstream
 from local.fdk.process import minimal_environ
 
-FLOOR_IMPORTS = ("fdk.scripts.fdk", "httpx", "cryptography.hazmat.primitives.asymmetric.rsa",
+FLOOR_IMPORTS = ("fdk.scripts.fdk", "httpx", "httpcore", "httpcore._backends.anyio", "anyio._backends._asyncio", "h11",
+                 "cryptography.hazmat.primitives.asymmetric.rsa",
                  "cryptography.hazmat.primitives.asymmetric.padding", "cryptography.hazmat.primitives.hashes",
                  "cryptography.hazmat.primitives.serialization", "orjson")
 
