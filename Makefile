@@ -28,7 +28,9 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest -q tests/integration $(ARGS)
 
-# Benchmarks against LiteLLM (never part of `make test`); writes bench/RESULTS.md. ARGS="--quick" for a short run.
+# Benchmarks against LiteLLM (never part of `make test`): prints the results, the comparison with LiteLLM and with the
+# committed bench/RESULTS.json, and writes bench/RESULTS.md. `make bench ARGS=--quick` is a short run written to
+# bench/quick/ (`make bench --quick` would be an option to make itself, not to the benchmark). docs/benchmarks.md.
 bench: $(STAMP)
 	$(PY) -m bench $(ARGS)
 

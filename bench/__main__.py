@@ -1,8 +1,12 @@
 """``python -m bench``: the gateway against LiteLLM's ``oci/`` provider, one run, one table.
 
-Prints the table and writes it to ``bench/RESULTS.md``. A benchmark, never a test: nothing here
-runs under pytest, and nothing is asserted except that each measured call succeeded. Everything
-runs on loopback against the OCI emulator; every loop is bounded.
+Prints the table, the comparison with LiteLLM and with the previous committed run (``bench/RESULTS.json``),
+and writes the table to ``bench/RESULTS.md`` (and the figures to ``bench/RESULTS.json``). ``--quick`` (few
+samples) writes to ``bench/quick/`` instead, never over the committed results. From make:
+``make bench`` or ``make bench ARGS=--quick`` (``make bench --quick`` would be an option to make itself).
+
+A benchmark, never a test: nothing here runs under pytest, and nothing is asserted except that each
+measured call succeeded. Everything runs on loopback against the OCI emulator; every loop is bounded.
 
     .venv/bin/python -m bench [--quick] [--rounds N] [--no-litellm] [--load-requests N] [--out PATH]
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -24,11 +29,13 @@ from typing import Any
 import httpx
 
 from bench import footprint, gateway_side, load_faults, overhead
+from bench.compare import compare
 from bench.report import render
-from bench.upstream import CHAT_BODY, Upstream
+from bench.upstream import Upstream
 from local.fdk.process import FdkProcess
 
 BENCH_DIR = Path(__file__).resolve().parent
+COMMITTED = BENCH_DIR / "RESULTS.md"
 
 
 def log(message: str) -> None:
@@ -45,32 +52,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--load-requests", type=int, default=2000)
     parser.add_argument("--load-concurrency", type=int, default=32)
     parser.add_argument("--pool", type=int, default=32, help="fdk processes behind the front for throughput/load")
-    parser.add_argument("--out", default=str(BENCH_DIR / "RESULTS.md"))
-    return parser.parse_args(argv)
+    parser.add_argument("--out", default=None, help="where the table goes (default bench/RESULTS.md; with --quick "
+                                                     "bench/quick/RESULTS.md); the figures go beside it as .json")
+    parser.add_argument("--baseline", default=str(COMMITTED.with_suffix(".json")),
+                        help="the run to compare with (default: the committed bench/RESULTS.json)")
+    args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = str(BENCH_DIR / "quick" / "RESULTS.md" if args.quick else COMMITTED)
+    return args
 
 
-def cold_starts(upstream: Upstream, runs_gateway: int, runs_litellm: int, config: Path | None) -> dict[str, Any]:
-    """Interleaved: a gateway cold start, then a LiteLLM one, and so on (fair under noise)."""
-    from bench import litellm_side
+def cold_starts(runs_gateway: int, runs_litellm: int, config: Path | None) -> dict[str, Any]:
+    """The gateway's (floor, no-op function, HTTP, TLS: :mod:`bench.cold_start`), then LiteLLM's."""
+    from bench import cold_start, litellm_side
 
-    body = json.dumps(CHAT_BODY).encode()
-    env = upstream.gateway_env(LOG_LEVEL="INFO")
-    gateway: list[dict[str, float]] = []
-    litellm: list[dict[str, float]] = []
-    for index in range(max(runs_gateway, runs_litellm if config else 0)):
-        if index < runs_gateway:
-            gateway.append(gateway_side.cold_start(env, body))
-        if config is not None and index < runs_litellm:
-            litellm.append(litellm_side.cold_start(config))
-    log(f"  cold starts: gateway x{len(gateway)}, litellm x{len(litellm)}")
+    detail = cold_start.measure(runs_gateway, log)
+    litellm = [litellm_side.cold_start(config) for _ in range(runs_litellm)] if config is not None else []
+    log(f"  cold starts: litellm x{len(litellm)}")
 
     def med(rows: list[dict[str, float]], key: str) -> float | None:
         return statistics.median(r[key] for r in rows) if rows else None
 
     return {
-        "gateway": {"spawn_to_answer_s": med(gateway, "spawn_to_answer_s"), "ready_s": med(gateway, "ready_s"),
-                    "vm_hwm_mib": med(gateway, "vm_hwm_mib"), "runs": len(gateway),
-                    "all_s": [round(r["spawn_to_answer_s"], 3) for r in gateway]},
+        "gateway": {**detail["http"], "runs": detail["runs"]},
+        "detail": detail,
         "litellm": {"spawn_to_answer_s": med(litellm, "spawn_to_answer_s"), "import_s": med(litellm, "import_s"),
                     "first_call_s": med(litellm, "first_call_s"), "vm_hwm_mib": med(litellm, "vm_hwm_mib"),
                     "modules": med(litellm, "modules"), "runs": len(litellm),
@@ -186,14 +191,26 @@ def ingestion(quick: bool, log_fn: Any = log) -> dict[str, Any] | None:
 
 
 def batching(quick: bool) -> dict[str, Any]:
-    """``bench.embeddings_batching`` (one 1000-input request vs sequential 96-input calls), its own emulator."""
-    import contextlib
-
-    from bench import embeddings_batching
+    """``bench.embeddings_batching`` (one 1000-input request vs sequential 96-input calls) in its own process,
+    with the image's allocator settings, and its own emulator."""
+    from local.fdk.process import image_allocator_environ
 
     log("embeddings batching: bench.embeddings_batching")
-    with contextlib.redirect_stdout(sys.stderr):
-        return embeddings_batching.main(["--runs", "1" if quick else "3"])
+    env = {**os.environ, **image_allocator_environ()}
+    done = subprocess.run([sys.executable, "-m", "bench.embeddings_batching", "--runs", "1" if quick else "5",
+                           "--json"], capture_output=True, text=True, cwd=BENCH_DIR.parent, env=env, timeout=900,
+                          stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        log(f"embeddings batching failed ({done.returncode}): {done.stderr[-800:]}")
+        return {"error": f"bench.embeddings_batching exited {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def roles() -> dict[str, Any]:
+    from bench import roles as role_bench
+
+    log("roles: what each GATEWAY_ROLE loads (bench.roles)")
+    return role_bench.measure()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
 
             config = litellm_side.worker_config(upstream, work)
         log("cold starts")
-        results["cold"] = cold_starts(upstream, args.cold_runs or (3 if args.quick else 7),
+        results["cold"] = cold_starts(args.cold_runs or (3 if args.quick else 7),
                                       args.cold_runs or (2 if args.quick else 5), config)
         if not args.no_litellm:
             from bench import litellm_side
@@ -245,12 +262,20 @@ def main(argv: list[str] | None = None) -> int:
                 proxy.stop()
     results["ingestion"] = ingestion(args.quick)
     results["batching"] = batching(args.quick)
+    results["roles"] = roles()
     results["elapsed_s"] = time.perf_counter() - started
+    baseline = Path(args.baseline)
+    if baseline.is_file():
+        previous = json.loads(baseline.read_text())
+        results["previous"] = {"file": baseline.name, "when": previous.get("when"), "quick": previous.get("quick"),
+                               "rows": compare(previous, results)}
     text = render(results)
     print(text)
-    Path(args.out).write_text(text + "\n")
-    (Path(args.out).with_suffix(".json")).write_text(json.dumps(results, indent=2, default=str) + "\n")
-    log(f"wrote {args.out} ({results['elapsed_s']:.0f} s)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    log(f"wrote {out} ({results['elapsed_s']:.0f} s)")
     return 0
 
 

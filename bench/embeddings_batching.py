@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--inputs", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8, help="EMBEDDINGS_CONCURRENCY")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
     args = parser.parse_args(argv)
 
     from local.local_credentials import make_api_key_env
@@ -146,6 +148,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"({report['to_bound_base64']:.3f}x the bound)")
     print(f"  sequential 96-input requests    : {report['sequential_s']:.3f} s")
     print(f"  ratio sequential / concurrent   : {report['ratio']:.2f}x")
+    if args.json:
+        print(json.dumps(report))
     return report
 
 
