@@ -79,5 +79,13 @@ async def handler(ctx: Any, data: io.BytesIO | None = None) -> Any:
     if streaming:
         # Functions cannot stream: the whole event stream is collected and sent at once.
         headers[BUFFERED_STREAM_HEADER] = "buffered"
-    return fdk_response.Response(ctx, response_data=body, headers=headers, status_code=response.status)
+    return fdk_response.Response(ctx, response_data=body, headers=headers, status_code=_socket_status(request, response))
+
+
+def _socket_status(request: Request, response: Any) -> int:
+    """The status for the fdk. Fn passes on only 200, 502 and 504 for a raw invocation: an ingest event whose
+    failure nothing recorded must reach OCI as a failed invocation (502), or it would look handled."""
+    if request.kind == INVOKE and response.status >= 500 and runtime.role() == "ingest":
+        return 502
+    return int(response.status)
 

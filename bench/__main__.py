@@ -167,27 +167,28 @@ def latency_and_throughput(upstream: Upstream, args: argparse.Namespace, work: P
     return result
 
 
-def ingestion(quick: bool, log_fn: Any = log) -> dict[str, Any] | None:
-    """Results of ``bench.ingest_throughput`` (written separately) when that module exists.
+def ingestion(quick: bool, log_fn: Any = log, module: str = "bench.ingest_throughput",
+              quick_args: tuple[str, ...] = ("--mb", "20")) -> dict[str, Any] | None:
+    """Results of ``module`` (``bench.ingest_throughput``, ``bench.vector_store``) run on its own.
 
-    It is run as ``python -m bench.ingest_throughput`` (its own argument parser and emulator, and
-    its peak-memory figure must not include this process); its last output is a JSON object.
+    It is run as ``python -m <module>`` (its own argument parser, emulator or database, and its
+    peak-memory figures must not include this process); its last output is a JSON object.
     """
-    if importlib.util.find_spec("bench.ingest_throughput") is None:
-        log_fn("ingestion: bench/ingest_throughput.py is absent; skipped")
+    if importlib.util.find_spec(module) is None:
+        log_fn(f"{module} is absent; skipped")
         return None
-    command = [sys.executable, "-m", "bench.ingest_throughput"] + (["--mb", "20"] if quick else [])
+    command = [sys.executable, "-m", module] + (list(quick_args) if quick else [])
     log_fn(f"ingestion: {' '.join(command[1:])}")
     done = subprocess.run(command, capture_output=True, text=True, cwd=BENCH_DIR.parent, timeout=1800,
                           stdin=subprocess.DEVNULL)
     start = done.stdout.find("{")
     if done.returncode != 0 or start < 0:
-        log_fn(f"ingestion failed ({done.returncode}): {done.stderr[-800:]}")
-        return {"error": f"bench.ingest_throughput exited {done.returncode}"}
+        log_fn(f"{module} failed ({done.returncode}): {done.stderr[-800:]}")
+        return {"error": f"{module} exited {done.returncode}"}
     try:
         return json.loads(done.stdout[start:])
     except ValueError:
-        return {"error": "bench.ingest_throughput printed no JSON result"}
+        return {"error": f"{module} printed no JSON result"}
 
 
 def batching(quick: bool) -> dict[str, Any]:
@@ -261,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             if proxy is not None:
                 proxy.stop()
     results["ingestion"] = ingestion(args.quick)
+    results["vector_stores"] = ingestion(args.quick, module="bench.vector_store",
+                                         quick_args=("--chunks", "10000", "--queries", "50", "--csv-mb", "8"))
     results["batching"] = batching(args.quick)
     results["roles"] = roles()
     results["elapsed_s"] = time.perf_counter() - started

@@ -219,6 +219,10 @@ def render(results: dict[str, Any]) -> str:
         out.append("Skipped: `bench/ingest_throughput.py` is not present in this tree.")
     else:
         out.append(markdown_table(["metric", "value"], [(k, v) for k, v in ingestion.items()]))
+    stores = results.get("vector_stores")
+    if stores:
+        out += ["", "## Vector stores (`bench/vector_store.py`, PostgreSQL + pgvector from `pgserver`)", ""]
+        out.append(markdown_table(["metric", "value"], [(k, v) for k, v in stores.items()]))
     out += _batching(results.get("batching") or {})
     out += _roles(results.get("roles") or {})
     out += _previous(results.get("previous") or {})

@@ -19,6 +19,7 @@ from core.settings import ROLES, Settings
 if TYPE_CHECKING:
     from core.aliases import Alias
     from core.oci.client import OCIClient
+    from core.vectorstores.database import Database
 
 T = TypeVar("T")
 
@@ -35,6 +36,9 @@ class _State:
         self.clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OCIClient] = weakref.WeakKeyDictionary()
         self.memo: dict[Hashable, Any] = {}
         self.lock = threading.Lock()
+        self.databases: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Database] = weakref.WeakKeyDictionary()
+        self.database_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = \
+            weakref.WeakKeyDictionary()
 
 
 _state = _State()
@@ -99,6 +103,31 @@ async def close_client() -> None:
     found = _state.clients.pop(asyncio.get_running_loop(), None)
     if found is not None:
         await found.aclose()
+
+
+async def database() -> "Database":
+    """The vector-store database connection of the running event loop, opened on first use (and again after it
+    broke). Only the ingest role and the gateway's vector-store routes call this: psycopg loads here."""
+    loop = asyncio.get_running_loop()
+    found = _state.databases.get(loop)
+    if found is not None and not found.closed:
+        return found
+    lock = _state.database_locks.setdefault(loop, asyncio.Lock())
+    async with lock:
+        found = _state.databases.get(loop)
+        if found is None or found.closed:
+            from core.vectorstores.database import open_database
+
+            found = await open_database(settings(), client)
+            _state.databases[loop] = found
+    return found
+
+
+async def close_database() -> None:
+    """Close the running loop's database connection (clean shutdown, tests)."""
+    found = _state.databases.pop(asyncio.get_running_loop(), None)
+    if found is not None:
+        await found.close()
 
 
 def memo(key: Hashable, build: Callable[[], T]) -> T:

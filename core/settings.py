@@ -397,6 +397,49 @@ class Settings:
         "Ingest: when less than this remains before the invocation deadline, the work done so far is saved "
         "(a `partial` manifest) and the object is recorded for a resumed retry.",
     )
+    ingest_pdf_page_seconds: float = _setting(
+        "INGEST_PDF_PAGE_SECONDS", 60.0,
+        "Ingest: most time one PDF page may take to read (pages are read in a child process that is stopped "
+        "then); a slower page is skipped and listed in the manifest's `notes`.",
+    )
+    ingest_continuation: str = _setting(
+        "INGEST_CONTINUATION", "auto",
+        "Ingest: how an object that does not fit in one invocation is finished: `invoke` (the function invokes "
+        "itself in detached mode, which may run up to `detached_mode_timeout_in_seconds`, 3600 s), `off` (the "
+        "scheduled reconciliation finishes it), or `auto` (`invoke` when running in OCI Functions, else `off`).",
+        choices=("auto", "invoke", "off"),
+    )
+    ingest_max_invocations: int = _setting(
+        "INGEST_MAX_INVOCATIONS", 24,
+        "Ingest: invocations one object version may take through continuations; past it the object keeps its "
+        "`partial` manifest and retryable dead letter for the scheduled reconciliation.",
+    )
+    fn_fn_id: str | None = _setting(
+        "FN_FN_ID", None, "Set by OCI Functions: this function's OCID (the ingest continuation invokes it).",
+    )
+    oci_functions_endpoint: str | None = _setting(
+        "OCI_FUNCTIONS_ENDPOINT", None,
+        "Overrides the Functions management host (`scheme://host[:port]`) used to look up the ingest function's "
+        "invoke endpoint; used for the local emulator.",
+    )
+    # Vector stores (PostgreSQL with pgvector): the ingest role writes them, the gateway role searches them.
+    vector_store_url: Secret | None = _setting(
+        "VECTOR_STORE_URL", None,
+        "Vector stores: the PostgreSQL (pgvector) connection string, `postgresql://user:password@host:5432/db` or "
+        "`key=value` pairs. TLS is required outside localhost (`sslmode=require` is added when unset). Unset, with "
+        "no `VECTOR_STORE_URL_SECRET_OCID` either: no vector stores (ingestion writes JSONL only).",
+        secret=True,
+    )
+    vector_store_url_secret_ocid: str | None = _setting(
+        "VECTOR_STORE_URL_SECRET_OCID", None,
+        "Vector stores: OCID of a Vault secret holding the connection string (read once per container); used when "
+        "`VECTOR_STORE_URL` is unset.",
+    )
+    vector_store_statement_timeout_ms: int = _setting(
+        "VECTOR_STORE_STATEMENT_TIMEOUT_MS", 30000,
+        "Vector stores: the database's `statement_timeout` for this function's connection (a search or a write "
+        "that takes longer is cancelled and answered with an error).",
+    )
     # API keys (the `authorizer` role). Pepper values are read only by core.keystore, like credentials.
     api_keys_secret_ocid: str | None = _setting(
         "API_KEYS_SECRET_OCID", None,

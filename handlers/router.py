@@ -97,6 +97,9 @@ DOCTOR = Shape("doctor", lambda body: body.get("doctor") is True, "handlers.doct
 ROLES: dict[str, Role] = {
     "gateway": Role(
         routes=(
+            _route("POST", "/v1/vector_stores/{id}/search", "handlers.vector_store_search", "vector_store_search"),
+            _route("GET", "/v1/vector_stores/{id}", "handlers.vector_stores", "vector_store"),
+            _route("GET", "/v1/vector_stores", "handlers.vector_stores", "vector_stores"),
             _route("POST", "/v1/chat/completions", "handlers.chat", "chat"),
             _route("GET", "/v1/responses/{id}/input_items", "handlers.response_input_items", "response_input_items"),
             _route("POST", "/v1/responses", "handlers.responses", "responses"),
@@ -119,7 +122,8 @@ ROLES: dict[str, Role] = {
             Shape("rerank", lambda body: "query" in body and "documents" in body, "handlers.rerank"),
         ),
     ),
-    "ingest": Role(shapes=(DOCTOR, Shape("ingest", _is_object_event, "handlers.ingest"))),
+    "ingest": Role(shapes=(DOCTOR, Shape("ingest", _is_object_event, "handlers.ingest"),
+                           Shape("reconcile", lambda body: "gatewayReconcile" in body, "handlers.reconcile"))),
     # The authorizer answers every call with its contract's JSON ({"active": false}), never an OpenAI error:
     # API Gateway reads only that shape.
     "authorizer": Role(

@@ -66,6 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--emulator", action="store_true", help="use the bundled emulator even if credentials exist")
     parser.add_argument("--direct", action="store_true",
                         help="serve the handlers directly (ASGI, no fdk) with real incremental streaming")
+    parser.add_argument("--bucket-dir", default="local-bucket",
+                        help="emulator mode: files put here are ingested into the vector store vs_local-docs")
+    parser.add_argument("--no-bucket", action="store_true",
+                        help="emulator mode: no local bucket, ingest function or embedded PostgreSQL")
     return parser.parse_args(argv)
 
 
@@ -121,12 +125,19 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     extra.setdefault("GATEWAY_ROLE", base_env.get("GATEWAY_ROLE", "gateway"))
+    if not real and not args.no_bucket and not args.direct:
+        from local.bucket import INPUT_BUCKET, EmbeddedPostgres
+
+        state["postgres"] = EmbeddedPostgres().start()  # starts while the functions start
+        extra.update(VECTOR_STORE_URL=state["postgres"].url, INGEST_INPUT_BUCKETS=INPUT_BUCKET)
     if args.direct:
         return _serve_direct(args, prefix, {**base_env, **extra}, state)
     pool = FdkPool(args.workers, extra, func_path=args.func, base_env=base_env, inherit_output=True)
     try:
         pool.start()
-    except FdkStartError as exc:
+        if "postgres" in state:
+            _start_local_bucket(args, base_env, extra, state)
+    except (FdkStartError, RuntimeError) as exc:
         print(f"The function did not start: {exc}", file=sys.stderr)
         _cleanup(pool, state)
         return 1
@@ -138,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             f"listening on {base}\n"
             f"  curl -s {base}/v1/chat/completions -H 'Content-Type: application/json' \\\n"
             f"       -d '{{\"model\":\"{EXAMPLE_MODEL}\",\"messages\":[{{\"role\":\"user\",\"content\":\"Hello\"}}]}}'\n"
-            "Ctrl-C to stop.",
+            + _bucket_hint(args, base, state)
+            + "Ctrl-C to stop.",
             file=sys.stderr,
             flush=True,
         )
@@ -173,8 +185,40 @@ def _serve_direct(args: argparse.Namespace, prefix: str, env: dict[str, str], st
     return 0
 
 
+def _start_local_bucket(args: argparse.Namespace, base_env: dict[str, str], extra: dict[str, str],
+                        state: dict[str, Any]) -> None:
+    """The ingest function, the embedded PostgreSQL (started earlier) and the folder watcher."""
+    from local.bucket import FolderWatcher, fdk_deliverer, ingest_environment, register_continuations
+    from local.fdk.process import FdkProcess
+
+    emulator = state["emulator_server"]
+    env = {**base_env, **extra, **ingest_environment(state["postgres"].url, emulator.url)}
+    ingest = FdkProcess(args.func, env, base_env=base_env, inherit_output=True).start()
+    state["ingest"] = ingest
+    state["postgres"].wait()
+    register_continuations(emulator.emulator, ingest, args.timeout)
+    state["watcher"] = FolderWatcher(Path(args.bucket_dir).resolve(), emulator.emulator.objectstorage,
+                                     fdk_deliverer(ingest, args.timeout)).start()
+
+
+def _bucket_hint(args: argparse.Namespace, base: str, state: dict[str, Any]) -> str:
+    if "watcher" not in state:
+        return ""
+    from local.bucket import STORE
+
+    return (f"Drop files into {state['watcher'].folder} and search them:\n"
+            f"  curl -s {base}/v1/vector_stores/{STORE}/search -H 'Content-Type: application/json' \\\n"
+            "       -d '{\"query\":\"what the documents say\"}'\n")
+
+
 def _cleanup(pool: FdkPool, state: dict[str, Any]) -> None:
+    if state.get("watcher") is not None:
+        state["watcher"].stop()
+    if state.get("ingest") is not None:
+        state["ingest"].cleanup()
     pool.stop()
+    if state.get("postgres") is not None:
+        state["postgres"].stop()
     server = state.get("emulator_server")
     if server is not None:
         server.stop()

@@ -35,8 +35,10 @@ resource "oci_functions_function" "ingest" {
   image_digest       = var.function_image_digest
   memory_in_mbs      = tostring(var.ingest_memory_mb)
   timeout_in_seconds = var.ingest_timeout_seconds
-  config             = { for k, v in local.function_config.ingest : k => v if v != null }
-  freeform_tags      = local.tags
+  # A long object goes on in detached invocations of this function, each allowed this long (reconcile.tf).
+  detached_mode_timeout_in_seconds = var.ingest_detached_timeout_seconds
+  config                           = { for k, v in local.function_config.ingest : k => v if v != null }
+  freeform_tags                    = local.tags
 
   dynamic "provisioned_concurrency_config" {
     for_each = lookup(var.provisioned_concurrency, "ingest", 0) > 0 ? [var.provisioned_concurrency["ingest"]] : []

@@ -40,24 +40,43 @@ locals {
     { role = "ingest", grant = "manage objects in ${local.buckets_scope} where all {target.bucket.name = '${local.output_bucket_name}', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_INSPECT', request.permission = 'OBJECT_OVERWRITE', request.permission = 'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}" },
     { role = "authorizer", grant = "read secret-bundles in compartment id ${local.vault_compartment_ocid} where any {${local.api_key_secrets}}" },
     { role = "streaming", grant = "read repos in compartment id ${var.compartment_ocid}" },
+    # Vector stores (database.tf): the gateway searches, ingest writes; both read the connection string secret only.
+    { role = "gateway", grant = "read secret-bundles in compartment id ${local.vault_compartment_ocid} where target.secret.id = '${coalesce(local.database_url_secret, "none")}'", when = local.vector_store_enabled },
+    { role = "ingest", grant = "read secret-bundles in compartment id ${local.vault_compartment_ocid} where target.secret.id = '${coalesce(local.database_url_secret, "none")}'", when = local.vector_store_enabled },
+    # Continuation (reconcile.tf): ingest looks up its own invoke endpoint, then invokes itself (detached). Nothing else.
+    { role = "ingest", grant = "read fn-function in compartment id ${var.compartment_ocid} where target.function.id = '{ingest_function_id}'" },
+    { role = "ingest", grant = "use fn-invocation in compartment id ${var.compartment_ocid} where target.function.id = '{ingest_function_id}'" },
     # Stored responses (responses.tf): created once, read, deleted; never overwritten or listed.
     { role = "gateway", grant = "manage objects in ${local.buckets_scope} where all {target.bucket.name = '${local.responses_bucket_name}', any {request.permission = 'OBJECT_CREATE', request.permission = 'OBJECT_READ', request.permission = 'OBJECT_DELETE'}}", when = local.store_responses },
   ]
 
-  function_policy_statements = flatten([
+  function_policy_templates = flatten([
     for row in local.iam_grants : [
       for group in local.role_dynamic_groups[row.role] : "Allow dynamic-group ${group} to ${row.grant}"
     ] if lookup(row, "when", true)
   ])
+  # A grant may name a resource of this configuration by a placeholder: its OCID is known only after apply, and the
+  # templates stay readable offline (tests/terraform/test_modes.py evaluates them).
+  resource_placeholders = {
+    "{ingest_function_id}"    = oci_functions_function.ingest.id
+    "{reconcile_schedule_id}" = join("", oci_resource_scheduler_schedule.reconcile[*].id)
+  }
+  function_policy_statements = [for s in local.function_policy_templates : replace(replace(s,
+    "{ingest_function_id}", local.resource_placeholders["{ingest_function_id}"]),
+  "{reconcile_schedule_id}", local.resource_placeholders["{reconcile_schedule_id}"])]
 
   # What the OCI services need to call the functions: API Gateway (backends and authorizer) and Events (ingestion).
-  service_policy_statements = concat([
+  service_policy_templates = concat([
     "Allow any-user to use functions-family in compartment id ${var.compartment_ocid} where ALL {request.principal.type = 'ApiGateway', request.resource.compartment.id = '${var.compartment_ocid}'}",
     "Allow service cloudEvents to use functions-family in compartment id ${var.compartment_ocid}",
     ],
     # Object Storage runs the stored-responses bucket's lifecycle rule (responses.tf) itself.
     local.store_responses ? ["Allow service objectstorage-${var.region} to manage object-family in compartment id ${var.compartment_ocid} where target.bucket.name = '${local.responses_bucket_name}'"] : [],
+    # The reconciliation schedule (reconcile.tf) invokes the ingest function.
+    local.reconcile_on ? ["Allow any-user to use fn-invocation in compartment id ${var.compartment_ocid} where all {request.principal.type = 'resourceschedule', request.principal.id = '{reconcile_schedule_id}'}"] : [],
   )
+  service_policy_statements = [for s in local.service_policy_templates : replace(s, "{reconcile_schedule_id}",
+  local.resource_placeholders["{reconcile_schedule_id}"])]
 }
 
 resource "oci_identity_dynamic_group" "gateway" {

@@ -20,7 +20,7 @@ locals {
   use_api_keys         = var.auth_mode == "api_key"
   create_keys_secret   = local.use_api_keys && var.api_keys_secret_ocid == null
   create_pepper_secret = local.use_api_keys && var.api_keys_pepper_secret_ocid == null
-  create_vault         = (local.create_keys_secret || local.create_pepper_secret) && var.existing_vault == null
+  create_vault         = (local.create_keys_secret || local.create_pepper_secret || local.create_database) && var.existing_vault == null
   vault_id             = var.existing_vault != null ? var.existing_vault.vault_id : (local.create_vault ? oci_kms_vault.api_keys[0].id : null)
   vault_key_id         = var.existing_vault != null ? var.existing_vault.key_id : (local.create_vault ? oci_kms_key.api_keys[0].id : null)
   api_keys_secret_ocid = local.use_api_keys ? (local.create_keys_secret ? oci_vault_secret.api_keys[0].id : var.api_keys_secret_ocid) : null
@@ -42,6 +42,10 @@ locals {
       RESPONSES_BUCKET        = local.responses_bucket_setting
       RESPONSES_STORE_DEFAULT = var.responses_store_default ? "true" : "false"
       OCI_GENAI_PROJECT_ID    = var.genai_project_ocid
+      # Vector stores: which buckets are stores, their model, and where the database is.
+      INGEST_INPUT_BUCKETS         = local.vector_store_enabled ? local.input_bucket_name : null
+      INGEST_EMBEDDING_MODEL       = local.vector_store_enabled ? var.ingest_embedding_model : null
+      VECTOR_STORE_URL_SECRET_OCID = local.vector_store_enabled ? local.database_url_secret : null
     }
     ingest = {
       GATEWAY_ROLE           = "ingest"
@@ -51,6 +55,8 @@ locals {
       INGEST_INPUT_BUCKETS   = local.input_bucket_name
       INGEST_OUTPUT_BUCKET   = local.output_bucket_name
       INGEST_EMBEDDING_MODEL = var.ingest_embedding_model
+      # The vector stores' database (database.tf).
+      VECTOR_STORE_URL_SECRET_OCID = local.vector_store_enabled ? local.database_url_secret : null
     }
     authorizer = {
       GATEWAY_ROLE                = "authorizer"
@@ -74,6 +80,9 @@ locals {
     { path = "/v1/responses", methods = ["POST"], streams = true },
     { path = "/v1/responses/{id}", methods = ["GET", "DELETE"], streams = false },
     { path = "/v1/responses/{id}/input_items", methods = ["GET"], streams = false },
+    { path = "/v1/vector_stores", methods = ["GET"], streams = false },
+    { path = "/v1/vector_stores/{id}", methods = ["GET"], streams = false },
+    { path = "/v1/vector_stores/{id}/search", methods = ["POST"], streams = false },
   ]
 
   # Every X-Gateway-* request header the gateway function trusts, and where API Gateway takes its value from in each

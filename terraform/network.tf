@@ -138,6 +138,43 @@ resource "oci_core_security_list" "functions" {
     }
   }
 
+  dynamic "ingress_security_rules" {
+    for_each = var.vector_store == "create" ? [1] : []
+    content {
+      description = "Replies from the vector-store database in this subnet"
+      protocol    = "6"
+      source      = var.functions_subnet_cidr
+      source_type = "CIDR_BLOCK"
+      stateless   = true
+
+      tcp_options {
+        min = 1024
+        max = 65535
+
+        source_port_range {
+          min = 5432
+          max = 5432
+        }
+      }
+    }
+  }
+
+  dynamic "egress_security_rules" {
+    for_each = var.vector_store == "create" ? [1] : []
+    content {
+      description      = "PostgreSQL to the vector-store database in this subnet (database.tf)"
+      protocol         = "6"
+      destination      = var.functions_subnet_cidr
+      destination_type = "CIDR_BLOCK"
+      stateless        = true
+
+      tcp_options {
+        min = 5432
+        max = 5432
+      }
+    }
+  }
+
   dynamic "egress_security_rules" {
     for_each = local.functions_egress
     content {

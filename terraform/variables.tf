@@ -690,3 +690,84 @@ variable "guardrails_iam_grant" {
   type        = bool
   default     = false
 }
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Vector stores and the scheduled reconciliation (database.tf, reconcile.tf)
+# ---------------------------------------------------------------------------------------------------------------------
+
+variable "vector_store" {
+  type        = string
+  description = "none: ingestion writes JSONL only. create: an OCI Database with PostgreSQL system (pgvector) in the functions subnet; every input bucket is a vector store searchable at /v1/vector_stores. existing: use vector_store_url_secret_ocid."
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "create", "existing"], var.vector_store)
+    error_message = "The vector_store value must be none, create or existing."
+  }
+}
+
+variable "vector_store_url_secret_ocid" {
+  type        = string
+  description = "With vector_store = existing: OCID of a Vault secret holding the PostgreSQL (pgvector) connection string, postgresql://user:password@host:5432/db?sslmode=require."
+  default     = null
+}
+
+variable "database_vcn_id" {
+  type        = string
+  description = "With vector_store = create and existing_network: the VCN of the functions subnet (for the database's network security group)."
+  default     = null
+}
+
+variable "database_version" {
+  type        = string
+  description = "PostgreSQL major version of the created database system."
+  default     = "16"
+}
+
+variable "database_shape" {
+  type        = string
+  description = "Shape of the created database system (a flexible PostgreSQL shape)."
+  default     = "PostgreSQL.VM.Standard.E5.Flex"
+}
+
+variable "database_ocpus" {
+  type        = number
+  description = "OCPUs of the created database system."
+  default     = 2
+}
+
+variable "database_memory_gbs" {
+  type        = number
+  description = "Memory in GB of the created database system."
+  default     = 32
+}
+
+variable "database_admin_username" {
+  type        = string
+  description = "Admin user of the created database system (the functions connect as it)."
+  default     = "vectoradmin"
+}
+
+variable "database_admin_password" {
+  type        = string
+  description = "With vector_store = create: the admin password (stored in Vault; the connection string secret embeds it). At least 8 characters with upper, lower, digit and special characters, as the service requires."
+  default     = null
+  sensitive   = true
+}
+
+variable "ingest_detached_timeout_seconds" {
+  type        = number
+  description = "detached_mode_timeout_in_seconds of the ingest function: how long each continuation of a long object may run (5-3600)."
+  default     = 3600
+
+  validation {
+    condition     = var.ingest_detached_timeout_seconds >= 5 && var.ingest_detached_timeout_seconds <= 3600
+    error_message = "The ingest_detached_timeout_seconds value must be within 5..3600."
+  }
+}
+
+variable "reconcile_schedule" {
+  type        = string
+  description = "Cron expression of the scheduled reconciliation (Resource Scheduler), e.g. 0 3 * * * for 03:00 UTC daily; null: no schedule (run python -m core.ingest.reconcile by hand)."
+  default     = "0 3 * * *"
+}

@@ -68,3 +68,33 @@ def gateway_env(clean_config, api_key_credentials):
     runtime.set_credentials(api_key_credentials)
     reset_settings()
     yield clean_config
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL with pgvector for the session, its data in a temporary folder of its own.
+
+    Not under pytest's base temporary folder: every pytest run of the same user makes ``pytest-of-<user>`` private
+    again (mode 0700), which locks out the ``pgserver`` user the server runs as when tests run as root.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from tests.support.postgres import start_server
+
+    folder = Path(tempfile.mkdtemp(prefix="gateway-test-pg-"))
+    server = start_server(folder / "data")
+    yield server
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def vector_store_url(postgres_server):
+    """The URL of an empty database of its own for this test (dropped afterwards)."""
+    from tests.support.postgres import drop_database, new_database
+
+    name, url = new_database(postgres_server)
+    yield url
+    drop_database(postgres_server, name)

@@ -58,6 +58,12 @@ def encode_base64(vector: Sequence[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
+def decode_base64(text: str) -> list[float]:
+    """The floats :func:`encode_base64` wrote."""
+    raw = base64.b64decode(text)
+    return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+
+
 def _bad_answer(message: str) -> APIError:
     return APIError(503, f"OCI Generative AI returned {message}.", type=SERVER, code="upstream_bad_response")
 

@@ -1,10 +1,12 @@
 """Embed a bucket's existing objects: ``python -m core.ingest.backfill --bucket B [--namespace N]``.
 
 For users who turn ingestion on for a bucket that already holds data, and to resume objects
-whose run was cut short (``partial`` manifest) or failed for a retryable reason. Every listed
-object goes through the same pipeline as an event (a synthesized ``createobject`` carrying the
-listed ETag), so the rules are identical: an object whose complete manifest already names its
-current ETag is skipped without a read, a permanent dead letter for the same ETag is kept.
+whose run was cut short (``partial`` manifest) or failed for a retryable reason. It is the first pass
+of the reconciliation (:mod:`core.ingest.reconcile`) alone: every listed object goes through the same
+pipeline as an event (a synthesized ``createobject`` carrying the listed ETag), so the rules are
+identical: an object whose complete manifest already names its current ETag is skipped without a
+read, a permanent dead letter for the same ETag is kept. Outputs of deleted objects are left alone
+(the reconciliation removes them).
 
 Runs wherever credentials are (``OCI_*`` settings, ``~/.oci/config``, an instance principal)
 with the function's settings in the environment (``INGEST_*``, ``OCI_REGION``...).
@@ -13,45 +15,22 @@ with the function's settings in the environment (``INGEST_*``, ``OCI_REGION``...
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 from typing import Any, Sequence
 
 from core import runtime
-from core.ingest.config import IngestConfig
-from core.ingest.events import CREATE, ObjectEvent
+from core.ingest.config import BucketRef, IngestConfig
 from core.ingest.pipeline import Pipeline
+from core.ingest.reconcile import Reconciliation, print_outcome, run_command
 
 
 async def backfill(pipeline: Pipeline, bucket: str, namespace: str | None = None, *, prefix: str | None = None,
                    concurrency: int = 2, dry_run: bool = False,
                    report: Any = None) -> dict[str, int]:
     """Process every listed object; returns a count per outcome status."""
-    store = pipeline.store
-    namespace = namespace or await store.get_namespace()
-    counts: dict[str, int] = {}
-    gate = asyncio.Semaphore(max(1, concurrency))
-
-    async def one(name: str, etag: str | None) -> None:
-        event = ObjectEvent(CREATE, namespace, bucket, name, etag, event_id="backfill")
-        async with gate:
-            if dry_run:
-                status = "would_process" if pipeline.config.refusal(event) is None else "refused"
-            else:
-                status = (await pipeline.handle(event, request_id="backfill")).status
-        counts[status] = counts.get(status, 0) + 1
-        if report is not None:
-            report(name, status)
-
-    tasks = []
-    async for item in store.list(namespace, bucket, prefix=prefix):
-        tasks.append(asyncio.create_task(one(item.name, item.etag)))
-        if len(tasks) >= 64:  # bounded memory on huge buckets
-            await asyncio.gather(*tasks)
-            tasks = []
-    await asyncio.gather(*tasks)
-    return counts
+    run = Reconciliation(pipeline, [BucketRef(bucket, namespace)], concurrency=concurrency, remove_orphans=False,
+                         dry_run=dry_run, prefix=prefix, report=report)
+    return (await run.run()).counts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,19 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = runtime.settings()
     pipeline = Pipeline(IngestConfig.from_settings(settings), settings=settings)
 
-    def report(name: str, status: str) -> None:
-        print(json.dumps({"object": name, "status": status}), flush=True)
-
     async def run() -> dict[str, int]:
-        try:
-            return await backfill(pipeline, args.bucket, args.namespace, prefix=args.prefix,
-                                  concurrency=args.concurrency, dry_run=args.dry_run, report=report)
-        finally:
-            await runtime.close_client()
+        return await backfill(pipeline, args.bucket, args.namespace, prefix=args.prefix,
+                              concurrency=args.concurrency, dry_run=args.dry_run, report=print_outcome)
 
-    counts = asyncio.run(run())
-    print(json.dumps({"summary": counts}), flush=True)
-    return 1 if counts.get("failed") or counts.get("partial") else 0
+    return run_command(run)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,7 +50,8 @@ class Chunker:
     """``feed(text) -> chunks completed so far``; ``finish() -> the rest``."""
 
     def __init__(self, counter: Counter, max_tokens: int, overlap_tokens: int = 0, *,
-                 max_pending_chars: int = 64 * 1024) -> None:
+                 max_pending_chars: int = 64 * 1024, first_index: int = 0, first_offset: int = 0) -> None:
+        """``first_index``/``first_offset``: where numbering starts (a PDF page chunked on its own)."""
         if max_tokens < 1 or not 0 <= overlap_tokens < max_tokens:
             raise ValueError("need max_tokens >= 1 and 0 <= overlap_tokens < max_tokens")
         self.counter = counter
@@ -59,12 +60,17 @@ class Chunker:
         self.max_pending_chars = max_pending_chars
         self._pending: list[str] = []
         self._pending_len = 0
-        self._pending_start = 0
+        self._pending_start = first_offset
         self._units: list[_Unit] = []
         self._tokens = 0
         self._fresh = 0  # units of the current chunk not carried over from the previous one
-        self._index = 0
+        self._index = first_index
         self._out: list[Chunk] = []
+
+    @property
+    def next_index(self) -> int:
+        """The index the next chunk will get."""
+        return self._index
 
     # --- input --------------------------------------------------------------------------------
     def feed(self, text: str) -> list[Chunk]:

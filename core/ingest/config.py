@@ -51,6 +51,8 @@ class IngestConfig:
     output_prefix: str
     failed_prefix: str
     time_reserve: float
+    pdf_page_seconds: float = 60.0
+    max_invocations: int = 24
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "IngestConfig":
@@ -83,6 +85,8 @@ class IngestConfig:
             output_prefix=settings.ingest_output_prefix,
             failed_prefix=settings.ingest_failed_prefix,
             time_reserve=max(0.0, settings.ingest_time_reserve_seconds),
+            pdf_page_seconds=max(0.05, settings.ingest_pdf_page_seconds),
+            max_invocations=max(1, settings.ingest_max_invocations),
         )
 
     # --- names --------------------------------------------------------------------------------
@@ -91,6 +95,14 @@ class IngestConfig:
 
     def _prefix(self, template: str, event: ObjectEvent) -> str:
         return template.replace("{bucket}", event.bucket).replace("{namespace}", event.namespace)
+
+    def output_root(self, event: ObjectEvent) -> str:
+        """Where the outputs of every object of the event's bucket live (``embeddings/``)."""
+        return self._prefix(self.output_prefix, event)
+
+    def failed_root(self, event: ObjectEvent) -> str:
+        """Where the dead letters of the event's bucket live (``failed/``)."""
+        return self._prefix(self.failed_prefix, event)
 
     def output_dir(self, event: ObjectEvent) -> str:
         """``embeddings/<source object>/``: every output of the object lives under it."""

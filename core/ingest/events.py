@@ -16,6 +16,8 @@ CREATE = PREFIX + "createobject"
 UPDATE = PREFIX + "updateobject"
 DELETE = PREFIX + "deleteobject"
 KNOWN = (CREATE, UPDATE, DELETE)
+CONTINUATION_KEY = "gatewayContinuation"
+"""Top-level key of an event this function sent itself to go on with an object: the invocation's number."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class ObjectEvent:
     etag: str | None
     event_id: str = ""
     event_time: str = ""
+    continuation: int = 0
+    """For an event this function sent itself to go on with the object: the invocation's number."""
 
     @property
     def is_delete(self) -> bool:
@@ -43,12 +47,15 @@ class ObjectEvent:
         details: dict[str, Any] = {"bucketName": self.bucket, "namespace": self.namespace}
         if self.etag:
             details["eTag"] = self.etag
-        return {
+        body: dict[str, Any] = {
             "eventType": self.event_type, "cloudEventsVersion": "0.1", "eventTypeVersion": "2.0",
             "source": "ObjectStorage", "eventTime": self.event_time, "contentType": "application/json",
             "eventID": self.event_id,
             "data": {"resourceName": self.name, "additionalDetails": details},
         }
+        if self.continuation:
+            body[CONTINUATION_KEY] = self.continuation
+        return body
 
 
 def is_object_event(body: Any) -> bool:
@@ -95,5 +102,7 @@ def parse_event(body: Any) -> ObjectEvent:
     etag = _text(details.get("eTag"), "data.additionalDetails.eTag", required=event_type != DELETE)
     event_id = body.get("eventID") if isinstance(body.get("eventID"), str) else ""
     event_time = body.get("eventTime") if isinstance(body.get("eventTime"), str) else ""
+    continuation = body.get(CONTINUATION_KEY)
+    continuation = continuation if isinstance(continuation, int) and not isinstance(continuation, bool) else 0
     assert name is not None and namespace is not None and bucket is not None
-    return ObjectEvent(event_type, namespace, bucket, name, etag, event_id, event_time)
+    return ObjectEvent(event_type, namespace, bucket, name, etag, event_id, event_time, max(0, continuation))

@@ -8,15 +8,20 @@ Every extractor has the same two-method shape, fed the object's bytes as they ar
 The concatenation of everything returned is the document's *extracted text*; chunk offsets
 index it. For plain text and Markdown it is the decoded source itself. Line- and record-wise
 formats (text, Markdown, HTML, CSV/TSV, JSON Lines) keep at most one unfinished line or record
-in memory; a JSON document and a PDF need the whole object (the caller caps their size).
-Malformed content raises :class:`ExtractionError` with a reason fit for a dead letter.
+in memory, and both are bounded (:data:`MAX_LINE_CHARS`, :data:`MAX_RECORD_CHARS`); a JSON
+document needs the whole object (the caller caps its size). PDFs are read page by page in a
+separate process (:mod:`core.ingest.pdf`).
+
+Hostile input never costs a record that can be kept: a malformed CSV row, a JSON Lines line that
+does not parse or nests deeper than :data:`MAX_JSON_DEPTH`, an element of a JSON array that
+cannot be read are skipped or repaired and counted (:meth:`notes`), never raised. Only a document
+with nothing readable in it raises :class:`ExtractionError`, with a reason fit for a dead letter.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 import re
 from html.parser import HTMLParser
@@ -74,23 +79,41 @@ class TextDecoder:
         return self._decoder.decode(b"", final=True)
 
 
-class _Lines:
-    """Complete lines out of arbitrary text pieces (the unfinished line is kept)."""
+MAX_LINE_CHARS = 1 << 20
+"""A line longer than this (a 64 MB file with no newline) is passed on in pieces, so memory stays bounded."""
 
-    def __init__(self) -> None:
-        self._rest = ""
+
+class _Lines:
+    """Complete lines out of arbitrary text pieces (the unfinished line is kept, up to :data:`MAX_LINE_CHARS`)."""
+
+    def __init__(self, max_chars: int = MAX_LINE_CHARS) -> None:
+        self.max_chars = max_chars
+        self._rest: list[str] = []
+        self._size = 0
+        self.cut = 0
+        """Lines passed on in pieces because they were longer than ``max_chars``."""
 
     def feed(self, text: str) -> list[str]:
-        if "\n" not in text:
-            self._rest += text
-            return []
-        text = self._rest + text
         cut = text.rfind("\n") + 1
-        self._rest = text[cut:]
-        return text[:cut].splitlines(keepends=True)
+        if not cut:
+            self._rest.append(text)
+            self._size += len(text)
+            if self._size <= self.max_chars:
+                return []
+            self.cut += 1
+            return [self._flush()]
+        head = self._flush() + text[:cut]
+        tail = text[cut:]
+        if tail:
+            self._rest, self._size = [tail], len(tail)
+        return head.splitlines(keepends=True)
+
+    def _flush(self) -> str:
+        rest, self._rest, self._size = "".join(self._rest), [], 0
+        return rest
 
     def finish(self) -> list[str]:
-        rest, self._rest = self._rest, ""
+        rest = self._flush()
         return [rest] if rest else []
 
 
@@ -113,6 +136,10 @@ class _TextBased:
 
     def _end(self) -> list[str]:
         return []
+
+    def notes(self) -> dict[str, int]:
+        """Counts worth recording (records read, skipped, repaired), zero counts left out."""
+        return {}
 
 
 class PlainText(_TextBased):
@@ -149,6 +176,9 @@ class Markdown(_TextBased):
 
     def _end(self) -> list[str]:
         return self._clean(self._lines.finish())
+
+    def notes(self) -> dict[str, int]:
+        return _nonzero(cutLines=self._lines.cut)
 
 
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe", "object"})
@@ -254,9 +284,19 @@ class Html(_TextBased):
 # ------------------------------------------------------------------------------------------------
 # Records: JSON Lines, JSON, CSV
 
+MAX_JSON_DEPTH = 64
+"""JSON nested deeper than this is a bad record (skipped and counted), never a recursion."""
+
+
+class TooDeep(ValueError):
+    """A JSON value nested deeper than :data:`MAX_JSON_DEPTH`."""
+
 
 def record_text(record: Any, fields: tuple[str, ...]) -> str:
-    """The text of one JSON record: the configured fields (dotted paths), else every string value."""
+    """The text of one JSON record: the configured fields (dotted paths), else every string value.
+
+    Raises :class:`TooDeep` for a record nested deeper than :data:`MAX_JSON_DEPTH`.
+    """
     if fields:
         parts = []
         for path in fields:
@@ -278,19 +318,32 @@ def _dig(value: Any, path: str) -> Any:
     return value
 
 
+_END = object()
+
+
 def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
+    """The strings of ``value`` in document order (a number only when it is the value itself), iteratively."""
     if isinstance(value, bool) or value is None:
         return []
     if isinstance(value, (int, float)):
-        return [str(value)] if not isinstance(value, bool) else []
+        return [str(value)]
     out: list[str] = []
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    for item in items:
-        if isinstance(item, (dict, list, str)):
-            out.extend(_strings(item))
+    stack = [iter((value,))]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, (dict, list)):
+            if len(stack) > MAX_JSON_DEPTH:
+                raise TooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels")
+            stack.append(iter(item.values() if isinstance(item, dict) else item))
     return out
+
+
+def _paragraph(text: str) -> str:
+    return text.replace("\n\n", "\n") + "\n\n"
 
 
 class JsonLines(_TextBased):
@@ -303,20 +356,23 @@ class JsonLines(_TextBased):
         self.records = 0
         self.bad_records = 0
 
+    def _record(self, line: str) -> str | None:
+        """The line's text; None (counted) for a line that is not JSON or nests too deep."""
+        try:
+            text = record_text(json.loads(line), self.fields)
+        except (ValueError, RecursionError):  # TooDeep is a ValueError; the parser's own depth guard recurses
+            self.bad_records += 1
+            return None
+        self.records += 1
+        return text
+
     def _records(self, lines: list[str]) -> list[str]:
         out = []
         for line in lines:
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                self.bad_records += 1
-                continue
-            self.records += 1
-            text = record_text(record, self.fields)
-            if text:
-                out.append(text.replace("\n\n", "\n") + "\n\n")
+            if line.strip():
+                text = self._record(line)
+                if text:
+                    out.append(_paragraph(text))
         return ["".join(out)] if out else []
 
     def _text(self, text: str) -> list[str]:
@@ -325,17 +381,31 @@ class JsonLines(_TextBased):
     def _end(self) -> list[str]:
         out = self._records(self._lines.finish())
         if self.records == 0 and self.bad_records:
-            raise ExtractionError(f"none of the {self.bad_records} lines is valid JSON")
+            raise ExtractionError(f"none of the {self.bad_records} lines is valid JSON nested at most "
+                                  f"{MAX_JSON_DEPTH} levels deep")
         return out
+
+    def notes(self) -> dict[str, int]:
+        return _nonzero(records=self.records, skippedRecords=self.bad_records, cutLines=self._lines.cut)
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_SPACE = re.compile(r"[ \t\r\n]*")
 
 
 class JsonDocument(_TextBased):
-    """A single JSON document, parsed whole at the end; a top-level array is a list of records."""
+    """A single JSON document, parsed whole at the end; a top-level array is a list of records.
+
+    The elements of a top-level array are parsed one by one, so one element nested too deep is
+    skipped and counted while the others are kept.
+    """
 
     def __init__(self, fields: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.fields = fields
         self._parts: list[str] = []
+        self.records = 0
+        self.bad_records = 0
 
     def _text(self, text: str) -> list[str]:
         self._parts.append(text)
@@ -343,66 +413,254 @@ class JsonDocument(_TextBased):
 
     def _end(self) -> list[str]:
         raw, self._parts = "".join(self._parts), []
+        position = _SPACE.match(raw).end()  # type: ignore[union-attr]
+        if raw.startswith("[", position):
+            texts = [t for t in self._elements(raw, position + 1) if t]
+        else:
+            texts = [self._whole(raw)]
+        return ["".join(_paragraph(t) for t in texts if t)]
+
+    def _whole(self, raw: str) -> str:
         try:
             document = json.loads(raw)
+        except RecursionError:
+            raise ExtractionError("the JSON document nests too deeply to read") from None
         except ValueError as exc:
-            where = getattr(exc, "lineno", "?")
-            raise ExtractionError(f"not valid JSON ({getattr(exc, 'msg', exc)} at line {where})") from None
-        records = document if isinstance(document, list) else [document]
-        texts = [record_text(r, self.fields) for r in records]
-        return ["".join(t.replace("\n\n", "\n") + "\n\n" for t in texts if t)]
+            raise _invalid(exc) from None
+        try:
+            text = record_text(document, self.fields)
+        except TooDeep as exc:
+            raise ExtractionError(f"the JSON document is {exc}") from None
+        self.records += 1
+        return text
+
+    def _elements(self, raw: str, position: int) -> list[str]:
+        """The text of each element of the array that starts before ``position``."""
+        decoder = json.JSONDecoder()
+        texts: list[str] = []
+        position = _SPACE.match(raw, position).end()  # type: ignore[union-attr]
+        if raw.startswith("]", position):
+            return texts
+        while True:
+            text, position = self._element(decoder, raw, position)
+            texts.append(text)
+            position = _SPACE.match(raw, position).end()  # type: ignore[union-attr]
+            if raw.startswith("]", position):
+                return texts
+            if not raw.startswith(",", position):
+                raise ExtractionError(f"not valid JSON (expected ',' or ']' at character {position})")
+            position = _SPACE.match(raw, position + 1).end()  # type: ignore[union-attr]
+
+    def _element(self, decoder: json.JSONDecoder, raw: str, position: int) -> tuple[str, int]:
+        try:
+            value, end = decoder.raw_decode(raw, position)
+        except RecursionError:
+            self.bad_records += 1
+            return "", _skip_value(raw, position)
+        except ValueError as exc:
+            raise _invalid(exc) from None
+        try:
+            text = record_text(value, self.fields)
+        except TooDeep:
+            self.bad_records += 1
+            return "", end
+        self.records += 1
+        return text, end
+
+    def notes(self) -> dict[str, int]:
+        return _nonzero(records=self.records, skippedRecords=self.bad_records)
+
+
+def _invalid(exc: ValueError) -> ExtractionError:
+    where = getattr(exc, "lineno", "?")
+    return ExtractionError(f"not valid JSON ({getattr(exc, 'msg', exc)} at line {where})")
+
+
+def _skip_value(raw: str, position: int) -> int:
+    """Where the array or object starting at ``position`` ends, found without recursion."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(raw, position):
+        token = match.group(0)
+        if token in "[{":
+            depth += 1
+        elif token in "]}":
+            depth -= 1
+            if depth == 0:
+                return match.end()
+    raise ExtractionError("not valid JSON (an array or object is never closed)")
+
+
+MAX_RECORD_CHARS = 128 * 1024
+"""A quoted CSV field still open after this many characters is an unbalanced quote (the csv module's own
+field limit): the lines it swallowed are read as rows of their own, so memory stays bounded and no row is lost."""
+
+
+def _quote_openers(delimiter: str) -> re.Pattern[str]:
+    """A quote that opens a quoted field: at the start of the line or right after a delimiter."""
+    return re.compile(rf'(?:^|{re.escape(delimiter)})"')
+
+
+def closing_quote(line: str, position: int) -> int:
+    """Index of the quote that closes a quoted field read from ``position`` (``""`` is a quote inside), or -1."""
+    while True:
+        quote = line.find('"', position)
+        if quote < 0 or not line.startswith('"', quote + 1):
+            return quote
+        position = quote + 2
+
+
+def ends_in_quoted_field(line: str, delimiter: str, opener: re.Pattern[str], *, inside: bool = False,
+                         position: int = 0) -> bool:
+    """Whether ``line`` ends inside a quoted field, by the csv module's rules.
+
+    A quote opens a field only at its start (``Monitor 27" wide`` and ``O"Brien`` are plain text), ``""``
+    is a quote inside a quoted field, and after the closing quote the field runs on unquoted.
+    """
+    while True:
+        if not inside:
+            found = opener.search(line, position)
+            if found is None:
+                return False
+            position = found.end()
+        close = closing_quote(line, position)
+        if close < 0:
+            return True
+        following = line.find(delimiter, close + 1)
+        if following < 0:
+            return False
+        position, inside = following, False
 
 
 class Csv(_TextBased):
-    """CSV/TSV row by row; the first row names the columns; each row becomes ``column: value`` lines."""
+    """CSV/TSV row by row; the first row names the columns; each row becomes ``column: value`` lines.
+
+    Quoted fields may span lines. A quote that never closes (within :data:`MAX_RECORD_CHARS`, or by the end
+    of the file) is taken literally: the lines it swallowed become rows again. Rows are counted in :meth:`notes`.
+    """
 
     def __init__(self, delimiter: str | None = None) -> None:
         super().__init__()
         self.delimiter = delimiter
+        self._opener = _quote_openers(delimiter) if delimiter else None
         self._lines = _Lines()
         self._record: list[str] = []
-        self._quotes = 0
+        self._record_chars = 0
         self._header: list[str] | None = None
+        self.records = 0
+        self.repaired = 0
 
     def _rows(self, lines: list[str]) -> list[str]:
-        out = []
+        records: list[str | list[str]] = []  # complete records (text, or a row already read)
         for line in lines:
-            self._record.append(line)
-            self._quotes += line.count('"')
-            if self._quotes % 2:  # inside a quoted field that spans lines
-                continue
-            text, self._record, self._quotes = "".join(self._record), [], 0
-            if not text.strip():
-                continue
-            if self.delimiter is None:
-                self.delimiter = _guess_delimiter(text)
-            try:
-                row = next(csv.reader(io.StringIO(text), delimiter=self.delimiter), [])
-            except csv.Error as exc:
-                raise ExtractionError(f"malformed CSV ({exc})") from None
-            if self._header is None:
-                self._header = [h.strip() for h in row]
-                continue
-            cells = []
-            for position, value in enumerate(row):
-                value = value.strip()
-                if not value:
-                    continue
-                name = self._header[position] if position < len(self._header) and self._header[position] else ""
-                cells.append(f"{name}: {value}" if name else value)
-            if cells:
-                out.append("\n".join(cells) + "\n\n")
+            if self._record:
+                self._continue_record(line, records)
+            elif line.strip():
+                self._start_record(line, records)
+        out: list[str] = []
+        self._emit(records, out)
         return ["".join(out)] if out else []
+
+    def _start_record(self, line: str, records: list[str | list[str]]) -> None:
+        if self.delimiter is None:
+            self.delimiter = _guess_delimiter(line)
+        if self._opener is None:
+            self._opener = _quote_openers(self.delimiter)
+        if '"' in line and ends_in_quoted_field(line, self.delimiter, self._opener):
+            self._record, self._record_chars = [line], len(line)
+        else:
+            records.append(line)
+
+    def _continue_record(self, line: str, records: list[str | list[str]]) -> None:
+        """The next line of a quoted field that spans lines: it closes the field, or the record grows."""
+        assert self.delimiter is not None and self._opener is not None
+        self._record.append(line)
+        self._record_chars += len(line)
+        close = closing_quote(line, 0)
+        if close < 0:
+            if self._record_chars > MAX_RECORD_CHARS:
+                self._unbalanced(records)
+            return
+        if not self._clean_close(line, close + 1):  # `27" wide` closes nothing: the opening quote was stray
+            self._unbalanced(records)
+            return
+        if ends_in_quoted_field(line, self.delimiter, self._opener, position=close + 1):
+            return  # another quoted field opens later on the same line
+        records.append("".join(self._record))
+        self._record, self._record_chars = [], 0
+
+    def _clean_close(self, line: str, after: int) -> bool:
+        """A quote that closes a field is followed by the delimiter or the end of the line."""
+        return after >= len(line) or line[after] in "\r\n" or line.startswith(self.delimiter or ",", after)
+
+    def _unbalanced(self, records: list[str | list[str]]) -> None:
+        """The open record was an unbalanced quote: every line it holds is a row of its own, read alone."""
+        lines, self._record, self._record_chars = self._record, [], 0
+        for line in lines:
+            if line.strip():
+                self.repaired += 1
+                records.append(self._parse(line))
+
+    def _emit(self, records: list[str | list[str]], out: list[str]) -> None:
+        """Each record as ``column: value`` lines: runs of unparsed records go through the csv module together."""
+        batch: list[str] = []
+        for record in records:
+            if isinstance(record, str):
+                batch.append(record)
+                continue
+            self._emit_batch(batch, out)
+            batch = []
+            self._row(record, out)
+        self._emit_batch(batch, out)
+
+    def _emit_batch(self, batch: list[str], out: list[str]) -> None:
+        if not batch:
+            return
+        assert self.delimiter is not None
+        try:
+            rows = list(csv.reader(batch, delimiter=self.delimiter))
+        except csv.Error:  # a field over the csv module's limit: find it, split that record plainly
+            rows = [self._parse(record) for record in batch]
+        for row in rows:
+            self._row(row, out)
+
+    def _parse(self, text: str) -> list[str]:
+        assert self.delimiter is not None
+        try:
+            return next(csv.reader((text,), delimiter=self.delimiter), [])
+        except csv.Error:
+            self.repaired += 1
+            return text.rstrip("\r\n").split(self.delimiter)
+
+    def _row(self, row: list[str], out: list[str]) -> None:
+        if self._header is None:
+            self._header = [h.strip() for h in row]
+            return
+        cells = []
+        for position, value in enumerate(row):
+            value = value.strip()
+            if not value:
+                continue
+            name = self._header[position] if position < len(self._header) and self._header[position] else ""
+            cells.append(f"{name}: {value}" if name else value)
+        if cells:
+            self.records += 1
+            out.append("\n".join(cells) + "\n\n")
 
     def _text(self, text: str) -> list[str]:
         return self._rows(self._lines.feed(text))
 
     def _end(self) -> list[str]:
         out = self._rows(self._lines.finish())
-        if self._record:  # an unterminated quote: keep what is there rather than lose the row
-            self._quotes = 0
-            out += self._rows([""])
+        if self._record:  # a quote still open at the end of the file
+            records: list[str | list[str]] = []
+            self._unbalanced(records)
+            rest: list[str] = []
+            self._emit(records, rest)
+            out += ["".join(rest)] if rest else []
         return out
+
+    def notes(self) -> dict[str, int]:
+        return _nonzero(records=self.records, repairedRecords=self.repaired, cutLines=self._lines.cut)
 
 
 def _guess_delimiter(line: str) -> str:
@@ -411,47 +669,12 @@ def _guess_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
-class Pdf:
-    """A PDF, parsed whole with pypdf (imported only when a PDF arrives); pages become paragraphs."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-        self.pages = 0
-
-    def feed(self, data: bytes) -> list[str]:
-        self._parts.append(data)
-        return []
-
-    def finish(self) -> list[str]:
-        import logging
-
-        logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings are per malformed object: noise
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-
-        raw, self._parts = b"".join(self._parts), []
-        try:
-            reader = PdfReader(io.BytesIO(raw))
-            if reader.is_encrypted:
-                raise ExtractionError("the PDF is encrypted")
-            texts = []
-            for page in reader.pages:
-                self.pages += 1
-                text = (page.extract_text() or "").strip()
-                if text:
-                    texts.append(text + "\n\n")
-        except ExtractionError:
-            raise
-        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
-                RecursionError, AssertionError, ZeroDivisionError) as exc:
-            raise ExtractionError(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:200]})") from None
-        if not texts:
-            raise ExtractionError(f"the PDF has no extractable text ({self.pages} pages; scanned images need OCR)")
-        return ["".join(texts)]
+def _nonzero(**counts: int) -> dict[str, int]:
+    return {name: value for name, value in counts.items() if value}
 
 
 def make_extractor(kind: str, *, json_fields: tuple[str, ...] = ()) -> Any:
-    """The extractor for a detected kind."""
+    """The extractor for a streamed kind (every kind but PDF, which :mod:`core.ingest.pdf` reads)."""
     factories: dict[str, Callable[[], Any]] = {
         kinds.TEXT: PlainText,
         kinds.MARKDOWN: Markdown,
@@ -460,6 +683,5 @@ def make_extractor(kind: str, *, json_fields: tuple[str, ...] = ()) -> Any:
         kinds.JSON: lambda: JsonDocument(json_fields),
         kinds.CSV: lambda: Csv(None),
         kinds.TSV: lambda: Csv("\t"),
-        kinds.PDF: Pdf,
     }
     return factories[kind]()

@@ -33,7 +33,12 @@ NO_TEXT = "no_text"
 DEADLINE = "deadline"
 UPSTREAM_FAILED = "upstream_failed"
 READ_FAILED = "read_failed"
-PERMANENT_REASONS = frozenset({BINARY, UNSUPPORTED, TOO_LARGE, EXTRACTION_FAILED, NO_TEXT})
+WRITE_FAILED = "write_failed"
+STORE_FAILED = "store_failed"
+STORE_MODEL_MISMATCH = "store_model_mismatch"
+PERMANENT_REASONS = frozenset({BINARY, UNSUPPORTED, TOO_LARGE, EXTRACTION_FAILED, NO_TEXT, STORE_MODEL_MISMATCH})
+MAX_LISTED = 50
+"""Page numbers listed in a manifest's notes (the count is always exact)."""
 
 
 def now_iso() -> str:
@@ -96,6 +101,27 @@ class PartBuffer:
         return body, first, count
 
 
+@dataclass(frozen=True)
+class PageMark:
+    """Where a PDF's extraction can restart: the page, its first chunk index and its offset in the text."""
+
+    page: int = 0
+    chunk: int = 0
+    offset: int = 0
+    stalls: int = 0
+    """Invocations in a row that ran out of time on this very page."""
+
+    def to_json(self) -> dict[str, int]:
+        return {"page": self.page, "chunk": self.chunk, "offset": self.offset, "stalls": self.stalls}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "PageMark | None":
+        if not isinstance(data, dict):
+            return None
+        return cls(int(data.get("page") or 0), int(data.get("chunk") or 0), int(data.get("offset") or 0),
+                   int(data.get("stalls") or 0))
+
+
 @dataclass
 class Progress:
     """What a run has produced so far; saved as a ``partial`` manifest when a run must stop early."""
@@ -108,20 +134,40 @@ class Progress:
     model_id: str | None = None
     invocations: int = 1
     started: str = field(default_factory=now_iso)
+    resume: PageMark | None = None
+    """For a PDF: where the next invocation starts extracting."""
+    skipped_pages: list[int] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def resume(cls, manifest: dict[str, Any]) -> "Progress":
+    def resume_from(cls, manifest: dict[str, Any]) -> "Progress":
         parts = [PartInfo.from_json(p) for p in manifest.get("parts") or []]
+        notes = manifest.get("notes") if isinstance(manifest.get("notes"), dict) else {}
         return cls(kind=str(manifest.get("type") or ""), parts=parts,
                    chunks=sum(p.chunks for p in parts), tokens=int(manifest.get("tokenCount") or 0),
                    dimensions=manifest.get("dimensions"), model_id=manifest.get("modelId"),
                    invocations=int(manifest.get("invocations") or 1) + 1,
-                   started=str(manifest.get("startedAt") or now_iso()))
+                   started=str(manifest.get("startedAt") or now_iso()),
+                   resume=PageMark.from_json(manifest.get("resume")),
+                   skipped_pages=[int(p) for p in notes.get("skippedPages") or [] if isinstance(p, int)],
+                   notes={k: v for k, v in notes.items() if k != "skippedPages"})
+
+    def note_skipped_page(self, page: int) -> None:
+        self.notes["skippedPageCount"] = int(self.notes.get("skippedPageCount") or 0) + 1
+        if len(self.skipped_pages) < MAX_LISTED:
+            self.skipped_pages.append(page)
+
+    def all_notes(self) -> dict[str, Any]:
+        notes = dict(self.notes)
+        if self.skipped_pages:
+            notes["skippedPages"] = list(self.skipped_pages)
+        return notes
 
 
 def manifest(event: ObjectEvent, progress: Progress, *, status: str, model: str, encoding: str,
              chunk_tokens: int, overlap_tokens: int, size: int | None, content_type: str | None,
-             notes: dict[str, Any] | None = None) -> dict[str, Any]:
+             continuation: dict[str, Any] | None = None) -> dict[str, Any]:
+    notes = progress.all_notes()
     return {
         "version": MANIFEST_VERSION,
         "status": status,
@@ -141,6 +187,8 @@ def manifest(event: ObjectEvent, progress: Progress, *, status: str, model: str,
         "updatedAt": now_iso(),
         "completedAt": now_iso() if status == COMPLETE else None,
         **({"notes": notes} if notes else {}),
+        **({"resume": progress.resume.to_json()} if progress.resume and status != COMPLETE else {}),
+        **({"continuation": continuation} if continuation else {}),
     }
 
 

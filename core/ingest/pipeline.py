@@ -1,4 +1,4 @@
-"""One object event, end to end: the only ingestion module that does I/O.
+"""One object event, end to end: the ingestion module that decides what happens and records it.
 
 create/update (event ETag ``E``):
 
@@ -7,17 +7,20 @@ create/update (event ETag ``E``):
    a permanent dead letter for ``E`` exists -> nothing to do either;
 3. ``HEAD`` then a streamed ``GET`` with ``if-match: E``: 412 = superseded (a newer event
    follows), 404 = deleted (the delete event cleans up); never read a different version;
-4. sniff the type, extract text incrementally, cut token chunks, embed them in windows of
-   96 x ``EMBEDDINGS_CONCURRENCY`` through the same embedding core as ``/v1/embeddings``
-   (one window embedding while the next is being read and chunked), append lines to a
-   bounded part, write each full part;
+4. sniff the type, extract text (:mod:`core.ingest.run`), cut token chunks, embed them in windows of
+   96 x ``EMBEDDINGS_CONCURRENCY`` through the same embedding core as ``/v1/embeddings``,
+   append lines to a bounded part, write each full part;
 5. write the manifest last, then remove parts a previous version left beyond the new count
    and any dead letter.
 
-Running short of time (the invocation's deadline minus ``INGEST_TIME_RESERVE_SECONDS``) saves
-the work done as a ``partial`` manifest plus a retryable dead letter; the next delivery of the
-same event, or the backfill command, resumes after the last written part. Unprocessable
-objects get a dead letter with the reason, and the log says it too.
+Running short of time (the invocation's deadline minus ``INGEST_TIME_RESERVE_SECONDS``), or a source
+body that keeps breaking, saves the work done as a ``partial`` manifest plus a retryable dead letter, and
+(:mod:`core.ingest.continuation`) a detached invocation of this function goes on from the last written
+part. Unprocessable objects get a dead letter with the reason, and the log says it too.
+
+Nothing is lost silently: when the source or the output bucket fails, the failure is written as a dead
+letter naming the object; when even that cannot be written, the answer is an error (so the platform
+knows) and the log line names the object.
 
 delete: if the object exists again (a delete delivered after a re-create), nothing happens;
 otherwise the manifest goes first (readers stop trusting the parts), then parts, then the
@@ -26,23 +29,25 @@ dead letter.
 
 from __future__ import annotations
 
-import asyncio
+import calendar
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Callable
 
 from core import logs, runtime
-from core.errors import APIError
+from core.errors import SERVER, APIError
 from core.ingest import detect as kinds
 from core.ingest import output as out
-from core.ingest.chunking import Chunk, Chunker
 from core.ingest.config import IngestConfig
+from core.ingest.continuation import CONTINUABLE, Continuation
 from core.ingest.events import ObjectEvent
 from core.ingest.extract import ExtractionError, make_extractor
-from core.ingest.outputs import Outputs
+from core.ingest.outputs import OutputFailed, Outputs
+from core.ingest.run import Embedder, ObjectRun, OutOfTime, RunTools, Superseded
+from core.ingest.sink import Sink, sink_trouble, vector_store_configured
 from core.ingest.tokenizer import Counter, get_counter
-from core.oci.objectstorage import ObjectStorage
+from core.oci.objectstorage import ObjectStorage, ReadInterrupted
 from core.settings import Settings
 
 # Outcome statuses.
@@ -56,10 +61,10 @@ FAILED = "failed"
 PARTIAL = "partial"
 REMOVED = "removed"
 STALE_DELETE = "stale_delete"
+IN_PROGRESS = "in_progress"
+SYNCED = "synced"
 
 MAX_WINDOW = 2048  # inputs per create_embeddings call (OpenAI's request limit, fanned out by 96)
-
-Embedder = Callable[[list[str], float | None, str], Awaitable[tuple[list[list[float]], str]]]
 
 
 @dataclass
@@ -81,14 +86,6 @@ class Outcome:
                 "tokens": self.total_tokens, **self.detail}
 
 
-class _OutOfTime(Exception):
-    pass
-
-
-class _Superseded(Exception):
-    pass
-
-
 def core_embedder(model: str, settings: Settings) -> Embedder:
     """Embed through :func:`core.embeddings.create_embeddings` (aliases, batching, retries)."""
     from core.embeddings import create_embeddings
@@ -105,12 +102,19 @@ def core_embedder(model: str, settings: Settings) -> Embedder:
     return embed
 
 
+def not_recorded(event: ObjectEvent, failure: str) -> APIError:
+    """The answer when not even a dead letter could be written: an error the platform sees, naming the object."""
+    return APIError(503, f"Ingesting {event.namespace}/{event.bucket}/{event.name} failed and nothing could be "
+                         f"recorded: {failure}", type=SERVER, code="ingest_not_recorded")
+
+
 class Pipeline:
     """Processes object events with one configuration; dependencies injectable for tests and bench."""
 
     def __init__(self, config: IngestConfig, *, settings: Settings | None = None, store: ObjectStorage | None = None,
                  embed: Embedder | None = None, counter: Counter | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, continuation: Continuation | None = None,
+                 sink: Sink | None = None) -> None:
         self.config = config
         self.settings = settings or runtime.settings()
         self.store = store or ObjectStorage(runtime.client)
@@ -119,6 +123,8 @@ class Pipeline:
         self._counter = counter
         self.clock = clock
         self.window = min(MAX_WINDOW, 96 * max(1, self.settings.embeddings_concurrency))
+        self.continuation = continuation or Continuation(self.settings, runtime.client)
+        self.sink = sink or Sink(config, runtime.database if vector_store_configured(self.settings) else None)
 
     @property
     def counter(self) -> Counter:
@@ -127,24 +133,40 @@ class Pipeline:
         return self._counter
 
     # --- entry ----------------------------------------------------------------------------------
-    async def handle(self, event: ObjectEvent, *, deadline: float | None = None, request_id: str = "") -> Outcome:
+    async def handle(self, event: ObjectEvent, *, deadline: float | None = None, request_id: str = "",
+                     invoke_type: str = "") -> Outcome:
         refusal = self.config.refusal(event)
-        if refusal is not None:
-            outcome = Outcome(REFUSED, event, refusal)
-        elif event.is_delete:
-            outcome = await self._delete(event, deadline)
-        else:
-            outcome = await self._upsert(event, deadline, request_id)
+        try:
+            if refusal is not None:
+                outcome = Outcome(REFUSED, event, refusal)
+            elif event.is_delete:
+                outcome = await self._delete(event, deadline)
+            else:
+                outcome = await self._upsert(event, deadline, request_id)
+        except (OutputFailed, APIError) as exc:
+            outcome = await self._record_failure(event, exc, deadline, request_id)
         level = logging.WARNING if outcome.status in (REFUSED, FAILED, PARTIAL) else logging.INFO
         logs.log_event("ingest", level, outcome=outcome.status, event_type=event.kind, namespace=event.namespace,
                        bucket=event.bucket, object=event.name, etag=event.etag, reason=outcome.reason or None,
                        chunks=outcome.chunks, parts=outcome.parts, prompt_tokens=outcome.total_tokens,
+                       continuation=event.continuation or None, invoke_type=invoke_type or None,
                        request_id=request_id or None)
         return outcome
 
-    # --- helpers --------------------------------------------------------------------------------
-    def _tools(self) -> RunTools:
-        return RunTools(self.config, self.store, self.outputs, self.embed, self.counter, self.clock, self.window)
+    async def _record_failure(self, event: ObjectEvent, exc: Exception, deadline: float | None,
+                              request_id: str) -> Outcome:
+        """A dead letter for a failure of Object Storage itself; an error answer when even that fails."""
+        reason = out.WRITE_FAILED if isinstance(exc, OutputFailed) else out.READ_FAILED
+        message = str(exc) if isinstance(exc, OutputFailed) else \
+            f"reading the source failed: {getattr(exc, 'message', exc)}"
+        try:
+            await self.outputs.dead_letter(event, reason, message, stage="store", deadline=deadline)
+        except OutputFailed as again:
+            logs.log_event("ingest_not_recorded", logging.ERROR, event_type=event.kind, namespace=event.namespace,
+                           bucket=event.bucket, object=event.name, etag=event.etag, reason=reason, message=message,
+                           dead_letter_error=str(again), request_id=request_id or None)
+            raise not_recorded(event, f"{message}; the dead letter failed too ({again})") from None
+        return Outcome(FAILED, event, reason, detail={"message": message})
 
     async def _fail(self, event: ObjectEvent, reason: str, message: str, *, stage: str, deadline: float | None,
                     status: str = FAILED, clear_outputs: bool = False, **detail: Any) -> Outcome:
@@ -152,15 +174,36 @@ class Pipeline:
         if clear_outputs:
             await self.outputs.remove(event, deadline)
         await self.outputs.dead_letter(event, reason, message, stage=stage, deadline=deadline, detail=detail or None)
-        return Outcome(status, event, reason, detail={"message": message})
+        await self._store_failure(event, reason, message, clear_outputs)
+        return Outcome(status, event, reason, detail={"message": message, **detail})
+
+    async def _store_failure(self, event: ObjectEvent, reason: str, message: str, stale: bool) -> None:
+        """The vector store counts the object as failed; an older version's rows go when its outputs went."""
+        if not self.sink.enabled:
+            return
+        try:
+            if stale:
+                await self.sink.remove(event)
+            await self.sink.fail(event, reason, message)
+        except APIError as exc:
+            sink_trouble(event, "recording a failure", exc)
 
     # --- delete ---------------------------------------------------------------------------------
     async def _delete(self, event: ObjectEvent, deadline: float | None) -> Outcome:
         info = await self.store.head(event.namespace, event.bucket, event.name, deadline=deadline)
         if info.ok:  # re-created after this delete: its own create event owns the outputs
             return Outcome(STALE_DELETE, event, "the object exists again")
+        manifest = await self.outputs.manifest(event, deadline)
+        owner = (manifest or {}).get("source") or {}
+        if owner.get("bucket") not in (None, event.bucket):  # buckets sharing outputs without {bucket} in the prefix
+            return Outcome(STALE_DELETE, event, f"the outputs belong to bucket {owner.get('bucket')}")
         removed = await self.outputs.remove(event, deadline)
         removed += await self.outputs.remove_letter(event, deadline)
+        if self.sink.enabled:
+            try:
+                removed += int(await self.sink.remove(event))
+            except APIError as exc:  # its rows stay until the reconciliation finds the object gone
+                sink_trouble(event, "removing a deleted object", exc)
         return Outcome(REMOVED, event, detail={"removed": removed})
 
     # --- create / update ------------------------------------------------------------------------
@@ -168,12 +211,15 @@ class Pipeline:
         previous = await self.outputs.manifest(event, deadline)
         done = await self._already_done(event, previous, deadline)
         if done is not None:
-            return done
+            return await self._synced(event, previous, done, deadline) if done.reason == "already embedded" else done
         head = await self.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
                                      deadline=deadline)
         gone = _not_current(event, head.status)
         if gone is not None:
             return gone
+        refused = await self._store_ready(event, deadline)
+        if refused is not None:
+            return refused
         if head.size is not None and head.size > self.config.max_object_bytes:
             return await self._fail(event, out.TOO_LARGE, f"{head.size} bytes is over INGEST_MAX_OBJECT_BYTES "
                                     f"({self.config.max_object_bytes})", stage="read", deadline=deadline,
@@ -189,14 +235,54 @@ class Pipeline:
         finally:
             await stream.aclose()
 
+    async def _store_ready(self, event: ObjectEvent, deadline: float | None) -> Outcome | None:
+        """Before embedding: a store holding another model's vectors refuses the object (a dead letter names the
+        re-embedding); otherwise the object counts as in progress."""
+        if not self.sink.enabled:
+            return None
+        try:
+            await self.sink.check_model(event)
+            await self.sink.begin(event)
+        except APIError as exc:
+            if exc.code == "vector_store_model_mismatch":
+                return await self._fail(event, out.STORE_MODEL_MISMATCH, exc.message, stage="store", deadline=deadline)
+            sink_trouble(event, "starting the version", exc)
+        return None
+
+    async def _synced(self, event: ObjectEvent, manifest: dict[str, Any] | None, done: Outcome,
+                      deadline: float | None) -> Outcome:
+        """A complete manifest whose version the vector store lacks (its write failed, or the store is new):
+        the rows are loaded from the parts, without embedding anything again."""
+        if not self.sink.enabled or manifest is None:
+            return done
+        try:
+            if await self.sink.is_live(event):
+                return done
+            head = await self.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
+                                         deadline=deadline)
+            gone = _not_current(event, head.status)
+            if gone is not None:
+                return gone
+            outcome = await self.sink.sync(event, manifest, self.outputs, head.headers)
+        except APIError as exc:
+            done.detail["vectorStore"] = sink_trouble(event, "loading the parts", exc)
+            return done
+        await self.outputs.remove_letter(event, deadline)
+        return Outcome(SYNCED, event, f"vector store {outcome}", chunks=done.chunks, parts=done.parts)
+
     async def _already_done(self, event: ObjectEvent, previous: dict[str, Any] | None,
                             deadline: float | None) -> Outcome | None:
-        """UNCHANGED when this version is complete or was recorded as permanently unprocessable."""
-        if previous and previous.get("status") == out.COMPLETE and _source_etag(previous) == event.etag:
+        """UNCHANGED when this version is complete or was recorded as permanently unprocessable; IN_PROGRESS
+        when a continuation owns this version's partial run right now (only that continuation goes on)."""
+        same = previous is not None and _source_etag(previous) == event.etag
+        if same and _complete_with(previous, self.config.model):
             return Outcome(UNCHANGED, event, "already embedded", chunks=int(previous.get("chunkCount") or 0),
                            parts=len(previous.get("parts") or []))
+        if same and not event.continuation and _leased(previous, self.clock()):
+            return Outcome(IN_PROGRESS, event, "a continuation is finishing this version",
+                           chunks=int(previous.get("chunkCount") or 0))
         letter = await self.outputs.letter(event, deadline)
-        if letter and _source_etag(letter) == event.etag and not letter.get("retryable", True):
+        if letter and _source_etag(letter) == event.etag and _permanent(letter):
             return Outcome(UNCHANGED, event, f"already recorded as {letter.get('reason')}")
         return None
 
@@ -207,7 +293,7 @@ class Pipeline:
             return None
         same = (previous.get("chunking") == out.chunking_settings(cfg.chunk_tokens, cfg.overlap_tokens)
                 and previous.get("embeddingEncoding") == cfg.embedding_format and previous.get("model") == cfg.model)
-        return out.Progress.resume(previous) if same else None  # same chunking: chunk indices line up
+        return out.Progress.resume_from(previous) if same else None  # same chunking: chunk indices line up
 
     async def _process(self, event: ObjectEvent, body: AsyncIterator[bytes], head: Any,
                        progress: out.Progress | None, had_outputs: bool, deadline: float | None,
@@ -223,36 +309,121 @@ class Pipeline:
                                     f"{head.size} bytes is over INGEST_MAX_WHOLE_OBJECT_BYTES "
                                     f"({cfg.max_whole_object_bytes})", stage="detect", deadline=deadline,
                                     status=SKIPPED, clear_outputs=had_outputs)
-        run = _Run(self._tools(), event, progress or out.Progress(kind=detection.kind), deadline, request_id)
+        tools = RunTools(cfg, self.store, self.outputs, self.embed, self.counter, self.clock, self.window, self.sink)
+        run = ObjectRun(tools, event, progress or out.Progress(kind=detection.kind), deadline, request_id,
+                        head.headers)
         try:
-            await run.consume(first, body, make_extractor(detection.kind, json_fields=cfg.json_fields))
-        except ExtractionError as exc:
+            if detection.kind == kinds.PDF:
+                await run.consume_pdf(first, body)
+            else:
+                await run.consume(first, body, make_extractor(detection.kind, json_fields=cfg.json_fields))
+        except Exception as exc:  # noqa: BLE001 - each kind of stop is recorded by _stopped
             await run.cancel()
+            return await self._stopped(run, exc, had_outputs)
+        return await self._complete(run, head)
+
+    async def _stopped(self, run: ObjectRun, exc: Exception, had_outputs: bool) -> Outcome:
+        """What a run that stopped early leaves: a dead letter, saved progress, or nothing (superseded)."""
+        event, deadline = run.event, run.deadline
+        if isinstance(exc, ExtractionError):
             reason = out.NO_TEXT if "no extractable text" in str(exc) else out.EXTRACTION_FAILED
             return await self._fail(event, reason, str(exc), stage="extract", deadline=deadline,
-                                    clear_outputs=had_outputs)
-        except _Superseded:
-            await run.cancel()
+                                    clear_outputs=had_outputs, **_notes_detail(run.progress))
+        if isinstance(exc, APIError) and exc.code == "vector_store_model_mismatch":
+            return await self._fail(event, out.STORE_MODEL_MISMATCH, exc.message, stage="store", deadline=deadline)
+        if isinstance(exc, Superseded) or (isinstance(exc, ReadInterrupted) and exc.changed):
             return Outcome(SUPERSEDED, event, "the object changed while it was being embedded",
                            chunks=run.progress.chunks)
-        except _OutOfTime:
-            await run.cancel()
-            return await run.save_partial(out.DEADLINE, "the invocation ran out of time; the next delivery or "
-                                          "the backfill resumes after the last written part")
-        except APIError as exc:
-            await run.cancel()
-            if run.writing:
-                raise  # Object Storage itself is failing: nothing can be recorded; the platform may retry
-            if exc.code in ("deadline_exceeded", "upstream_timeout") and run.near_deadline():
-                return await run.save_partial(out.DEADLINE, "the invocation ran out of time while embedding; "
-                                              "the next delivery or the backfill resumes after the last part")
-            return await run.save_partial(out.UPSTREAM_FAILED, f"embedding failed: {exc.message}",
-                                          status_code=exc.status)
-        return await run.complete(head)
+        if isinstance(exc, OutOfTime):
+            return await self._partial(run, out.DEADLINE, "the invocation ran out of time")
+        if isinstance(exc, ReadInterrupted):
+            return await self._partial(run, out.READ_FAILED, f"reading the source failed: {exc.message}")
+        if isinstance(exc, APIError):
+            # deadline_exceeded is the client's own "no time left"; a slow OCI only counts when time is short.
+            if exc.code == "deadline_exceeded" or (exc.code == "upstream_timeout" and run.near_deadline()):
+                return await self._partial(run, out.DEADLINE, "the invocation ran out of time while embedding")
+            return await self._partial(run, out.UPSTREAM_FAILED, f"embedding failed: {exc.message}",
+                                       status_code=exc.status)
+        raise exc  # OutputFailed (recorded by handle), or a bug
+
+    async def _complete(self, run: ObjectRun, head: Any) -> Outcome:
+        event, progress = run.event, run.progress
+        try:
+            written = await run.complete(head)
+        except Superseded:
+            written = False
+        if not written:
+            return Outcome(SUPERSEDED, event, "the object changed while it was being embedded", chunks=progress.chunks)
+        detail = {"type": progress.kind, "dimensions": progress.dimensions, "invocations": progress.invocations,
+                  **_notes_detail(progress)}
+        if run.sink_error is not None:  # searchable once the reconciliation loads the parts into the store
+            await self.outputs.dead_letter(event, out.STORE_FAILED, run.sink_error, stage="store",
+                                           deadline=run.deadline)
+            detail["vectorStore"] = run.sink_error
+        return Outcome(EMBEDDED, event, chunks=progress.chunks, parts=len(progress.parts), total_tokens=progress.tokens,
+                       detail=detail)
+
+    async def _partial(self, run: ObjectRun, reason: str, message: str, **detail: Any) -> Outcome:
+        """Save the progress; hand the rest to a continuation when one can finish it."""
+        event, progress = run.event, run.progress
+        go_on = (reason in CONTINUABLE and self.continuation.enabled
+                 and progress.invocations < self.config.max_invocations)
+        resume = "a detached invocation of this function resumes" if go_on else \
+            "the scheduled reconciliation or the next delivery resumes"
+        message = f"{message}; {resume} after the last written part"
+        try:
+            await run.save_partial(reason, message, self.continuation.lease() if go_on else None, **detail)
+        except Superseded:
+            return Outcome(SUPERSEDED, event, "the object changed while it was being embedded")
+        outcome = Outcome(PARTIAL, event, reason, chunks=progress.chunks, parts=len(progress.parts),
+                          total_tokens=progress.tokens,
+                          detail={"message": message, "invocations": progress.invocations, **detail})
+        if go_on:
+            outcome.detail["continuation"] = await self._continue(event, progress.invocations + 1, run.deadline)
+        return outcome
+
+    async def _continue(self, event: ObjectEvent, invocation: int, deadline: float | None) -> str:
+        """Send the continuation; its failure is logged (the dead letter already says how to resume)."""
+        try:
+            request_id = await self.continuation.send(event, invocation, deadline=deadline)
+        except Exception as exc:  # noqa: BLE001 - the object stays recorded as partial for the reconciliation
+            logs.log_event("ingest_continuation_failed", logging.WARNING, namespace=event.namespace,
+                           bucket=event.bucket, object=event.name, etag=event.etag, invocation=invocation,
+                           error=type(exc).__name__, message=str(getattr(exc, "message", exc))[:300])
+            return "failed"
+        logs.log_event("ingest_continued", namespace=event.namespace, bucket=event.bucket, object=event.name,
+                       etag=event.etag, invocation=invocation, opc_request_id=request_id)
+        return "sent"
+
+
+def _notes_detail(progress: out.Progress) -> dict[str, Any]:
+    notes = progress.all_notes()
+    return {"notes": notes} if notes else {}
 
 
 def _source_etag(document: dict[str, Any]) -> Any:
     return (document.get("source") or {}).get("eTag")
+
+
+def _complete_with(manifest: Any, model: str) -> bool:
+    """A complete manifest of this model (another model's is embedded again: a re-embedding)."""
+    return manifest.get("status") == out.COMPLETE and manifest.get("model") == model
+
+
+def _permanent(letter: dict[str, Any]) -> bool:
+    """A dead letter that settles this version (a model mismatch is checked again: the store may be re-embedded)."""
+    return not letter.get("retryable", True) and letter.get("reason") != out.STORE_MODEL_MISMATCH
+
+
+def _leased(manifest: dict[str, Any], now: float) -> bool:
+    """Whether a partial manifest says a continuation owns the run until a time still to come."""
+    until = (manifest.get("continuation") or {}).get("until") if manifest.get("status") == out.PARTIAL else None
+    if not isinstance(until, str):
+        return False
+    try:
+        return calendar.timegm(time.strptime(until, "%Y-%m-%dT%H:%M:%SZ")) > now
+    except ValueError:
+        return False
 
 
 def _not_current(event: ObjectEvent, status: int) -> Outcome | None:
@@ -276,171 +447,16 @@ async def _read_head(body: AsyncIterator[bytes], size: int) -> bytes:
     return b"".join(parts)
 
 
-@dataclass(frozen=True)
-class RunTools:
-    """What one object's run works with: the configuration and its collaborators."""
-
-    config: IngestConfig
-    store: ObjectStorage
-    outputs: Outputs
-    embed: Embedder
-    counter: Counter
-    clock: Callable[[], float]
-    window: int
-
-
-class _Run:
-    """The state of one object's processing: progress, the part being filled, the embed in flight."""
-
-    def __init__(self, tools: RunTools, event: ObjectEvent, progress: out.Progress, deadline: float | None,
-                 request_id: str) -> None:
-        self.tools = tools
-        self.cfg = tools.config
-        self.event = event
-        self.progress = progress
-        self.deadline = deadline
-        self.request_id = request_id
-        self.skip_below = progress.chunks  # chunks an earlier invocation already wrote
-        self.part = out.PartBuffer(self.cfg.part_max_bytes, first_chunk=progress.chunks)
-        self.pending: list[Chunk] = []
-        self.inflight: asyncio.Task[None] | None = None
-        self.windows = 0
-        self.writing = False
-
-    # --- time -----------------------------------------------------------------------------------
-    def near_deadline(self) -> bool:
-        return self.deadline is not None and self.deadline - self.tools.clock() < self.cfg.time_reserve
-
-    def _embed_deadline(self) -> float | None:
-        return None if self.deadline is None else self.deadline - self.cfg.time_reserve / 2
-
-    # --- reading --------------------------------------------------------------------------------
-    async def consume(self, first: bytes, body: AsyncIterator[bytes], extractor: Any) -> None:
-        chunker = Chunker(self.tools.counter, self.cfg.chunk_tokens, self.cfg.overlap_tokens)
-        if first:
-            await self._take(chunker, extractor.feed(first))
-        async for data in body:
-            await self._take(chunker, extractor.feed(data))
-        await self._take(chunker, extractor.finish())
-        await self._chunks(chunker.finish())
-        await self._flush_window()
-        await self._await_inflight()
-
-    async def _take(self, chunker: Chunker, texts: list[str]) -> None:
-        for text in texts:
-            await self._chunks(chunker.feed(text))
-
-    async def _chunks(self, chunks: list[Chunk]) -> None:
-        for chunk in chunks:
-            if chunk.index < self.skip_below:
-                continue
-            self.pending.append(chunk)
-            if len(self.pending) >= self.tools.window:
-                await self._flush_window()
-
-    async def _flush_window(self) -> None:
-        if not self.pending:
-            return
-        await self._await_inflight()  # at most one window embedding while the next one is read
-        if self.near_deadline():
-            raise _OutOfTime()
-        window, self.pending = self.pending, []
-        self.inflight = asyncio.create_task(self._embed_window(window))
-
-    async def _await_inflight(self) -> None:
-        task, self.inflight = self.inflight, None
-        if task is not None:
-            await task
-
-    async def cancel(self) -> None:
-        task, self.inflight = self.inflight, None
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the first failure is being handled
-                pass
-        elif task is not None and task.done() and not task.cancelled():
-            task.exception()  # retrieved, so asyncio does not log it as unhandled
-
-    # --- embedding and writing ------------------------------------------------------------------
-    async def _embed_window(self, window: list[Chunk]) -> None:
-        self.windows += 1
-        call_id = f"{self.request_id}-w{self.windows:04d}" if self.request_id else ""
-        vectors, model_id = await self.tools.embed([c.text for c in window], self._embed_deadline(), call_id)
-        progress = self.progress
-        progress.model_id = model_id
-        if vectors:
-            progress.dimensions = len(vectors[0])
-        for chunk, vector in zip(window, vectors, strict=True):
-            self.part.add(out.chunk_line(self.event, chunk, vector, model=self.cfg.model,
-                                         encoding=self.cfg.embedding_format))
-            progress.tokens += chunk.tokens
-            if self.part.full:
-                await self._write_part()
-
-    async def _write_part(self) -> None:
-        if not self.part.lines:
-            return
-        self.writing = True
-        event, cfg = self.event, self.cfg
-        if not await self._still_current():  # never overwrite a newer version's parts with this one's
-            raise _Superseded()
-        body, first, count = self.part.take()
-        number = len(self.progress.parts)
-        info = await self.tools.outputs.write_part(event, number, body, self.deadline)
-        self.progress.parts.append(out.PartInfo(cfg.part_name(event, number), first, count, len(body), info.etag))
-        self.progress.chunks = first + count
-        self.writing = False
-
-    async def _still_current(self) -> bool:
-        """Whether the event's version is still the object's (a conditional HEAD)."""
-        event = self.event
-        check = await self.tools.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
-                                            deadline=self.deadline)
-        return check.status not in (404, 412)
-
-    def _manifest(self, status: str, head: Any) -> dict[str, Any]:
-        cfg = self.cfg
-        return out.manifest(self.event, self.progress, status=status, model=cfg.model,
-                            encoding=cfg.embedding_format, chunk_tokens=cfg.chunk_tokens,
-                            overlap_tokens=cfg.overlap_tokens, size=getattr(head, "size", None),
-                            content_type=getattr(head, "content_type", None))
-
-    async def complete(self, head: Any) -> Outcome:
-        event, cfg = self.event, self.cfg
-        await self._write_part()
-        if not await self._still_current():
-            return Outcome(SUPERSEDED, event, "the object changed while it was being embedded",
-                           chunks=self.progress.chunks)
-        outputs = self.tools.outputs
-        await outputs.write_manifest(event, self._manifest(out.COMPLETE, head), self.deadline)
-        keep = [p.name for p in self.progress.parts] + [cfg.manifest_name(event)]
-        await outputs.remove(event, self.deadline, keep=keep, manifest_first=False)
-        await outputs.remove_letter(event, self.deadline)
-        return Outcome(EMBEDDED, event, chunks=self.progress.chunks, parts=len(self.progress.parts),
-                       total_tokens=self.progress.tokens,
-                       detail={"type": self.progress.kind, "dimensions": self.progress.dimensions,
-                               "invocations": self.progress.invocations})
-
-    async def save_partial(self, reason: str, message: str, **detail: Any) -> Outcome:
-        """Keep what is embedded (written parts + a ``partial`` manifest) and say how to resume."""
-        event = self.event
-        try:
-            await self._write_part()
-        except _Superseded:
-            return Outcome(SUPERSEDED, event, "the object changed while it was being embedded")
-        await self.tools.outputs.write_manifest(event, self._manifest(out.PARTIAL, None), None)
-        await self.tools.outputs.dead_letter(event, reason, message, stage="embed", deadline=None,
-                                             resume_chunk=self.progress.chunks, detail=detail or None)
-        return Outcome(PARTIAL, event, reason, chunks=self.progress.chunks, parts=len(self.progress.parts),
-                       total_tokens=self.progress.tokens, detail={"message": message, **detail})
-
-
-async def process_event(event: ObjectEvent, *, deadline: float | None = None, request_id: str = "") -> Outcome:
-    """Handle one event with the process's pipeline (built once from the settings)."""
+def process_pipeline() -> Pipeline:
+    """The process's pipeline, built once from the settings."""
     def build() -> Pipeline:
         settings = runtime.settings()
         return Pipeline(IngestConfig.from_settings(settings), settings=settings)
 
-    return await runtime.memo("ingest_pipeline", build).handle(event, deadline=deadline, request_id=request_id)
+    return runtime.memo("ingest_pipeline", build)
+
+
+async def process_event(event: ObjectEvent, *, deadline: float | None = None, request_id: str = "",
+                        invoke_type: str = "") -> Outcome:
+    """Handle one event with the process's pipeline."""
+    return await process_pipeline().handle(event, deadline=deadline, request_id=request_id, invoke_type=invoke_type)

@@ -131,3 +131,13 @@ def secrets_base_url(region: str | None, *, override: str | None = None,
     """
     return _service_url("secrets.vaults", region, override, "OCI_SECRETS_ENDPOINT", region_metadata,
                         oci_label=True, suffix=f"/{SECRETS_API_VERSION}")
+
+
+FUNCTIONS_API_VERSION = "20181201"
+
+
+def functions_base_url(region: str | None, *, override: str | None = None,
+                       region_metadata: Mapping[str, Any] | None = None) -> str:
+    """Base URL of the Functions management API, e.g. ``https://functions.us-ashburn-1.oci.oraclecloud.com/20181201``."""
+    return _service_url("functions", region, override, "OCI_FUNCTIONS_ENDPOINT", region_metadata,
+                        oci_label=True, suffix=f"/{FUNCTIONS_API_VERSION}")

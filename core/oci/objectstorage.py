@@ -7,16 +7,19 @@ so the signed ``(request-target)`` is the path that is sent.
 
 Conditional outcomes (304, 404, 412) are answers, not errors: they come back as an
 :class:`ObjectResult` status so the caller decides (a 412 on ``if-match`` means the object was
-overwritten since the event; a 404 means it was deleted). Everything else that is not 2xx, and a
-connection that breaks while an object is read, raises :class:`core.errors.APIError` after the
-client's retries (GET and HEAD are retried after any transport failure; PUT and DELETE only when
-the request never left, see :mod:`core.oci.retry`).
+overwritten since the event; a 404 means it was deleted). Everything else that is not 2xx raises
+:class:`core.errors.APIError` after the client's retries (GET and HEAD are retried after any transport
+failure; PUT and DELETE only when the request never left, see :mod:`core.oci.retry`).
+
+A streamed GET whose body breaks off is re-opened from the first byte not yet received (``Range``,
+with ``if-match`` on the ETag of the first answer, so the rest is never another version's); after
+:data:`MAX_RESUMES` breaks, or when the object changed meanwhile, :class:`ReadInterrupted` says so.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 from urllib.parse import quote, urlencode
 
 from core.errors import SERVER, APIError
@@ -26,6 +29,16 @@ from core.oci.failures import api_error
 
 SERVICE = "OCI Object Storage"
 CONDITIONAL = (304, 404, 412)
+MAX_RESUMES = 3
+"""Times a broken GET body is re-opened from where it broke before the read is given up."""
+
+
+class ReadInterrupted(APIError):
+    """An object's body could not be read to the end (the connection kept breaking, or the object changed)."""
+
+    def __init__(self, message: str, *, changed: bool = False) -> None:
+        super().__init__(503, message, type=SERVER, code="read_interrupted")
+        self.changed = changed
 
 
 def object_path(namespace: str, bucket: str, name: str) -> str:
@@ -61,21 +74,43 @@ class ObjectInfo:
 
 @dataclass
 class ObjectStream:
-    """An open GET: :attr:`info` plus the body to iterate; always :meth:`aclose` it."""
+    """An open GET: :attr:`info` plus the body to iterate; always :meth:`aclose` it.
+
+    ``reopen(offset)`` (set by :meth:`ObjectStorage.open`) opens the same version again from ``offset``.
+    """
 
     info: ObjectInfo
     _stream: Any = None
+    reopen: Callable[[int], Awaitable["ObjectStream"]] | None = None
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """Decoded body bytes, as they arrive; a broken connection is a 503 :class:`APIError`."""
-        if self._stream is None:
-            return
-        try:
-            async for chunk in self._stream.chunks():
-                yield chunk
-        except StreamBroken as exc:
-            raise APIError(503, f"{SERVICE} broke off the object's body ({exc}).", type=SERVER,
-                           code="upstream_unreachable") from None
+        """Decoded body bytes, as they arrive; a break is resumed from the next byte (see the module)."""
+        received = 0
+        resumes = 0
+        while self._stream is not None:
+            try:
+                async for chunk in self._stream.chunks():
+                    received += len(chunk)
+                    yield chunk
+                return
+            except StreamBroken as exc:
+                failure = str(exc)
+            resumes += 1
+            await self._resume(received, resumes, failure)
+
+    async def _resume(self, received: int, resumes: int, failure: str) -> None:
+        """Replace the broken stream with one from byte ``received``, or raise :class:`ReadInterrupted`."""
+        await self.aclose()
+        self._stream = None
+        encoded = self.info.headers.get("content-encoding", "identity") not in ("", "identity")
+        if self.reopen is None or encoded or resumes > MAX_RESUMES:
+            raise ReadInterrupted(f"{SERVICE} broke off the object's body {resumes} times ({failure}) after "
+                                  f"{received} bytes")
+        again = await self.reopen(received)
+        if again.info.status in CONDITIONAL:
+            raise ReadInterrupted(f"the object changed while it was being read (HTTP {again.info.status})",
+                                  changed=True)
+        self._stream = again._stream
 
     async def aclose(self) -> None:
         if self._stream is not None:
@@ -147,7 +182,7 @@ class ObjectStorage:
         return info, (result.body if info.ok else b"")
 
     async def open(self, namespace: str, bucket: str, name: str, *, if_match: str | None = None,
-                   byte_range: tuple[int, int] | None = None, deadline: float | None = None) -> ObjectStream:
+                   byte_range: tuple[int, int | None] | None = None, deadline: float | None = None) -> ObjectStream:
         """A streamed GET: never holds the object in memory. 304/404/412 come back with no body."""
         headers = _conditions(if_match, None, byte_range)
         url = self._url(object_path(namespace, bucket, name))
@@ -160,7 +195,15 @@ class ObjectStorage:
             raise api_error(exc, known_model=False) from None  # a 404 stays a 404 (not an IAM 503)
         except UpstreamError as exc:
             raise api_error(exc) from None
-        return ObjectStream(_info(stream.response.status_code, stream.headers), stream)
+        info = _info(stream.response.status_code, stream.headers)
+        start = byte_range[0] if byte_range else 0
+        version = info.etag or if_match
+
+        async def reopen(offset: int) -> ObjectStream:
+            return await self.open(namespace, bucket, name, if_match=version, byte_range=(start + offset, None),
+                                   deadline=deadline)
+
+        return ObjectStream(info, stream, reopen)
 
     async def put(self, namespace: str, bucket: str, name: str, body: bytes, *,
                   content_type: str = "application/octet-stream", if_match: str | None = None,
@@ -213,14 +256,14 @@ class ObjectStorage:
 
 
 def _conditions(if_match: str | None, if_none_match: str | None,
-                byte_range: tuple[int, int] | None) -> dict[str, str]:
+                byte_range: tuple[int, int | None] | None) -> dict[str, str]:
     headers: dict[str, str] = {}
     if if_match:
         headers["if-match"] = if_match
     if if_none_match:
         headers["if-none-match"] = if_none_match
     if byte_range is not None:
-        headers["range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        headers["range"] = f"bytes={byte_range[0]}-{'' if byte_range[1] is None else byte_range[1]}"
     return headers
 
 

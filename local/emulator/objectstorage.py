@@ -14,6 +14,8 @@ Operations of the Object Storage REST API, answering as OCI does:
   ``nextStartWith`` when truncated.
 
 Missing buckets are 404 ``BucketNotFound``, missing objects 404 ``ObjectNotFound``, like OCI.
+:meth:`ObjectStorageState.break_reads` makes the next GETs of an object stop after some bytes and drop
+the connection (what a network failure mid-body looks like to the client).
 Every request goes through the emulator's pipeline, so it must be signed; PutObject is
 registered with ``sign_body=False`` (the SDK does not hash PutObject bodies).
 
@@ -74,6 +76,7 @@ class ObjectStorageState:
     def __init__(self, namespace: str = DEFAULT_NAMESPACE) -> None:
         self.namespace = namespace
         self.buckets: dict[tuple[str, str], dict[str, StoredObject]] = {}
+        self.breaks: dict[tuple[str, str], list[int]] = {}  # (bucket, object) -> [bytes sent before the break, times]
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -108,6 +111,20 @@ class ObjectStorageState:
     def reset(self) -> None:
         with self._lock:
             self.buckets.clear()
+            self.breaks.clear()
+
+    def break_reads(self, bucket: str, name: str, *, after: int, times: int = 1) -> None:
+        """The next ``times`` GETs of the object send ``after`` body bytes, then the connection drops."""
+        with self._lock:
+            self.breaks[(bucket, name)] = [after, times]
+
+    def _take_break(self, bucket: str, name: str) -> int | None:
+        with self._lock:
+            found = self.breaks.get((bucket, name))
+            if not found or found[1] <= 0:
+                return None
+            found[1] -= 1
+            return found[0]
 
     # --- internals ---------------------------------------------------------------------------
     @staticmethod
@@ -180,10 +197,17 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-async def _slices(data: bytes, start: int, end: int) -> AsyncIterator[bytes]:
+class BodyBroken(Exception):
+    """Raised mid-body so the server drops the connection (an injected network failure)."""
+
+
+async def _slices(data: bytes, start: int, end: int, break_after: int | None = None) -> AsyncIterator[bytes]:
     view = memoryview(data)
-    for position in range(start, end, SLICE):
-        yield bytes(view[position:min(end, position + SLICE)])
+    stop = end if break_after is None else min(end, start + break_after)
+    for position in range(start, stop, SLICE):
+        yield bytes(view[position:min(stop, position + SLICE)])
+    if break_after is not None:
+        raise BodyBroken(f"injected: the connection drops after {break_after} bytes")
 
 
 async def _empty() -> AsyncIterator[bytes]:
@@ -230,7 +254,7 @@ def install_objectstorage(emulator: Any, namespace: str = DEFAULT_NAMESPACE,
             status, start, end = 206, found[0], found[1] + 1
             headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
         headers["content-length"] = str(end - start)
-        stream = _slices(obj.data, start, end) if with_body else _empty()
+        stream = _slices(obj.data, start, end, store._take_break(bucket, name)) if with_body else _empty()
         return EmuResponse(status, b"", headers, stream=stream)
 
     async def get_object(_emulator: Any, request: EmuRequest) -> EmuResponse:

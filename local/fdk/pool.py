@@ -182,8 +182,9 @@ class FdkPool:
         intent: str | None = None,
         call_id: str | None = None,
         request_id: str | None = None,
+        invoke_type: str = "sync",
     ) -> HttpResult:
-        request = invoke_request_bytes(body, content_type, deadline_s, intent, call_id, request_id)
+        request = invoke_request_bytes(body, content_type, deadline_s, intent, call_id, request_id, invoke_type)
         return await self._run(request, deadline_s, map_invoke_response)
 
     async def _run(

@@ -354,9 +354,10 @@ class FdkProcess:
         intent: str | None = None,
         call_id: str | None = None,
         request_id: str | None = None,
+        invoke_type: str = "sync",
     ) -> HttpResult:
         """What ``fn invoke`` (or OCI Events, with ``intent='cloudevent'``) sends: raw socket result."""
-        request = invoke_request_bytes(body, content_type, deadline_s, intent, call_id, request_id)
+        request = invoke_request_bytes(body, content_type, deadline_s, intent, call_id, request_id, invoke_type)
         return map_invoke_response(roundtrip_sync(self._require_socket(), request, timeout=deadline_s + 5))
 
     async def acall_invoke(
@@ -368,7 +369,8 @@ class FdkProcess:
         intent: str | None = None,
         call_id: str | None = None,
         request_id: str | None = None,
+        invoke_type: str = "sync",
     ) -> HttpResult:
-        request = invoke_request_bytes(body, content_type, deadline_s, intent, call_id, request_id)
+        request = invoke_request_bytes(body, content_type, deadline_s, intent, call_id, request_id, invoke_type)
         raw = await asyncio.wait_for(roundtrip_async(self._require_socket(), request), deadline_s + 5)
         return map_invoke_response(raw)

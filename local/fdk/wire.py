@@ -100,13 +100,14 @@ def http_call_headers(
 
 
 def invoke_call_headers(
-    *, content_type: str | None, deadline_s: float, call_id: str, request_id: str, intent: str | None = None
+    *, content_type: str | None, deadline_s: float, call_id: str, request_id: str, intent: str | None = None,
+    invoke_type: str = "sync",
 ) -> list[tuple[str, str]]:
     """Headers of a plain ``fn invoke`` (or OCI Events with ``intent='cloudevent'``): no Fn-Http-*."""
     out = [
         ("Fn-Call-Id", call_id),
         ("Fn-Deadline", rfc3339_deadline(deadline_s)),
-        ("Fn-Invoke-Type", "sync"),
+        ("Fn-Invoke-Type", invoke_type),
         ("opc-request-id", request_id),
     ]
     if intent:
@@ -264,6 +265,7 @@ def invoke_request_bytes(
     intent: str | None,
     call_id: str | None,
     request_id: str | None,
+    invoke_type: str = "sync",
 ) -> bytes:
     fn_headers = invoke_call_headers(
         content_type=content_type,
@@ -271,5 +273,6 @@ def invoke_request_bytes(
         call_id=call_id or new_call_id(),
         request_id=request_id or secrets.token_hex(16),
         intent=intent,
+        invoke_type=invoke_type,
     )
     return build_call_request(fn_headers, _as_bytes(body))

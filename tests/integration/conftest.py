@@ -195,3 +195,48 @@ def gateway_front_factory(
         return front_factory(FUNC_PATH, merge_env(gateway_env, extra_env), **kwargs)
 
     return start
+
+
+# ---------------------------------------------------------------------------------------------
+# Document ingestion: the emulator's buckets and the ingest function (names in ingest_world.py)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(emulator: EmulatorHandle) -> Any:
+    """The emulator's Object Storage holding the ingestion test buckets (empty)."""
+    from local.emulator.objectstorage import install_objectstorage
+    from tests.integration import ingest_world as world
+
+    state = install_objectstorage(emulator.emulator, namespace=world.NS)
+    state.create_bucket(world.INPUT)
+    state.create_bucket(world.OUTPUT)
+    return state
+
+
+@pytest.fixture
+def ingest_factory(gateway_factory: Callable[..., FdkProcess], store: Any) -> Callable[..., Any]:
+    """``start(extra_env=None) -> deliver``: an ingest function; ``deliver(body, deadline_s=120, status=200)``
+    sends a CloudEvent and returns the answer's JSON."""
+    import json
+
+    from tests.integration import ingest_world as world
+
+    def start(extra_env: EnvOverrides | None = None) -> Any:
+        proc = gateway_factory({**world.INGEST_ENV, **(extra_env or {})})
+
+        def deliver(body: dict[str, Any], deadline_s: float = 120, status: int = 200) -> dict[str, Any]:
+            result = proc.call_invoke(json.dumps(body), intent="cloudevent", deadline_s=deadline_s)
+            assert result.status == status, (result.status, result.body[:500], proc.stderr_tail())
+            return json.loads(result.body)
+
+        deliver.proc = proc  # type: ignore[attr-defined]
+        return deliver
+
+    return start
+
+
+@pytest.fixture
+def ingest(ingest_factory: Callable[..., Any]) -> Any:
+    """The ingest function with the default test settings."""
+    return ingest_factory()

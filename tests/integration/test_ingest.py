@@ -10,7 +10,6 @@ depend on the pipeline's code at all.
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,96 +20,36 @@ from core.ingest.chunking import Chunker
 from core.ingest.extract import make_extractor
 from core.ingest.tokenizer import get_counter
 from local.emulator.genai import embedding_vector
-from local.emulator.objectstorage import install_objectstorage
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
-NS = "testns"
-INPUT = "docs-inbox"
-OUTPUT = "docs-embeddings"
-MODEL = "cohere.embed-v4.0"  # the default INGEST_EMBEDDING_MODEL: the ingest function below leaves it unset
-DIMS = 1536
-CHUNK_TOKENS = 40
-OVERLAP = 8
-
-
-def event(kind: str, name: str, etag: str | None, *, bucket: str = INPUT, namespace: str = NS) -> dict[str, Any]:
-    """An OCI Events CloudEvent exactly in the documented shape."""
-    details: dict[str, Any] = {"bucketName": bucket, "archivalState": "Available", "namespace": namespace,
-                               "bucketId": "ocid1.bucket.oc1.us-chicago-1.aaaaaaaatest"}
-    if etag is not None:
-        details["eTag"] = etag
-    return {
-        "eventType": f"com.oraclecloud.objectstorage.{kind}",
-        "cloudEventsVersion": "0.1",
-        "eventTypeVersion": "2.0",
-        "source": "ObjectStorage",
-        "eventTime": "2026-01-21T16:26:30.849Z",
-        "contentType": "application/json",
-        "data": {
-            "compartmentId": "ocid1.compartment.oc1..local",
-            "compartmentName": "Local",
-            "resourceName": name,
-            "resourceId": f"/n/{namespace}/b/{bucket}/o/{name}",
-            "availabilityDomain": "PHX-AD-1",
-            "additionalDetails": details,
-        },
-        "eventID": str(uuid.uuid4()),
-        "extensions": {"compartmentId": "ocid1.compartment.oc1..local"},
-    }
-
-
-@pytest.fixture
-def store(emulator):
-    state = install_objectstorage(emulator.emulator, namespace=NS)
-    state.create_bucket(INPUT)
-    state.create_bucket(OUTPUT)
-    return state
-
-
-@pytest.fixture
-def ingest(gateway_factory, store):
-    proc = gateway_factory({
-        "GATEWAY_ROLE": "ingest",
-        "INGEST_INPUT_BUCKETS": INPUT,
-        "INGEST_OUTPUT_BUCKET": OUTPUT,
-        "INGEST_CHUNK_TOKENS": str(CHUNK_TOKENS),
-        "INGEST_CHUNK_OVERLAP_TOKENS": str(OVERLAP),
-        "INGEST_PART_MAX_BYTES": "65536",
-        "OCI_MAX_RETRIES": "8",
-    })
-
-    def deliver(body: dict[str, Any], deadline_s: float = 120) -> dict[str, Any]:
-        result = proc.call_invoke(json.dumps(body), intent="cloudevent", deadline_s=deadline_s)
-        assert result.status == 200, (result.status, result.body[:500], proc.stderr_tail())
-        return json.loads(result.body)
-
-    deliver.proc = proc  # type: ignore[attr-defined]
-    return deliver
-
-
-def upload(store, name: str, data: bytes, content_type: str = "application/octet-stream") -> str:
-    return store.put(INPUT, name, data, content_type)
-
-
-def outputs(store, name: str) -> list[str]:
-    return store.names(OUTPUT, f"embeddings/{name}/")
-
-
-def lines_of(store, name: str) -> list[dict[str, Any]]:
-    manifest = json.loads(store.get(OUTPUT, f"embeddings/{name}/manifest.json").data)
-    lines = []
-    for part in manifest["parts"]:
-        lines += [json.loads(line) for line in store.get(OUTPUT, part["name"]).data.splitlines()]
-    return lines
+from tests.integration.ingest_world import (CHUNK_TOKENS, DIMS, FIXTURES, INPUT, MODEL, NS, OUTPUT, OVERLAP, event,
+                                            lines_of, outputs, upload)
 
 
 def expected_chunks(data: bytes, kind: str) -> list[Any]:
+    if kind == kinds.PDF:
+        return expected_pdf_chunks(data)
     extractor = make_extractor(kind)
     chunker = Chunker(get_counter(), CHUNK_TOKENS, OVERLAP)
     chunks = []
     for text in extractor.feed(data) + extractor.finish():
         chunks += chunker.feed(text)
     return chunks + chunker.finish()
+
+
+def expected_pdf_chunks(data: bytes) -> list[Any]:
+    """Each page's text (pypdf, stripped, then a blank line) chunked on its own; offsets run across pages."""
+    import io
+
+    from pypdf import PdfReader
+
+    chunks: list[Any] = []
+    offset = 0
+    for page in PdfReader(io.BytesIO(data)).pages:
+        text = (page.extract_text() or "").strip()
+        text = text + "\n\n" if text else ""
+        chunker = Chunker(get_counter(), CHUNK_TOKENS, OVERLAP, first_index=len(chunks), first_offset=offset)
+        chunks += chunker.feed(text) + chunker.finish()
+        offset += len(text)
+    return chunks
 
 
 @pytest.mark.parametrize("name,content_type,kind", [

@@ -45,6 +45,8 @@ DYNAMIC_GROUP_GRANTS: dict[str, str | None] = {
     "buckets": "target.bucket.name",
     "secret-bundles": "target.secret.id",
     "repos": None,  # the streaming containers pull their image from OCIR
+    "fn-function": "target.function.id",  # ingest looks up its own invoke endpoint to continue itself
+    "fn-invocation": "target.function.id",  # and invokes only itself (detached)
 }
 # What OCI services (API Gateway as any-user with a principal-type condition, Events) may be granted.
 SERVICE_GRANTS = frozenset({("use", "functions-family"), ("use", "fn-invocation")})

@@ -48,7 +48,7 @@ MODES: dict[str, dict[str, Any]] = {
 # guardrails_iam_grant or genai_project_ocid.
 GUARDRAILS_GRANT = {"Allow dynamic-group genai-gw-gateway-fn to use generative-ai-family in compartment id "
                     "ocid1.compartment.oc1..aaaaaaaaexample"}
-SUMMARY = ("{statements = local.function_policy_statements, services = local.service_policy_statements, "
+SUMMARY = ("{statements = local.function_policy_templates, services = local.service_policy_templates, "
            "groups = values(local.dynamic_group_names), headers = local.identity_headers, "
            "blocked = local.blocked_request_headers, claims = local.jwt_required_claims, "
            "sources = local.identity_header_sources, nat = local.use_nat, sgw = local.use_service_gateway, "
@@ -124,7 +124,10 @@ def test_each_role_gets_only_what_it_calls(summaries: dict) -> None:
                                                  "use generative-ai-text-rerank"]
     stored = next(s for s in statements if s.startswith("Allow dynamic-group genai-gw-gateway-fn to manage objects"))
     assert "target.bucket.name = 'genai-gw-responses'" in stored and "OBJECT_OVERWRITE" not in stored
-    assert _grants(statements, "ingest-fn") == ["manage objects", "read objects", "use generative-ai-text-embedding"]
+    assert _grants(statements, "ingest-fn") == ["manage objects", "read fn-function", "read objects",
+                                                "use fn-invocation", "use generative-ai-text-embedding"]
+    # The continuation grants name the ingest function itself (its OCID is filled in at apply).
+    assert all("target.function.id = '{ingest_function_id}'" in s for s in statements if "fn-" in s)
     assert _grants(statements, "authorizer-fn") == ["read secret-bundles"]
 
     assert not [s for s in statements if "generative-ai-family" in s]
@@ -209,13 +212,13 @@ def test_a_grant_row_is_one_line_and_when_leaves_it_out(terraform_bin: str, stan
                          '    { role = "ingest", grant = "read buckets in ${local.buckets_scope} where target.bucket.name'
                          ' = \'x\'", when = false },\n')
     statements = tooling.evaluated(tooling.evaluate(terraform_bin, copy, stand_in_env, EXISTING_SECRETS,
-                                                    "local.function_policy_statements"))
+                                                    "local.function_policy_templates"))
     assert "Allow dynamic-group genai-gw-gateway-fn to use generative-ai-text-rerank in compartment id " \
            "ocid1.compartment.oc1..aaaaaaaaexample" in statements
     assert not [s for s in statements if "read buckets" in s]
 
 
-STREAMING = ("{groups = local.role_dynamic_groups, statements = local.function_policy_statements, "
+STREAMING = ("{groups = local.role_dynamic_groups, statements = local.function_policy_templates, "
              "ips = local.streaming_ips, image = local.streaming_image_url, env = local.streaming_environment, "
              "gateway = local.function_config.gateway, routes = local.api_routes}")
 

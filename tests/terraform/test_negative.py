@@ -126,7 +126,7 @@ POLICY_BREAKS = {
 # Secrets given by OCID, so every statement is known without a plan.
 EXISTING_SECRETS = {"api_keys_secret_ocid": "ocid1.vaultsecret.oc1..table",
                     "api_keys_pepper_secret_ocid": "ocid1.vaultsecret.oc1..pepper"}
-ALL_STATEMENTS = "{statements = concat(local.function_policy_statements, local.service_policy_statements), " \
+ALL_STATEMENTS = "{statements = concat(local.function_policy_templates, local.service_policy_templates), " \
                  "groups = values(local.dynamic_group_names)}"
 
 

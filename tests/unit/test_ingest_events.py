@@ -6,7 +6,7 @@ import pytest
 
 from core.errors import APIError, ConfigError
 from core.ingest.config import IngestConfig
-from core.ingest.events import DELETE, ObjectEvent, parse_event
+from core.ingest.events import CREATE, DELETE, ObjectEvent, parse_event
 from core.settings import Settings
 
 SAMPLE = {  # OCI's published createobject sample
@@ -116,3 +116,25 @@ def test_router_sends_object_events_to_the_ingest_handler_only_in_that_role():
         resolve_invoke(ROLES["gateway"], request)
     with pytest.raises(APIError):
         resolve_invoke(ROLES["ingest"], Request(kind=INVOKE, body=b'{"eventType": "com.example.other", "data": {}}'))
+
+
+def test_a_continuation_event_carries_its_invocation_number_and_round_trips():
+    from core.ingest.events import CONTINUATION_KEY, ObjectEvent
+
+    sent = ObjectEvent(CREATE, "ns", "bucket", "a/b.pdf", "etag-1", "event-1", "2026-01-01T00:00:00Z", 3)
+    body = sent.as_body()
+    assert body[CONTINUATION_KEY] == 3
+    assert parse_event(body) == sent
+    assert parse_event({**body, CONTINUATION_KEY: "3"}).continuation == 0  # only a number counts
+    assert CONTINUATION_KEY not in ObjectEvent(CREATE, "ns", "bucket", "a", "e").as_body()
+
+
+@pytest.mark.parametrize("mode,function_id,enabled", [
+    ("auto", "ocid1.fnfunc.oc1..x", True), ("auto", None, False), ("invoke", None, True), ("off", "ocid1.x", False),
+])
+def test_continuation_is_on_when_running_as_a_function_or_asked_for(mode, function_id, enabled):
+    from core.ingest.continuation import Continuation
+    from core.settings import Settings
+
+    env = {"INGEST_CONTINUATION": mode, **({"FN_FN_ID": function_id} if function_id else {})}
+    assert Continuation(Settings.from_env(env), connect=lambda: None).enabled is enabled  # type: ignore[arg-type]

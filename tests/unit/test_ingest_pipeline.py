@@ -9,7 +9,7 @@ import time
 import pytest
 
 from core.ingest.config import IngestConfig
-from core.ingest.events import CREATE, ObjectEvent
+from core.ingest.events import CREATE, DELETE, ObjectEvent
 from core.ingest.pipeline import Pipeline, core_embedder
 from core import runtime
 from tests.support.runtime import reset_settings
@@ -96,3 +96,37 @@ async def test_a_partial_manifest_for_another_etag_is_not_resumed(world):
     assert outcome.status == "embedded" and outcome.chunks == 1
     line = json.loads(state.get("out", "embeddings/doc.txt/part-00000.jsonl").data)
     assert line["chunk"] == 0 and line["text"] == "New text that replaced the old one."
+
+
+async def test_a_delete_never_removes_outputs_another_bucket_wrote(world, gateway_env):
+    """Two input buckets share outputs (no {bucket} in the prefix): the delete of in2/doc.txt is not in/doc.txt's."""
+    emulator, state = world
+    gateway_env.setenv("INGEST_INPUT_BUCKETS", "in,in2")
+    reset_settings()
+    pipeline = Pipeline(IngestConfig.from_settings(runtime.settings()))
+    etag = state.put("in", "doc.txt", b"Text of the first bucket's document.\n", "text/plain")
+    assert (await pipeline.handle(ObjectEvent(CREATE, "ns", "in", "doc.txt", etag))).status == "embedded"
+    state.create_bucket("in2")
+
+    outcome = await pipeline.handle(ObjectEvent(DELETE, "ns", "in2", "doc.txt", None))
+
+    assert outcome.status == "stale_delete" and "bucket in" in outcome.reason
+    assert state.get("out", "embeddings/doc.txt/manifest.json") is not None
+
+
+def test_a_reconcile_request_names_only_input_buckets_and_a_valid_position():
+    from core.errors import APIError
+    from core.ingest.reconcile import OUTPUTS, Position, continuation_body, parse_request
+    from core.settings import Settings
+
+    config = IngestConfig.from_settings(Settings.from_env({"INGEST_INPUT_BUCKETS": "a,ns/b",
+                                                          "INGEST_OUTPUT_BUCKET": "out"}))
+    buckets, position, invocation = parse_request({"gatewayReconcile": {}}, config)
+    assert [b.bucket for b in buckets] == ["a", "b"] and position == Position() and invocation == 1
+    body = continuation_body(buckets[1:], Position(0, OUTPUTS, "x/y.txt"), 3)
+    assert parse_request(body, config) == (buckets[1:], Position(0, OUTPUTS, "x/y.txt"), 3)
+    for bad in ({"gatewayReconcile": {"buckets": ["elsewhere"]}}, {"gatewayReconcile": "all"},
+                {"gatewayReconcile": {"position": {"phase": "everything"}}}):
+        with pytest.raises(APIError) as refused:
+            parse_request(bad, config)
+        assert refused.value.status == 400 and refused.value.param.startswith("gatewayReconcile")

@@ -34,6 +34,7 @@ PURE = {
     "core.moderations.request", "core.moderations.response",
     "core.responses.schema", "core.responses.request", "core.responses.tools", "core.responses.params",
     "core.responses.bridge", "core.responses.output", "core.responses.events", "core.responses.records",
+    "core.vectorstores.ids", "core.vectorstores.filters",
 }
 SERVICES_AND_STATE = ("core.runtime", "core.oci", "core.chat.service", "core.embeddings.service",
                       "core.ingest.pipeline", "core.health", "core.models", "core.keystore", "core.authorizer",
