@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from core.exchange import Request, Response
-from core.policy import owner_of
+from core.policy import owner_of, policy_of
 from core.responses.service import delete_response, get_response
 
 
@@ -14,4 +14,5 @@ async def handle(request: Request) -> Response:
     if request.method.upper() == "DELETE":
         return Response.json(await delete_response(response_id, owner=owner_of(request), deadline=request.deadline))
     return Response.json(await get_response(response_id, request.query_params, owner=owner_of(request),
-                                            deadline=request.deadline))
+                                            deadline=request.deadline, policy=policy_of(request),
+                                            request_id=request.request_id))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from core import logs
 from core.chat.relay import error_event
@@ -47,18 +47,23 @@ class ChatGuard:
     async def screen_input(self, chat: ChatRequest) -> ChatRequest:
         """The request to send on: unchanged, masked, or a raised 400 when an input check blocks."""
         targets = conversation.input_targets(chat)
-        if not targets or not self.policy.checks():
-            return chat
-        texts = [t.text for t in targets]
+        masked = await self.screen_texts([t.text for t in targets])
+        return conversation.with_texts(chat, targets, masked) if masked is not None else chat
+
+    async def screen_texts(self, texts: list[str], *, param: str = "messages") -> tuple[str, ...] | None:
+        """The input texts masked, or None when they go on unchanged; a raised 400 naming ``param`` when a check
+        blocks. When every check only informs, the check is started alongside and None is returned at once."""
+        if not texts or not self.policy.checks():
+            return None
         if not self.policy.must_wait():
             self._pending = asyncio.create_task(check_input(texts, self.policy, **self._options()))
             self._pending.add_done_callback(_consume)  # the model call may fail first: never leave it unread
-            return chat
+            return None
         verdict = await check_input(texts, self.policy, **self._options())
         self.headers[INPUT_HEADER] = verdict.report.header()
         if verdict.blocked:
-            raise content_filter_error(verdict.report)
-        return conversation.with_texts(chat, targets, verdict.texts) if verdict.report.action == "masked" else chat
+            raise content_filter_error(verdict.report, param=param)
+        return verdict.texts if verdict.report.action == "masked" else None
 
     async def finish_input(self) -> None:
         """Wait for an input check that ran alongside the model call."""
@@ -74,8 +79,8 @@ class ChatGuard:
         result.headers = self.headers
         return result
 
-    async def _outputs(self, texts: dict[int, str]) -> tuple[set[int], dict[int, str]]:
-        """Check each choice's text; (blocked choices, masked texts)."""
+    async def screen_outputs(self, texts: dict[int, str]) -> tuple[set[int], dict[int, str]]:
+        """Check each answer text (a choice's, by its index); (blocked ones, masked texts)."""
         if not texts or not self.policy.checks(output=True):
             return set(), {}
         verdicts = await asyncio.gather(*(check_output(t, self.policy, **self._options()) for t in texts.values()))
@@ -86,7 +91,7 @@ class ChatGuard:
 
     async def screen_completion(self, completion: dict[str, Any]) -> dict[str, Any]:
         await self.finish_input()
-        blocked, masked = await self._outputs(conversation.choice_texts(completion))
+        blocked, masked = await self.screen_outputs(conversation.choice_texts(completion))
         return conversation.apply_to_completion(completion, blocked, masked) if blocked or masked else completion
 
     def screen_stream(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -101,7 +106,7 @@ class ChatGuard:
             yield raw  # the stream failed: nothing to check
             return
         try:
-            blocked, masked = await self._outputs(conversation.stream_texts(events))
+            blocked, masked = await self.screen_outputs(conversation.stream_texts(events))
         except APIError as exc:  # a check that may block could not run: send nothing unchecked
             yield error_event(f"The answer could not be checked by the gateway's guardrails: {exc.message}",
                               type=exc.type, code=exc.code)
@@ -117,18 +122,33 @@ class ChatGuard:
         async for chunk in stream:
             seen.append(chunk)
             yield chunk
+        await self.report_outputs(lambda: _sent_texts(seen))
+
+    async def report_outputs(self, texts: Callable[[], dict[int, str]]) -> None:
+        """Check an answer that was already sent (``inform``): report only, never raise."""
         try:
-            events = conversation.parse_events(b"".join(seen))
-            if not _failed(events):
-                await self._outputs(conversation.stream_texts(events))
+            await self.screen_outputs(texts())
         except Exception as exc:  # noqa: BLE001 - the answer is already sent: report, never break the stream
             logs.log_event("guardrails_failed", logging.WARNING, direction="output", error=type(exc).__name__,
                            request_id=self.request_id)
+
+    async def buffered_chunks(self, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        """OpenAI chat chunks (dicts) held back until the whole answer is checked, then rewritten as the byte
+        stream is. An upstream failure raises before anything is yielded; so does a check that could not run."""
+        events = [chunk async for chunk in chunks]
+        blocked, masked = await self.screen_outputs(conversation.stream_texts(events))
+        for event in conversation.rewrite_chunks(events, blocked, masked):
+            yield event
 
 
 def _consume(task: "asyncio.Task[Verdict]") -> None:
     if not task.cancelled() and task.exception() is not None:
         logs.log_event("guardrails_failed", logging.WARNING, direction="input", error=type(task.exception()).__name__)
+
+
+def _sent_texts(seen: list[bytes]) -> dict[int, str]:
+    events = conversation.parse_events(b"".join(seen))
+    return {} if _failed(events) else conversation.stream_texts(events)
 
 
 def _failed(events: list[Any]) -> bool:

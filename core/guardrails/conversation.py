@@ -2,7 +2,7 @@
 
 * Input: the newest user turn and every tool result since the last assistant turn (where indirect
   prompt injection arrives), one text per text part; masks are written back into those parts.
-* Output: each choice's ``content``. A blocked choice keeps no content and no tool calls and ends
+* Output: each choice's ``content``. A blocked choice keeps no content, reasoning or tool calls and ends
   with ``finish_reason: content_filter``; a masked choice carries the masked text. For a stream the
   same is done to the buffered OpenAI chunks before they are sent.
 """
@@ -69,6 +69,7 @@ def apply_to_completion(completion: dict[str, Any], blocked: set[int], masked: d
         if position in blocked:
             message["content"] = ""
             message.pop("tool_calls", None)
+            message.pop("reasoning_content", None)
             choice["finish_reason"] = CONTENT_FILTER
         elif position in masked:
             message["content"] = masked[position]
@@ -103,16 +104,22 @@ def stream_texts(events: list[Any]) -> dict[int, str]:
 
 
 def apply_to_stream(events: list[Any], blocked: set[int], masked: dict[int, str]) -> list[bytes]:
-    """The stream re-encoded: blocked choices lose content and tool calls and finish with ``content_filter``;
-    a masked choice's whole text arrives in its first non-empty content delta, its later deltas carry none."""
+    """The stream rewritten (:func:`rewrite_chunks`) and re-encoded."""
+    return [encode_event(e) if isinstance(e, dict) else e for e in rewrite_chunks(events, blocked, masked)]
+
+
+def rewrite_chunks(events: list[Any], blocked: set[int], masked: dict[int, str]) -> list[Any]:
+    """The chunks rewritten: blocked choices lose content, reasoning and tool calls and finish with
+    ``content_filter``; a masked choice's whole text arrives in its first non-empty content delta, its later
+    deltas carry none. Anything but a chunk dict passes as it is."""
     pending = dict(masked)
-    out: list[bytes] = []
+    out: list[Any] = []
     for event in events:
         if not isinstance(event, dict):
             out.append(event)
             continue
         choices = [_choice(c, blocked, set(masked), pending) for c in event.get("choices") or []]
-        out.append(encode_event({**event, "choices": choices}))
+        out.append({**event, "choices": choices})
     return out
 
 
@@ -124,6 +131,7 @@ def _choice(choice: dict[str, Any], blocked: set[int], masked: set[int], pending
     choice = dict(choice)
     if index in blocked:
         delta.pop("tool_calls", None)
+        delta.pop("reasoning_content", None)
         if "content" in delta:
             delta["content"] = ""
         if choice.get("finish_reason") is not None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from core.responses.output import (INCOMPLETE_REASONS, call_item, custom_input, finished, message_item, new_id,
-                                   output_text, reasoning_item)
+from core.responses.output import (CONTENT_FILTER, INCOMPLETE_REASONS, call_item, custom_input, finished,
+                                   message_item, new_id, output_text, reasoning_item)
 from core.responses.tools import CUSTOM, FUNCTION
 
 REASONING = "reasoning"
@@ -81,8 +81,11 @@ class EventWriter:
         return out
 
     def finish(self) -> list[dict[str, Any]]:
-        """Close the open item; ``response.completed`` (or ``.incomplete``) with the whole response."""
+        """Close the open item; ``response.completed`` (or ``.incomplete``) with the whole response. A filtered
+        answer (``content_filter``) always has its message, with empty text when nothing of it was streamed."""
         out: list[dict[str, Any]] = []
+        if self.finish_reason == CONTENT_FILTER and not self._has_message():
+            self._open_message(out)
         self._close(out)
         self.response = finished(self.shell, self.items, self.usage, self.finish_reason)
         kind = "response.incomplete" if self.response["status"] == "incomplete" else "response.completed"
@@ -120,16 +123,23 @@ class EventWriter:
                                output_index=current.index, summary_index=0, delta=text))
 
     def _text(self, text: str, out: list[dict[str, Any]]) -> None:
-        current = self._switch(MESSAGE, out)
-        if current is None:
-            current = self._begin(MESSAGE, new_id("msg"))
-            out.append(self._event("response.output_item.added", output_index=current.index,
-                                   item=message_item(current.item_id, [], "in_progress")))
-            out.append(self._event("response.content_part.added", item_id=current.item_id,
-                                   output_index=current.index, content_index=0, part=output_text("")))
+        current = self._switch(MESSAGE, out) or self._open_message(out)
         current.text += text
         out.append(self._event("response.output_text.delta", item_id=current.item_id, output_index=current.index,
                                content_index=0, delta=text, logprobs=[]))
+
+    def _open_message(self, out: list[dict[str, Any]]) -> _Open:
+        self._close(out)
+        current = self._begin(MESSAGE, new_id("msg"))
+        out.append(self._event("response.output_item.added", output_index=current.index,
+                               item=message_item(current.item_id, [], "in_progress")))
+        out.append(self._event("response.content_part.added", item_id=current.item_id,
+                               output_index=current.index, content_index=0, part=output_text("")))
+        return current
+
+    def _has_message(self) -> bool:
+        return (self._open is not None and self._open.kind == MESSAGE) or any(
+            item.get("type") == "message" for item in self.items)
 
     def _call(self, call: Mapping[str, Any], out: list[dict[str, Any]]) -> None:
         function = call.get("function") or {}

@@ -15,7 +15,8 @@ from typing import Any, Mapping
 from core.responses.schema import CreateRequest
 from core.responses.tools import CUSTOM, CUSTOM_INPUT, LOCAL_SHELL
 
-INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+CONTENT_FILTER = "content_filter"
+INCOMPLETE_REASONS = {"length": "max_output_tokens", CONTENT_FILTER: CONTENT_FILTER}
 
 
 def new_id(prefix: str) -> str:
@@ -48,13 +49,16 @@ def response_shell(request: CreateRequest, raw: Mapping[str, Any], *, response_i
 
 
 def output_items(completion: Mapping[str, Any], kinds: Mapping[str, str], *, incomplete: bool = False) -> list[dict]:
-    """Output items for the first choice of a chat completion: reasoning, message, then tool calls."""
+    """Output items for the first choice of a chat completion: reasoning, message, then tool calls. A filtered
+    answer (``content_filter``) always has its message, with empty text when nothing of it is left."""
     choice = (completion.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     items: list[dict[str, Any]] = []
     if message.get("reasoning_content"):
         items.append(reasoning_item(new_id("rs"), message["reasoning_content"]))
     parts = _content_parts(message, choice.get("logprobs"))
+    if not parts and choice.get("finish_reason") == CONTENT_FILTER:
+        parts = [output_text("")]
     if parts:
         items.append(message_item(new_id("msg"), parts, "incomplete" if incomplete else "completed"))
     for call in message.get("tool_calls") or ():

@@ -34,9 +34,12 @@ def bridged_record(response: Mapping[str, Any], history: list[dict[str, Any]], n
             "input": [*history, *new_input], "input_start": len(history)}
 
 
-def native_record(response_id: str, owner: str | None, model: str, region: str | None) -> dict[str, Any]:
-    """A response OCI keeps: who may read or delete it through the gateway, and where to forward."""
-    return {"version": VERSION, "kind": NATIVE, "id": response_id, "owner": owner, "model": model, "region": region}
+def native_record(response_id: str, owner: str | None, model: str, region: str | None,
+                  alias: str | None = None) -> dict[str, Any]:
+    """A response OCI keeps: who may read or delete it through the gateway, where to forward, and the name it was
+    asked for by (whose alias's guardrails screen what it is read back as)."""
+    return {"version": VERSION, "kind": NATIVE, "id": response_id, "owner": owner, "model": model, "region": region,
+            "alias": alias}
 
 
 def owned(record: Any, owner: str | None) -> bool:

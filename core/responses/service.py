@@ -3,25 +3,26 @@
 Creating a response, in order: check the request, resolve the model once (allow-list, kind), read the stored
 conversation ``previous_response_id`` names (only its owner may continue it), plan the tools, build the chat
 body, let the chat core parse, check and translate it (every per-model rule of ``/v1/chat/completions``
-applies), call OCI, build the response object, and store it before answering (a function freezes once it has
-answered). The chat messages are final right before the OCI call (:func:`_answer`), and the response object
-right before it is stored and returned (:func:`_complete`, and the stream's last event): an input check and an
-output check each belong in exactly one of those places.
+applies), run the guardrails' input checks (:func:`_answer`; a mask rewrites the request itself), call OCI,
+screen the answer (output checks), build the response object, and store it before answering (a function
+freezes once it has answered). A native alias's request goes to OCI's own Responses API after the same checks
+and input checks (:func:`_native`); the guardrails' side of both is :mod:`core.responses.guardrails`, imported
+only when a policy is active.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
-from core import aliases, model_list, runtime
+from core import aliases, catalog, model_list, runtime
 from core.aliases import NATIVE, ResolvedModel
 from core.catalog import CHAT
 from core.chat import service as chat_service
 from core.chat.service import ChatCall, ChatResult, checked_request, guarded, prepare_call
 from core.chat.stream import StreamTranslator
 from core.chat.translate import ChatPlan, completion_from_result
-from core.errors import PERMISSION, APIError, invalid_request
+from core.errors import APIError, invalid_request
 from core.gateway_headers import model_headers
 from core.policy import KeyPolicy, model_not_allowed
 from core.responses import native, records
@@ -36,6 +37,9 @@ from core.responses.stream import response_events
 from core.responses.tools import plan_tools
 from core.settings import Settings
 from core.validation import integer
+
+if TYPE_CHECKING:
+    from core.guardrails.chat import ChatGuard
 
 IGNORED_HEADER = "x-gateway-ignored-params"
 SKIPPED_HEADER = "x-gateway-skipped-tools"
@@ -64,6 +68,9 @@ class _Answer:
     target: ResolvedModel
     params: ParamMap
     """Where each chat field came from: the chat core's errors and dropped parameters told in Responses terms."""
+    new_input: list[dict[str, Any]]
+    """The request's own input items as a stored response keeps them (masked where the guardrails masked)."""
+    guard: ChatGuard | None
 
     async def request(self) -> tuple[ChatPlan, Any]:
         with self.params.translating():
@@ -74,9 +81,12 @@ class _Answer:
             return await chat_service.open_stream(self.call, deadline=self.deadline, request_id=self.request_id)
 
     def headers_for(self, plan: ChatPlan, upstream_headers: Any, request_id: str) -> dict[str, str]:
+        """The answer's headers: the guard's own dict when guarded (a stream's output report lands in it later)."""
         dropped = [self.params.responses_param(name) for name in plan.dropped]
-        return {**self.headers, **model_headers(self.target, upstream_headers, dropped=dropped),
-                "x-request-id": request_id}
+        headers = self.guard.headers if self.guard is not None else {}
+        headers.update({**self.headers, **model_headers(self.target, upstream_headers, dropped=dropped),
+                        "x-request-id": request_id})
+        return headers
 
 
 async def create_response(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
@@ -89,33 +99,40 @@ async def create_response(data: dict[str, Any], *, deadline: float | None = None
     settings = settings or runtime.settings()
     request = parse_create_request(data)
     target = _target(request.model.strip(), settings, policy)
+    guard = guarded(settings, target, policy, deadline=deadline, request_id=request_id)
     store = configured_store(settings)
     keep = store is not None and (request.store if request.store is not None else settings.responses_store_default)
     prior = await _prior(request, store, owner, deadline, target.responses)
-    if target.responses == NATIVE:  # the input is final here: what is forwarded is the caller's request
+    if target.responses == NATIVE:
         record = _native_recorder(store, owner, target, deadline) if store is not None else None
-        return await native.create(data, target, keep=keep, record=record, stream=bool(request.stream),
-                                   settings=settings, deadline=deadline, request_id=request_id)
-    answer = await _answer(request, data, target, prior, settings, keep, deadline, request_id)
+        return await _native(data, target, guard, keep=keep, record=record, stream=bool(request.stream),
+                             settings=settings, deadline=deadline, request_id=request_id)
+    answer = await _answer(request, data, target, prior, settings, keep, deadline, request_id, guard)
     if store is not None and keep:
-        answer.save = _saver(store, prior.raw, records.input_items(data), owner, deadline)
+        answer.save = _saver(store, prior.raw, answer.new_input, owner, deadline)
     if request.stream:
         return await _stream(answer, settings, {"request_id": request_id, "key_id": key_id})
     return await _complete(answer, request.model)
 
 
 def _target(name: str, settings: Settings, policy: KeyPolicy | None) -> ResolvedModel:
-    """The model the request names, resolved once: served, allowed for this key, a chat model, and not guarded."""
+    """The model the request names, resolved once: served, allowed for this key, and a chat model."""
     target = model_list.current_facts(aliases.resolve(name, settings, runtime.aliases(settings)))
     if policy is not None and not policy.allows(target.name):
         raise model_not_allowed(target.name, policy)
     target.require_kind(CHAT)
-    if guarded(settings, target, policy, deadline=None, request_id="") is not None:
-        # Guardrails do not screen this route yet: a call they would check is refused, never let through unchecked.
-        raise APIError(403, f"Guardrails apply to '{target.name}' for this key (GUARDRAILS, the alias or the API key), "
-                            "and /v1/responses does not run them yet; use /v1/chat/completions for guarded calls.",
-                       type=PERMISSION, param="model", code="guardrails_not_applied")
     return target
+
+
+async def _native(data: dict[str, Any], target: ResolvedModel, guard: ChatGuard | None, **options: Any) -> ChatResult:
+    """OCI's own Responses API: the input checks run on the request before it is forwarded (a masked input is
+    what OCI receives), the output checks on a non-streamed answer before it is returned."""
+    if guard is None:
+        return await native.create(data, target, **options)
+    from core.responses.guardrails import screen_native, screen_request
+
+    data = await screen_request(guard, data)
+    return await screen_native(guard, await native.create(data, target, **options))
 
 
 async def _prior(request: CreateRequest, store: ResponseStore | None, owner: str | None, deadline: float | None,
@@ -147,16 +164,27 @@ async def _prior(request: CreateRequest, store: ResponseStore | None, owner: str
 
 
 async def _answer(request: CreateRequest, data: dict[str, Any], target: ResolvedModel, prior: _Prior,
-                  settings: Settings, keep: bool, deadline: float | None, request_id: str) -> _Answer:
-    """The chat core's call for this request (the chat messages are final here, right before the call)."""
+                  settings: Settings, keep: bool, deadline: float | None, request_id: str,
+                  guard: ChatGuard | None) -> _Answer:
+    """The chat core's call for this request; the input checks run once the request passed every other check."""
     tools = plan_tools(request.tools, request.tool_choice)
     plan = chat_plan(request, prior.items, tools, target.info)
     with plan.params.translating():
         chat = checked_request(plan.body, target, settings)
+    if guard is not None:
+        from core.responses.guardrails import screen_request
+
+        screened = await screen_request(guard, data)  # a block raises 400 content_filter
+        if screened is not data:  # masked: the chat request is built again from the masked input
+            data = screened
+            plan = chat_plan(parse_create_request(data), prior.items, tools, target.info)
+            with plan.params.translating():
+                chat = checked_request(plan.body, target, settings)
+    with plan.params.translating():
         call = await prepare_call(chat, target, settings)
     shell = response_shell(request, data, response_id=new_id("resp"), model=request.model, store=keep)
     return _Answer(call, deadline, request_id, shell, tools.kinds, _headers(plan.ignored, tools.skipped), None, target,
-                   plan.params)
+                   plan.params, records.input_items(data), guard)
 
 
 def _saver(store: ResponseStore, history: list[dict[str, Any]], new_input: list[dict[str, Any]], owner: str | None,
@@ -171,7 +199,7 @@ def _native_recorder(store: ResponseStore, owner: str | None, target: ResolvedMo
                      deadline: float | None) -> Callable[[str], Awaitable[float]]:
     async def record(response_id: str) -> float:
         return await store.save(records.native_record(records.checked_id(response_id), owner, target.model_id,
-                                                      target.region), deadline=deadline)
+                                                      target.region, target.name), deadline=deadline)
 
     return record
 
@@ -179,6 +207,8 @@ def _native_recorder(store: ResponseStore, owner: str | None, target: ResolvedMo
 async def _complete(answer: _Answer, model: str) -> ChatResult:
     plan, upstream = await answer.request()
     completion = completion_from_result(upstream.json(), plan.api_format, model=model, response_id=answer.shell["id"])
+    if answer.guard is not None:  # checked before it is stored or returned: both get what the checks left
+        completion = await answer.guard.screen_completion(completion)
     response = response_from_completion(answer.shell, completion, answer.kinds)
     if answer.save is not None:
         await answer.save(response)
@@ -190,12 +220,18 @@ async def _stream(answer: _Answer, settings: Settings, log_fields: dict[str, Any
     """Open the OCI stream (failures before the first byte are plain errors), then translate it as it comes."""
     shell = answer.shell
     plan, stream = await answer.open_stream()
+    screen, after = None, None
+    if answer.guard is not None:
+        from core.responses.guardrails import stream_hooks
+
+        await answer.guard.finish_input()
+        screen, after = stream_hooks(answer.guard)
     translator = StreamTranslator(response_id=shell["id"], model=shell["model"], created=shell["created_at"],
                                   include_usage=True)
     body = response_events(stream, translator, EventWriter(shell, answer.kinds),
                            deadline=answer.deadline, margin=settings.deadline_margin_seconds,
                            log_fields={"model": shell["model"], "api_format": plan.api_format, **log_fields},
-                           on_complete=answer.save)
+                           on_complete=answer.save, screen=screen, after=after)
     return ChatResult(stream.request_id, shell["model"], plan.api_format, stream=body,
                       headers=answer.headers_for(plan, stream.headers, stream.request_id))
 
@@ -225,17 +261,38 @@ async def _owned(response_id: str, owner: str | None, deadline: float | None,
 
 
 async def get_response(response_id: str, query: Mapping[str, str], *, owner: str | None,
-                       deadline: float | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """``GET /v1/responses/{id}``: a stored response, for the key that created it."""
+                       deadline: float | None = None, settings: Settings | None = None,
+                       policy: KeyPolicy | None = None, request_id: str = "") -> dict[str, Any]:
+    """``GET /v1/responses/{id}``: a stored response, for the key that created it.
+
+    A bridged response is stored as its caller got it. OCI keeps a native one as its model answered it, so what
+    is read back goes through the output checks first (the alias's, the deployment's and this key's policies).
+    """
     if query.get("stream", "false").lower() not in ("false", "0", ""):
         raise invalid_request("Streaming a stored response again is not supported: read it whole.", param="stream",
                               code="unsupported_parameter")
     settings = settings or runtime.settings()
     _, stored = await _owned(response_id, owner, deadline, settings)
-    if stored.record.get("kind") == records.NATIVE:
-        return await native.forward("GET", stored.record, f"responses/{response_id}", query, settings=settings,
+    if stored.record.get("kind") != records.NATIVE:
+        return dict(stored.record["response"])
+    response = await native.forward("GET", stored.record, f"responses/{response_id}", query, settings=settings,
                                     deadline=deadline, missing=records.response_not_found(response_id))
-    return dict(stored.record["response"])
+    guard = guarded(settings, _stored_target(stored.record, settings), policy, deadline=deadline,
+                    request_id=request_id)
+    if guard is None:
+        return response
+    from core.responses.guardrails import screen_answer
+
+    return await screen_answer(guard, response)
+
+
+def _stored_target(record: Mapping[str, Any], settings: Settings) -> ResolvedModel:
+    """What a stored native response was asked of: its alias when it still resolves, else its OCI model."""
+    model = str(record.get("model") or "")
+    try:
+        return aliases.resolve(str(record.get("alias") or model), settings, runtime.aliases(settings))
+    except APIError:  # the alias is gone: the deployment's and the key's policies still apply
+        return ResolvedModel(name=model, model_id=model, info=catalog.lookup(model))
 
 
 async def delete_response(response_id: str, *, owner: str | None, deadline: float | None = None,

@@ -20,6 +20,7 @@ from core.oci.client import StreamBroken, UpstreamStream
 from core.responses.events import EventWriter
 
 OnComplete = Callable[[dict[str, Any]], Awaitable[None]]
+Screen = Callable[[AsyncIterator[dict[str, Any]]], AsyncIterator[dict[str, Any]]]
 
 
 def _encoded(events: list[dict[str, Any]]) -> list[bytes]:
@@ -36,24 +37,53 @@ def _failed(writer: EventWriter, code: str | None, message: str) -> bytes:
     return _encoded(writer.fail("rate_limit_exceeded" if code in THROTTLED else "server_error", message))[0]
 
 
+class Unchecked(Exception):
+    """A guardrail check that may block or mask failed: the answer cannot be sent."""
+
+    def __init__(self, error: APIError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+async def _screened(chunks: AsyncIterator[dict[str, Any]], screen: Screen | None) -> AsyncIterator[dict[str, Any]]:
+    if screen is None:
+        async for chunk in chunks:
+            yield chunk
+        return
+    try:
+        async for chunk in screen(chunks):
+            yield chunk
+    except APIError as exc:
+        raise Unchecked(exc) from None
+
+
 async def response_events(stream: UpstreamStream, translator: StreamTranslator, writer: EventWriter, *,
                           deadline: float | None, margin: float, log_fields: dict[str, Any],
-                          on_complete: OnComplete | None = None) -> AsyncIterator[bytes]:
-    """Server-sent Responses events for an open OCI chat stream; never raises once started."""
+                          on_complete: OnComplete | None = None, screen: Screen | None = None,
+                          after: OnComplete | None = None) -> AsyncIterator[bytes]:
+    """Server-sent Responses events for an open OCI chat stream; never raises once started.
+
+    ``screen`` may hold back and rewrite the chat chunks before they become events (guardrails that block or
+    mask); ``after`` runs on the finished response once its last event is sent (guardrails that inform).
+    """
     watch = logs.Stopwatch()
     outcome = "complete"
+    chunks = chat_chunks(stream, translator, deadline=deadline, margin=margin)
     try:
         for event in _encoded(writer.start()):
             yield event
-        async for chunk in chat_chunks(stream, translator, deadline=deadline, margin=margin):
+        async for chunk in _screened(chunks, screen):
             for event in _encoded(writer.feed(chunk)):
                 yield event
         *body, last = _encoded(writer.finish())
+        response = writer.response or {}  # finish() built it
         for event in body:
             yield event
-        if on_complete is not None and writer.response is not None:
-            await on_complete(writer.response)
+        if on_complete is not None:
+            await on_complete(response)
         yield last
+        if after is not None:
+            await after(response)
     except UpstreamAnswerError as exc:
         outcome = "upstream_error"
         yield _failed(writer, exc.code, exc.message)
@@ -66,6 +96,10 @@ async def response_events(stream: UpstreamStream, translator: StreamTranslator, 
     except StreamBroken as exc:
         outcome = "upstream_broken"
         yield _failed(writer, None, f"The connection to OCI Generative AI broke during the stream ({exc}).")
+    except Unchecked as exc:  # a guardrail check that may block or mask could not run: nothing unchecked is sent
+        outcome = "guardrails_failed"
+        yield _failed(writer, exc.error.code, f"The answer could not be checked by the gateway's guardrails: "
+                                              f"{exc.error.message}")
     except APIError as exc:  # the stored copy could not be written
         outcome = "store_failed"
         yield _failed(writer, exc.code, f"The response could not be stored: {exc.message}")

@@ -8,9 +8,10 @@ gpt-oss, xAI, Google) are served, never Meta or Cohere; responses are stored unl
 emulator's own.
 
 Answers follow the emulator's chat rules (:mod:`local.emulator.replies`, :mod:`local.emulator.tools`): the text
-is ``"Echo: <last user text>"`` (or the tool outputs the turn answers), function tools are called per the
-``call:<name>`` directives, and ``stream: true`` sends OpenAI's named events with sequence numbers. The stream's
-content type carries no charset, like the service's.
+is ``"Echo: <last user text>"`` (or the tool outputs the turn answers), a JSON ``text.format`` gets the JSON
+document the chat model answers, function tools are called per the ``call:<name>`` directives, and
+``stream: true`` sends OpenAI's named events with sequence numbers. The stream's content type carries no charset,
+like the service's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from .replies import count_tokens, pieces
+from .replies import Prompt, count_tokens, json_answer, pieces
 from .server import route
 from .streaming import paced
 from .tools import ToolChoice, ToolSpec, plan_calls, strip_directives
@@ -108,9 +109,19 @@ def _output(body: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str,
     if calls:
         return [{"id": _id("fc"), "type": "function_call", "status": "completed", "call_id": _id("call"),
                  "name": call.name, "arguments": json.dumps(call.arguments)} for call in calls]
-    text = f"Echo: {strip_directives(source)}"
+    text = _text_answer(body, source)
     return [{"id": _id("msg"), "type": "message", "status": "completed", "role": "assistant",
              "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}]
+
+
+def _text_answer(body: dict[str, Any], source: str) -> str:
+    """``Echo: <source>``, or, for a JSON ``text.format``, the document the chat model would answer."""
+    text = body.get("text") if isinstance(body.get("text"), dict) else {}
+    fmt = text.get("format") if isinstance(text.get("format"), dict) else {}
+    if fmt.get("type") not in ("json_schema", "json_object"):
+        return f"Echo: {strip_directives(source)}"
+    schema = fmt.get("schema") if fmt.get("type") == "json_schema" else None
+    return json_answer(Prompt(source=source, wants_json=True, json_schema=schema))
 
 
 def _response(body: dict[str, Any], model: str, output: list[dict[str, Any]], items: list[dict[str, Any]],

@@ -56,7 +56,7 @@ def test_create_is_forwarded_signed_with_the_project(native_front, emulator):
     assert chat_calls(emulator) == []  # not bridged
     assert owner_record(emulator, response.id) == {"version": 1, "kind": "native", "id": response.id,
                                                    "owner": "key-alice", "model": "openai.gpt-oss-120b",
-                                                   "region": None}
+                                                   "region": None, "alias": "oss-native"}
 
 
 def test_events_pass_through_unchanged(native_front, emulator):

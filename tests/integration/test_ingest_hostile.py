@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.integration.ingest_world import INPUT, NS, OUTPUT, event, letter_of, lines_of, manifest_of, upload
-from tests.support.documents import csv_row, nested_json, page_text, pdf, stray_quote_csv
+from tests.support.documents import csv_row, nested_json, page_text, pdf, slow_ops_for, stray_quote_csv
 
 
 def texts_of(store, name: str) -> str:
@@ -62,7 +62,7 @@ def test_a_json_document_nested_too_deep_gets_a_dead_letter_naming_it(ingest, st
     assert '"object":"deep.json"' in ingest.proc.log_text()
 
 
-SLOW_OPS = 10_000  # about a third of a second of pypdf per page here, for a few hundred bytes of PDF
+SLOW_OPS = slow_ops_for(0.45)  # ~0.45 s of pypdf per page on any machine, for a few hundred bytes of PDF
 
 
 def test_a_slow_pdf_respects_the_deadline_page_by_page_and_resumes_at_its_page(ingest_factory, store):

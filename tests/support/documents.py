@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import time
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 
 def csv_row(number: int) -> str:
@@ -54,6 +56,22 @@ def big_csv_pieces(megabytes: float, *, piece_rows: int = 5000) -> Iterator[byte
 
 def nested_json(depth: int, leaf: str = '"deep"') -> str:
     return "[" * depth + leaf + "]" * depth
+
+
+@functools.cache
+def slow_ops_for(seconds_per_page: float) -> int:
+    """How many ``( ) Tj`` operators make pypdf spend about ``seconds_per_page`` on a page on this machine:
+    measured once, so deadline tests keep their margins on faster and slower machines alike."""
+    import pypdf
+
+    probe_ops = 20_000
+    data = pdf(["calibration"], slow_ops=probe_ops)
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text()
+        timings.append(time.perf_counter() - started)
+    return max(2_000, round(probe_ops * seconds_per_page / min(timings)))
 
 
 def pdf(page_texts: list[str], *, slow_ops: int = 0) -> bytes:

@@ -35,12 +35,14 @@ PURE = {
     "core.responses.schema", "core.responses.request", "core.responses.tools", "core.responses.params",
     "core.responses.bridge", "core.responses.output", "core.responses.events", "core.responses.records",
     "core.vectorstores.ids", "core.vectorstores.filters",
+    "core.responses.screening",
 }
 SERVICES_AND_STATE = ("core.runtime", "core.oci", "core.chat.service", "core.embeddings.service",
                       "core.ingest.pipeline", "core.health", "core.models", "core.keystore", "core.authorizer",
                       "core.rerank.service", "core.guardrails.service", "core.guardrails.chat", "core.moderations.service",
                       "core.gateway_headers", "core.model_list",
                       "core.responses.service", "core.responses.stream", "core.responses.store", "core.responses.native",
+                      "core.responses.guardrails",
                       "handlers", "adapters")
 
 
