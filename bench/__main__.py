@@ -9,6 +9,7 @@ A benchmark, never a test: nothing here runs under pytest, and nothing is assert
 measured call succeeded. Everything runs on loopback against the OCI emulator; every loop is bounded.
 
     .venv/bin/python -m bench [--quick] [--rounds N] [--no-litellm] [--load-requests N] [--out PATH]
+                              [--skip SECTION,...] [--baseline RESULTS.json]
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ from local.fdk.process import FdkProcess
 
 BENCH_DIR = Path(__file__).resolve().parent
 COMMITTED = BENCH_DIR / "RESULTS.md"
+SECTIONS = {
+    "gateway": ("footprint", "cold", "proxy_start", "rounds", "latency", "latency_errors", "cpu_ms_per_call",
+                "gateway_warm_vm_hwm_mib", "proxy_vm_hwm_mib", "throughput", "load"),
+    "ingestion": ("ingestion",), "vector_stores": ("vector_stores",), "batching": ("batching",),
+    "composed": ("composed",), "roles": ("roles",),
+}
+"""What ``--skip`` names: a section and the result keys it fills."""
 
 
 def log(message: str) -> None:
@@ -56,7 +64,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                      "bench/quick/RESULTS.md); the figures go beside it as .json")
     parser.add_argument("--baseline", default=str(COMMITTED.with_suffix(".json")),
                         help="the run to compare with (default: the committed bench/RESULTS.json)")
+    parser.add_argument("--skip", default="", help=f"comma-separated sections not run this time: their figures are "
+                                                   f"kept from --keep-from and the table says so "
+                                                   f"({', '.join(SECTIONS)})")
+    parser.add_argument("--keep-from", default=None, help="the run whose figures --skip keeps (default: --baseline)")
     args = parser.parse_args(argv)
+    args.skip = {name.strip() for name in args.skip.split(",") if name.strip()}
+    unknown = args.skip - set(SECTIONS)
+    if unknown:
+        parser.error(f"--skip: unknown sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
     if args.out is None:
         args.out = str(BENCH_DIR / "quick" / "RESULTS.md" if args.quick else COMMITTED)
     return args
@@ -214,14 +230,9 @@ def roles() -> dict[str, Any]:
     return role_bench.measure()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    started = time.perf_counter()
-    results: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}",
-        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "quick": args.quick,
-    }
+def gateway_sections(args: argparse.Namespace) -> dict[str, Any]:
+    """Footprint, cold starts, per-request latency, throughput and load: the gateway beside LiteLLM."""
+    results: dict[str, Any] = {}
     config: Path | None = None
     proxy = None
     if not args.no_litellm:
@@ -261,15 +272,41 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if proxy is not None:
                 proxy.stop()
-    results["ingestion"] = ingestion(args.quick)
-    results["vector_stores"] = ingestion(args.quick, module="bench.vector_store",
-                                         quick_args=("--chunks", "10000", "--queries", "50", "--csv-mb", "8"))
-    results["batching"] = batching(args.quick)
-    results["roles"] = roles()
-    results["elapsed_s"] = time.perf_counter() - started
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}",
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "quick": args.quick,
+    }
     baseline = Path(args.baseline)
-    if baseline.is_file():
-        previous = json.loads(baseline.read_text())
+    previous = json.loads(baseline.read_text()) if baseline.is_file() else {}
+    source = Path(args.keep_from) if args.keep_from else baseline
+    earlier = json.loads(source.read_text()) if source.is_file() else {}
+    if "gateway" not in args.skip:
+        results.update(gateway_sections(args))
+    runs = {"ingestion": lambda: ingestion(args.quick),
+            "vector_stores": lambda: ingestion(args.quick, module="bench.vector_store",
+                                               quick_args=("--chunks", "10000", "--queries", "50", "--csv-mb", "8")),
+            "batching": lambda: batching(args.quick),
+            "composed": lambda: ingestion(args.quick, module="bench.composed", quick_args=("--rounds", "20")),
+            "roles": roles}
+    for name, run in runs.items():
+        if name not in args.skip:
+            results[name] = run()
+    kept = sorted(args.skip)
+    for name in kept:
+        for key in SECTIONS[name]:
+            if key in earlier:
+                results[key] = earlier[key]
+    if kept:
+        results["kept"] = {"sections": kept, "from": source.name, "when": earlier.get("when")}
+    results["elapsed_s"] = time.perf_counter() - started
+    if previous:
         results["previous"] = {"file": baseline.name, "when": previous.get("when"), "quick": previous.get("quick"),
                                "rows": compare(previous, results)}
     text = render(results)

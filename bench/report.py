@@ -125,6 +125,10 @@ def render(results: dict[str, Any]) -> str:
     out.append("Everything talks to the same local OCI emulator (own process, loopback, TCP_NODELAY); "
                "LiteLLM 1.110.2 signs with an API key file (manual credentials), the gateway with a resource "
                "principal, as in OCI Functions.")
+    kept = results.get("kept")
+    if kept:
+        out.append(f"Not run this time (`--skip`): {', '.join(kept['sections'])}; those figures are the run of "
+                   f"{kept.get('when')} ({kept.get('from')}).")
     out += ["", "## Targets (ratios from this run)", ""]
     out.append(markdown_table(["target", "measured", "rule", "result"],
                               [(t, m, r, _mark(ok)) for t, m, r, ok in targets(results)]))
