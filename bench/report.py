@@ -75,11 +75,40 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                      f"{batching['concurrent_base64_s']:.3f} s = {batching['to_bound_base64']:.2f}x of "
                      f"{batching['bound_s']:.3f} s", "<= 1.2x",
                      max(batching["to_bound"], batching["to_bound_base64"]) <= 1.2))
+    rows += _ingestion_targets(results.get("ingestion") or {})
+    for composed in (results.get("composed") or {}).get("runs", []):
+        shares = ", ".join(f"{k} {v:.0f}%" for k, v in composed["shares_pct"].items())
+        rows.append((f"composed path: vector-store search + guarded, stored `/v1/responses`, end to end, emulator "
+                     f"latency {composed['latency_ms_per_oci_call']:.0f} ms per OCI call",
+                     f"{fmt_ms(composed['composed_p50_ms'])} ms p50 ({shares})", "(measured; no target)", None))
     load = results.get("load")
     if load:
         rows.append((f"{load['total']} requests at {load['concurrency']} clients, 20% 429 + 5% 500: none hung/lost",
                      f"ok {load['ok']}, proper errors {load['proper_errors']}, bad {load['bad']}, "
                      f"lost {load['lost']}, late {load['late']}", "bad = lost = late = 0", load["passed"]))
+    return rows
+
+
+INGEST_SHARE, INGEST_RSS_MIB = 0.90, 256
+
+
+def _ingestion_targets(ingestion: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """Share of the upstream bound at the configured concurrency, and peak RSS on the large object."""
+    if ingestion.get("share_of_bound") is None:
+        return []
+    share, rss = ingestion["share_of_bound"], ingestion.get("worker_vm_hwm_mib")
+    rows: list[tuple[str, str, str, bool | None]] = [(
+        f"ingestion of a {ingestion['object_mb']:g} MB text object at {ingestion['latency_s'] * 1000:.0f} ms upstream "
+        f"latency, EMBEDDINGS_CONCURRENCY={ingestion['concurrency']}: share of the bound "
+        f"({ingestion['concurrency']} x 96 / {ingestion['latency_s']:g} s = {ingestion['bound_chunks_per_second']:.0f} "
+        "chunks/s)",
+        f"{share * 100:.0f}% ({ingestion['chunks_per_second']:.0f} chunks/s); pipeline CPU "
+        f"{ingestion['pipeline_cpu_us_per_chunk']:.0f} µs/chunk ({ingestion['pipeline_cpu_share'] * 100:.0f}% of a CPU), "
+        f"emulator CPU share {ingestion['emulator_cpu_share'] * 100:.0f}%",
+        f">= {INGEST_SHARE * 100:.0f}%", share >= INGEST_SHARE)]
+    if rss is not None:
+        rows.append((f"ingestion peak RSS, {ingestion['object_mb']:g} MB text object, parts streamed out",
+                     f"{rss:.1f} MiB ({ingestion['parts']} parts)", f"<= {INGEST_RSS_MIB} MiB", rss <= INGEST_RSS_MIB))
     return rows
 
 
@@ -96,6 +125,9 @@ def _embedding_targets(latency: dict[str, Any], cpu: dict[str, Any]) -> list[tup
         ours = gateway - direct - noop  # type: ignore[operator]
         used = cpu.get(kind)
         cpu_text = f"; CPU {fmt_ms(used['gateway_fdk'] - used['noop_fdk'])} ms" if used else ""
+        litellm = _p50(latency, kind, "litellm_sdk")
+        if litellm is not None:
+            cpu_text += f"; LiteLLM SDK adds {fmt_ms(litellm - direct)} ms p50"  # type: ignore[operator]
         rows.append((f"embeddings own work per 96-input call, {form}, cohere.embed-v4.0 (1536)",
                      f"{fmt_ms(ours)} ms p50{cpu_text}", f"<= {limit:g} ms p50", ours <= limit))
     return rows
@@ -227,6 +259,7 @@ def render(results: dict[str, Any]) -> str:
     if stores:
         out += ["", "## Vector stores (`bench/vector_store.py`, PostgreSQL + pgvector from `pgserver`)", ""]
         out.append(markdown_table(["metric", "value"], [(k, v) for k, v in stores.items()]))
+    out += _composed((results.get("composed") or {}).get("runs", []))
     out += _batching(results.get("batching") or {})
     out += _roles(results.get("roles") or {})
     out += _previous(results.get("previous") or {})
@@ -253,6 +286,25 @@ def _cold_detail(detail: dict[str, Any]) -> list[str]:
                          f"socket ready {fmt_s(row['ready_s'])}; peak RSS {fmt_mib(row['vm_hwm_mib'])}; "
                          f"runs {row['all_s']}"))
     out.append(markdown_table(["what", "wall", "CPU", "notes"], rows))
+    return out
+
+
+def _composed(runs: list[dict[str, Any]]) -> list[str]:
+    if not runs:
+        return []
+    first = runs[0]
+    out = ["", "## The composed path (`bench/composed.py`)", "",
+           "Vector-store search (pgvector) then `/v1/responses` with `store: true` on a gateway with `GUARDRAILS`, "
+           f"its input carrying the 3 retrieved chunks; {first['rounds']} interleaved rounds per emulator latency. "
+           "Shares are differences of medians: the plain Responses call (one chat call), guarded minus plain, stored "
+           "minus not stored. OCI calls per composed call: "
+           + ", ".join(f"{k} {v:g}" for k, v in first["oci_calls_per_composed_call"].items()) + ".", ""]
+    header = ["round trip"] + [f"{r['latency_ms_per_oci_call']:.0f} ms per OCI call: ms (p50), share" for r in runs]
+    rows = [[name] + [f"{fmt_ms(r['shares_ms'][name])}, {r['shares_pct'][name]:.0f}%" for r in runs]
+            for name in first["shares_ms"]]
+    rows.append(["**end to end** (p50; p90)"]
+                + [f"{fmt_ms(r['composed_p50_ms'])}; {fmt_ms(r['composed_p90_ms'])}" for r in runs])
+    out.append(markdown_table(header, rows))
     return out
 
 
