@@ -12,8 +12,8 @@ The composed call, as a client makes it today (there is no ``file_search`` tool 
 guarded gateway, its input carrying the retrieved chunks. Each round also runs the Responses call without
 guardrails and without ``store`` on the other gateway, so each round trip's share is a difference of medians
 from the same rounds (interleaved): retrieval = the search call (embedText + the pgvector query), the model =
-the plain Responses call (one chat call), guardrails = guarded minus plain (ApplyGuardrails before the model
-call), store = stored minus not stored (one PutObject). The OCI calls per composed call are counted from the
+the plain Responses call (one chat call), guardrails = guarded minus plain (ApplyGuardrails on the input, a
+call per 5,000-character piece at once, before the model call; and on the answer after it, as ``block`` needs), store = stored minus not stored (one PutObject). The OCI calls per composed call are counted from the
 emulator's records. The emulator runs in this process's thread. Prints one JSON object. A benchmark, not a
 test: nothing is asserted except that every call succeeded.
 """
@@ -91,7 +91,8 @@ def summarise(rounds: list[dict[str, float]], latency: float) -> dict[str, Any]:
     p50 = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     total = p50["composed"]
     shares = {"retrieval (vector store search)": p50["search"], "model (one chat call)": p50["plain"],
-              "guardrails input check": p50["guarded"] - p50["plain"], "store (PutObject)": p50["stored"] - p50["plain"]}
+              "guardrails (input before the model, output after)": p50["guarded"] - p50["plain"],
+              "store (PutObject)": p50["stored"] - p50["plain"]}
     shares["rest (client, two HTTP requests)"] = total - sum(shares.values())
     return {"rounds": len(rounds), "latency_ms_per_oci_call": latency * 1000,
             "composed_p50_ms": round(total, 2),
