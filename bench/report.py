@@ -76,11 +76,21 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                      f"{batching['bound_s']:.3f} s", "<= 1.2x",
                      max(batching["to_bound"], batching["to_bound_base64"]) <= 1.2))
     rows += _ingestion_targets(results.get("ingestion") or {})
+    roles = results.get("roles") or {}
+    if roles.get("roles"):
+        needs = ", ".join(f"{name} {role['needed_mib']} MiB" for name, role in roles["roles"].items())
+        rows.append(("one rank-file reader; only the data the functions need in the image; what each role needs",
+                     f"runtime install {roles['install_mib']} MiB (token rank files {roles['token_ranks_mib']} MiB, no "
+                     f"bpe-openai wheel); each role's import path needs: {needs}", "(report)", None))
     for composed in (results.get("composed") or {}).get("runs", []):
         shares = ", ".join(f"{k} {v:.0f}%" for k, v in composed["shares_pct"].items())
         rows.append((f"composed path: vector-store search + guarded, stored `/v1/responses`, end to end, emulator "
                      f"latency {composed['latency_ms_per_oci_call']:.0f} ms per OCI call",
                      f"{fmt_ms(composed['composed_p50_ms'])} ms p50 ({shares})", "(measured; no target)", None))
+    if results.get("previous"):
+        rows.append(("`make bench` prints the comparison with LiteLLM and with the previous run; "
+                     "`make bench ARGS=--quick` writes to bench/quick/", "this table, the LiteLLM rows below and the "
+                     "last section; docs/benchmarks.md", "(done)", True))
     load = results.get("load")
     if load:
         rows.append((f"{load['total']} requests at {load['concurrency']} clients, 20% 429 + 5% 500: none hung/lost",
