@@ -82,10 +82,10 @@ def chunk_line(event: ObjectEvent, chunk: Chunk, vector: Vector, *, model: str, 
     }
     try:
         return orjson.dumps(line) + b"\n"
-    except orjson.JSONEncodeError:  # a text orjson refuses (a lone surrogate): the standard library writes it
+    except orjson.JSONEncodeError:  # a lone surrogate in the text: written as a \uXXXX escape
         if raw and encoding != "base64":
             line["embedding"] = vector_values(vector)
-        return dumps(line) + b"\n"
+        return json.dumps(line, separators=(",", ":")).encode("ascii") + b"\n"
 
 
 @dataclass

@@ -192,3 +192,14 @@ async def test_lines_carry_the_vectors_oci_answered(world, gateway_env, encoding
     else:
         values = decode_base64(json.loads(line)["embedding"])
         assert values == pytest.approx(json.loads(expected), rel=1e-7) and len(values) == 1536
+
+
+def test_a_line_with_a_lone_surrogate_is_still_json():
+    """orjson refuses a lone surrogate (a JSON document may carry one as an escape): the line escapes it."""
+    from core.ingest.chunking import Chunk
+    from core.ingest.output import chunk_line
+
+    event = ObjectEvent(CREATE, "ns", "in", "odd.json", "e1")
+    line = chunk_line(event, Chunk(0, 0, 5, "a \ud800 b", 3), b"[0.5,-8.4949343E-4]", model=MODEL, encoding="float")
+    parsed = json.loads(line)
+    assert parsed["text"] == "a \ud800 b" and parsed["embedding"] == [0.5, -0.00084949343]
