@@ -63,7 +63,8 @@ def metrics() -> Iterator[tuple[str, str, Getter, bool]]:
     for level in (1, 8, 32):
         yield f"throughput via the front, {level} clients", "req/s", _throughput(level), False
     yield "1000-input embeddings request", "s", _path("batching", "concurrent_s"), True
-    yield "ingestion", "chunks/s", _path("ingestion", "chunks_per_second"), False
+    yield "ingestion, share of the upstream bound", "", _path("ingestion", "share_of_bound"), False
+    yield "ingestion, pipeline CPU per chunk", "µs", _path("ingestion", "pipeline_cpu_us_per_chunk"), True
     yield "ingestion worker peak RSS", "MiB", _path("ingestion", "worker_peak_rss_mib"), True
 
 
