@@ -2,8 +2,9 @@
 
 A run keeps every upstream call slot busy: chunks go out in calls of 96 as they are cut, up to
 ``EMBEDDINGS_CONCURRENCY`` calls at a time; the oldest call's vectors are written (in chunk order) when its slot is
-needed, and a full part is written in the background while the next one fills. Memory holds the calls in flight,
-one part being written and one being filled, so it does not grow with the object. Streamed formats are re-read from the start when a run resumes (chunking is
+needed, and full parts are written in the background (up to ``PART_WRITES`` at once, recorded in order) while the
+next one fills. Memory holds the calls in flight, the parts being written and the one being filled, so it does not
+grow with the object. Streamed formats are re-read from the start when a run resumes (chunking is
 deterministic, so the chunks an earlier invocation wrote are recognised by index and skipped); a PDF resumes at
 the page where the earlier invocation stopped (its pages are chunked one by one, so their chunk numbering and
 text offsets are known from a :class:`~core.ingest.output.PageMark`).
@@ -30,6 +31,8 @@ from core.oci.objectstorage import ObjectStorage
 
 Embedder = Callable[[list[str], float | None, str], Awaitable[tuple[list[out.Vector], str]]]
 MAX_STALLS = 2
+PART_WRITES = 2
+"""Parts written at once (each a HEAD and a PUT); memory holds that many besides the part being filled."""
 """Invocations in a row that may run out of time on one PDF page before that page is skipped."""
 
 
@@ -85,7 +88,7 @@ class ObjectRun:
         self.part = out.PartBuffer(self.cfg.part_max_bytes, first_chunk=progress.chunks)
         self.pending: list[Chunk] = []
         self.inflight: deque[tuple[list[Chunk], asyncio.Task[tuple[list[out.Vector], str]]]] = deque()
-        self.writing: asyncio.Task[None] | None = None  # the part being written
+        self.writing: deque[tuple[out.PartInfo, asyncio.Task[str | None]]] = deque()  # parts on their way, in order
         self.windows = 0
         self.produced = 0  # chunks this invocation cut (written before or not)
         self.marks: list[out.PageMark] = []  # PDF restart points reached by this invocation, in order
@@ -167,7 +170,7 @@ class ObjectRun:
             await self._send(self.pending, force=force)
         while self.inflight:
             await self._write_oldest()
-        await self._part_written()
+        await self._parts_written()
 
     async def _send(self, window: list[Chunk], *, force: bool = False) -> None:
         """One embedding call for ``window``; with every slot busy, the oldest call's vectors are written first.
@@ -195,7 +198,7 @@ class ObjectRun:
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the first failure is being handled
                 pass
         try:
-            await self._part_written()
+            await self._parts_written()
         except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the first failure is being handled
             pass
 
@@ -215,8 +218,9 @@ class ObjectRun:
                                          encoding=self.cfg.embedding_format))
             progress.tokens += chunk.tokens
             if self.part.full:
-                await self._part_written()  # one part write at a time, in order
-                self.writing = asyncio.create_task(self._put_part(*self.part.take()))
+                while len(self.writing) >= PART_WRITES:
+                    await self._part_recorded()
+                self._start_part()
 
     async def _store(self, window: list[Chunk], vectors: list[out.Vector], model_id: str) -> None:
         """The window's rows into the vector store (if any); a failing database does not stop the run."""
@@ -230,32 +234,48 @@ class ObjectRun:
                 raise
             self.sink_error = sink_trouble(self.event, "adding chunks", exc)
 
-    async def _part_written(self) -> None:
-        """Wait for the part being written (its failure is raised here)."""
-        task, self.writing = self.writing, None
-        if task is None:
-            return
+    def _start_part(self) -> None:
+        """The filled lines go out as the next part number, in the background."""
+        body, first, count = self.part.take()
+        number = len(self.progress.parts) + len(self.writing)
+        info = out.PartInfo(self.cfg.part_name(self.event, number), first, count, len(body))
+        self.writing.append((info, asyncio.create_task(self._put_part(number, body))))
+
+    async def _part_recorded(self) -> None:
+        """The oldest part write finished and recorded in the progress (its failure is raised here)."""
+        info, task = self.writing[0]
         try:
-            await task
+            info.etag = await task
         except BaseException:
-            # That part is lost: lines after it must not be written (the parts would skip its chunks).
+            # That part is lost: the parts after it and the lines being filled must not count (chunks would be
+            # skipped); a resumed run writes them again under the same numbers.
+            self.writing.popleft()
+            for _, later in self.writing:
+                if later.done() and not later.cancelled():
+                    later.exception()  # retrieved, so asyncio does not log it as unhandled
+                later.cancel()
+            self.writing.clear()
             self.part = out.PartBuffer(self.cfg.part_max_bytes, first_chunk=self.progress.chunks)
             raise
+        self.writing.popleft()
+        self.progress.parts.append(info)
+        self.progress.chunks = info.first_chunk + info.chunks
+
+    async def _parts_written(self) -> None:
+        while self.writing:
+            await self._part_recorded()
 
     async def _write_part(self) -> None:
-        """The part being filled, written now (after the one being written)."""
-        await self._part_written()
+        """The part being filled, written now (after those on their way)."""
         if self.part.lines:
-            await self._put_part(*self.part.take())
+            self._start_part()
+        await self._parts_written()
 
-    async def _put_part(self, body: bytes, first: int, count: int) -> None:
-        event, cfg = self.event, self.cfg
+    async def _put_part(self, number: int, body: bytes) -> str | None:
         if not await self._still_current():  # never overwrite a newer version's parts with this one's
             raise Superseded()
-        number = len(self.progress.parts)
-        info = await self.tools.outputs.write_part(event, number, body, self.deadline)
-        self.progress.parts.append(out.PartInfo(cfg.part_name(event, number), first, count, len(body), info.etag))
-        self.progress.chunks = first + count
+        written = await self.tools.outputs.write_part(self.event, number, body, self.deadline)
+        return written.etag
 
     async def _still_current(self) -> bool:
         """Whether the event's version is still the object's (a conditional HEAD)."""
