@@ -80,8 +80,8 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     if roles.get("roles"):
         needs = ", ".join(f"{name} {role['needed_mib']} MiB" for name, role in roles["roles"].items())
         rows.append(("one rank-file reader; only the data the functions need in the image; what each role needs",
-                     f"runtime install {roles['install_mib']} MiB (token rank files {roles['token_ranks_mib']} MiB, no "
-                     f"bpe-openai wheel); each role's import path needs: {needs}", "(report)", None))
+                     f"runtime install {roles['install_mib']} MiB (token rank files {_mib_text(roles['token_ranks_mib'])}, "
+                     f"no bpe-openai wheel); each role's import path needs: {needs}", "(report)", None))
     for composed in (results.get("composed") or {}).get("runs", []):
         shares = ", ".join(f"{k} {v:.0f}%" for k, v in composed["shares_pct"].items())
         rows.append((f"composed path: vector-store search + guarded, stored `/v1/responses`, end to end, emulator "
@@ -100,6 +100,13 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
 
 
 INGEST_SHARE, INGEST_RSS_MIB = 0.90, 256
+
+
+def _mib_text(sizes: Any) -> str:
+    """``{"a": 0.74, "b": 1.62}`` -> ``a 0.74 + b 1.62 MiB``; a number as it is."""
+    if isinstance(sizes, dict):
+        return " + ".join(f"{name} {size}" for name, size in sizes.items()) + " MiB"
+    return f"{sizes} MiB"
 
 
 def _ingestion_targets(ingestion: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
@@ -134,12 +141,15 @@ def _embedding_targets(latency: dict[str, Any], cpu: dict[str, Any]) -> list[tup
             continue
         ours = gateway - direct - noop  # type: ignore[operator]
         used = cpu.get(kind)
-        cpu_text = f"; CPU {fmt_ms(used['gateway_fdk'] - used['noop_fdk'])} ms" if used else ""
+        own_cpu = used["gateway_fdk"] - used["noop_fdk"] if used else None
+        cpu_text = f"; CPU {fmt_ms(own_cpu)} ms" if own_cpu is not None else ""
         litellm = _p50(latency, kind, "litellm_sdk")
         if litellm is not None:
             cpu_text += f"; LiteLLM SDK adds {fmt_ms(litellm - direct)} ms p50"  # type: ignore[operator]
+        # A p50 difference can fall below the noise on a busy machine; the CPU our code used cannot.
         rows.append((f"embeddings own work per 96-input call, {form}, cohere.embed-v4.0 (1536)",
-                     f"{fmt_ms(ours)} ms p50{cpu_text}", f"<= {limit:g} ms p50", ours <= limit))
+                     f"{fmt_ms(ours)} ms p50{cpu_text}", f"<= {limit:g} ms p50 (and CPU)",
+                     ours <= limit and (own_cpu is None or own_cpu <= limit)))
     return rows
 
 
@@ -265,6 +275,10 @@ def render(results: dict[str, Any]) -> str:
         out.append("Skipped: `bench/ingest_throughput.py` is not present in this tree.")
     else:
         out.append(markdown_table(["metric", "value"], [(k, v) for k, v in ingestion.items()]))
+        if ingestion.get("share_of_bound") is not None:
+            out.append("\nThe emulator runs in its own process (`bench/ingest_upstream.py`, vectors precomputed in OCI's "
+                       "number format); CPU figures are each process's user+system time over the run. Why the share "
+                       "stays under the bound: docs/decisions.md, \"Ingestion keeps every embedding call slot busy\".")
     stores = results.get("vector_stores")
     if stores:
         out += ["", "## Vector stores (`bench/vector_store.py`, PostgreSQL + pgvector from `pgserver`)", ""]
@@ -341,7 +355,7 @@ def _roles(roles: dict[str, Any]) -> list[str]:
         return []
     out = ["", "## What each role loads (`bench/roles.py`)", "",
            f"Runtime dependencies as the Dockerfile installs them: {roles['install_mib']} MiB (token rank files "
-           f"{roles['token_ranks_mib']} MiB included), code {roles['code_mib']} MiB. Each role's handlers and lazy "
+           f"{_mib_text(roles['token_ranks_mib'])} included), code {roles['code_mib']} MiB. Each role's handlers and lazy "
            "paths imported in a fresh process; the packages it ends with:", ""]
     rows = []
     for name, role in roles["roles"].items():
