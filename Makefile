@@ -5,7 +5,7 @@
 PYTHON ?= $(firstword $(foreach p,python3 python3.13 python3.12 python3.11,$(if $(shell $(p) -c 'import sys; print(sys.version_info >= (3, 11) or "")' 2>/dev/null),$(p))) python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SERVE_REQUIREMENTS := requirements.txt requirements-asgi.txt requirements-serve.txt
+SERVE_REQUIREMENTS := requirements.txt requirements-asgi.txt requirements-token-data.txt requirements-serve.txt
 TEST_REQUIREMENTS := $(SERVE_REQUIREMENTS) requirements-dev.txt requirements-dev-nodeps.txt
 SERVE_STAMP := .serve-$(shell cat $(SERVE_REQUIREMENTS) | cksum | cut -d' ' -f1)
 TEST_STAMP := .installed-$(shell cat $(TEST_REQUIREMENTS) | cksum | cut -d' ' -f1)

@@ -1,10 +1,15 @@
 """``python -m bench``: the gateway against LiteLLM's ``oci/`` provider, one run, one table.
 
-Prints the table and writes it to ``bench/RESULTS.md``. A benchmark, never a test: nothing here
-runs under pytest, and nothing is asserted except that each measured call succeeded. Everything
-runs on loopback against the OCI emulator; every loop is bounded.
+Prints the table, the comparison with LiteLLM and with the previous committed run (``bench/RESULTS.json``),
+and writes the table to ``bench/RESULTS.md`` (and the figures to ``bench/RESULTS.json``). ``--quick`` (few
+samples) writes to ``bench/quick/`` instead, never over the committed results. From make:
+``make bench`` or ``make bench ARGS=--quick`` (``make bench --quick`` would be an option to make itself).
+
+A benchmark, never a test: nothing here runs under pytest, and nothing is asserted except that each
+measured call succeeded. Everything runs on loopback against the OCI emulator; every loop is bounded.
 
     .venv/bin/python -m bench [--quick] [--rounds N] [--no-litellm] [--load-requests N] [--out PATH]
+                              [--skip SECTION,...] [--baseline RESULTS.json]
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -24,11 +30,20 @@ from typing import Any
 import httpx
 
 from bench import footprint, gateway_side, load_faults, overhead
+from bench.compare import compare
 from bench.report import render
-from bench.upstream import CHAT_BODY, Upstream
+from bench.upstream import Upstream
 from local.fdk.process import FdkProcess
 
 BENCH_DIR = Path(__file__).resolve().parent
+COMMITTED = BENCH_DIR / "RESULTS.md"
+SECTIONS = {
+    "gateway": ("footprint", "cold", "proxy_start", "rounds", "latency", "latency_errors", "cpu_ms_per_call",
+                "gateway_warm_vm_hwm_mib", "proxy_vm_hwm_mib", "throughput", "load"),
+    "ingestion": ("ingestion",), "vector_stores": ("vector_stores",), "batching": ("batching",),
+    "composed": ("composed",), "roles": ("roles",),
+}
+"""What ``--skip`` names: a section and the result keys it fills."""
 
 
 def log(message: str) -> None:
@@ -45,32 +60,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--load-requests", type=int, default=2000)
     parser.add_argument("--load-concurrency", type=int, default=32)
     parser.add_argument("--pool", type=int, default=32, help="fdk processes behind the front for throughput/load")
-    parser.add_argument("--out", default=str(BENCH_DIR / "RESULTS.md"))
-    return parser.parse_args(argv)
+    parser.add_argument("--out", default=None, help="where the table goes (default bench/RESULTS.md; with --quick "
+                                                     "bench/quick/RESULTS.md); the figures go beside it as .json")
+    parser.add_argument("--baseline", default=str(COMMITTED.with_suffix(".json")),
+                        help="the run to compare with (default: the committed bench/RESULTS.json)")
+    parser.add_argument("--skip", default="", help=f"comma-separated sections not run this time: their figures are "
+                                                   f"kept from --keep-from and the table says so "
+                                                   f"({', '.join(SECTIONS)})")
+    parser.add_argument("--keep-from", default=None, help="the run whose figures --skip keeps (default: --baseline)")
+    args = parser.parse_args(argv)
+    args.skip = {name.strip() for name in args.skip.split(",") if name.strip()}
+    unknown = args.skip - set(SECTIONS)
+    if unknown:
+        parser.error(f"--skip: unknown sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
+    if args.out is None:
+        args.out = str(BENCH_DIR / "quick" / "RESULTS.md" if args.quick else COMMITTED)
+    return args
 
 
-def cold_starts(upstream: Upstream, runs_gateway: int, runs_litellm: int, config: Path | None) -> dict[str, Any]:
-    """Interleaved: a gateway cold start, then a LiteLLM one, and so on (fair under noise)."""
-    from bench import litellm_side
+def cold_starts(runs_gateway: int, runs_litellm: int, config: Path | None) -> dict[str, Any]:
+    """The gateway's (floor, no-op function, HTTP, TLS: :mod:`bench.cold_start`), then LiteLLM's."""
+    from bench import cold_start, litellm_side
 
-    body = json.dumps(CHAT_BODY).encode()
-    env = upstream.gateway_env(LOG_LEVEL="INFO")
-    gateway: list[dict[str, float]] = []
-    litellm: list[dict[str, float]] = []
-    for index in range(max(runs_gateway, runs_litellm if config else 0)):
-        if index < runs_gateway:
-            gateway.append(gateway_side.cold_start(env, body))
-        if config is not None and index < runs_litellm:
-            litellm.append(litellm_side.cold_start(config))
-    log(f"  cold starts: gateway x{len(gateway)}, litellm x{len(litellm)}")
+    detail = cold_start.measure(runs_gateway, log)
+    litellm = [litellm_side.cold_start(config) for _ in range(runs_litellm)] if config is not None else []
+    log(f"  cold starts: litellm x{len(litellm)}")
 
     def med(rows: list[dict[str, float]], key: str) -> float | None:
         return statistics.median(r[key] for r in rows) if rows else None
 
     return {
-        "gateway": {"spawn_to_answer_s": med(gateway, "spawn_to_answer_s"), "ready_s": med(gateway, "ready_s"),
-                    "vm_hwm_mib": med(gateway, "vm_hwm_mib"), "runs": len(gateway),
-                    "all_s": [round(r["spawn_to_answer_s"], 3) for r in gateway]},
+        "gateway": {**detail["http"], "runs": detail["runs"]},
+        "detail": detail,
         "litellm": {"spawn_to_answer_s": med(litellm, "spawn_to_answer_s"), "import_s": med(litellm, "import_s"),
                     "first_call_s": med(litellm, "first_call_s"), "vm_hwm_mib": med(litellm, "vm_hwm_mib"),
                     "modules": med(litellm, "modules"), "runs": len(litellm),
@@ -187,24 +208,31 @@ def ingestion(quick: bool, log_fn: Any = log, module: str = "bench.ingest_throug
 
 
 def batching(quick: bool) -> dict[str, Any]:
-    """``bench.embeddings_batching`` (one 1000-input request vs sequential 96-input calls), its own emulator."""
-    import contextlib
-
-    from bench import embeddings_batching
+    """``bench.embeddings_batching`` (one 1000-input request vs sequential 96-input calls) in its own process,
+    with the image's allocator settings, and its own emulator."""
+    from local.fdk.process import image_allocator_environ
 
     log("embeddings batching: bench.embeddings_batching")
-    with contextlib.redirect_stdout(sys.stderr):
-        return embeddings_batching.main(["--runs", "1" if quick else "3"])
+    env = {**os.environ, **image_allocator_environ()}
+    done = subprocess.run([sys.executable, "-m", "bench.embeddings_batching", "--runs", "1" if quick else "5",
+                           "--json"], capture_output=True, text=True, cwd=BENCH_DIR.parent, env=env, timeout=900,
+                          stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        log(f"embeddings batching failed ({done.returncode}): {done.stderr[-800:]}")
+        return {"error": f"bench.embeddings_batching exited {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    started = time.perf_counter()
-    results: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}",
-        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "quick": args.quick,
-    }
+def roles() -> dict[str, Any]:
+    from bench import roles as role_bench
+
+    log("roles: what each GATEWAY_ROLE loads (bench.roles)")
+    return role_bench.measure()
+
+
+def gateway_sections(args: argparse.Namespace) -> dict[str, Any]:
+    """Footprint, cold starts, per-request latency, throughput and load: the gateway beside LiteLLM."""
+    results: dict[str, Any] = {}
     config: Path | None = None
     proxy = None
     if not args.no_litellm:
@@ -224,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
             config = litellm_side.worker_config(upstream, work)
         log("cold starts")
-        results["cold"] = cold_starts(upstream, args.cold_runs or (3 if args.quick else 7),
+        results["cold"] = cold_starts(args.cold_runs or (3 if args.quick else 7),
                                       args.cold_runs or (2 if args.quick else 5), config)
         if not args.no_litellm:
             from bench import litellm_side
@@ -244,16 +272,50 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if proxy is not None:
                 proxy.stop()
-    results["ingestion"] = ingestion(args.quick)
-    results["vector_stores"] = ingestion(args.quick, module="bench.vector_store",
-                                         quick_args=("--chunks", "10000", "--queries", "50", "--csv-mb", "8"))
-    results["batching"] = batching(args.quick)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}",
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "quick": args.quick,
+    }
+    baseline = Path(args.baseline)
+    previous = json.loads(baseline.read_text()) if baseline.is_file() else {}
+    source = Path(args.keep_from) if args.keep_from else baseline
+    earlier = json.loads(source.read_text()) if source.is_file() else {}
+    if "gateway" not in args.skip:
+        results.update(gateway_sections(args))
+    runs = {"ingestion": lambda: ingestion(args.quick),
+            "vector_stores": lambda: ingestion(args.quick, module="bench.vector_store",
+                                               quick_args=("--chunks", "10000", "--queries", "50", "--csv-mb", "8")),
+            "batching": lambda: batching(args.quick),
+            "composed": lambda: ingestion(args.quick, module="bench.composed", quick_args=("--rounds", "20")),
+            "roles": roles}
+    for name, run in runs.items():
+        if name not in args.skip:
+            results[name] = run()
+    kept = sorted(args.skip)
+    for name in kept:
+        for key in SECTIONS[name]:
+            if key in earlier:
+                results[key] = earlier[key]
+    if kept:
+        results["kept"] = {"sections": kept, "from": source.name, "when": earlier.get("when")}
     results["elapsed_s"] = time.perf_counter() - started
+    if previous:
+        results["previous"] = {"file": baseline.name, "when": previous.get("when"), "quick": previous.get("quick"),
+                               "rows": compare(previous, results)}
     text = render(results)
     print(text)
-    Path(args.out).write_text(text + "\n")
-    (Path(args.out).with_suffix(".json")).write_text(json.dumps(results, indent=2, default=str) + "\n")
-    log(f"wrote {args.out} ({results['elapsed_s']:.0f} s)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    log(f"wrote {out} ({results['elapsed_s']:.0f} s)")
     return 0
 
 

@@ -1,8 +1,8 @@
 """Installed size of the runtime dependencies, measured the way the Dockerfile installs them.
 
-``pip install --no-deps --target DIR -r requirements.txt`` into a fresh directory, then the
-native extension of bpe-openai is removed (the Dockerfile drops it: only its data files are
-read), then the disk usage of DIR is summed. LiteLLM's figure is its bench venv's site-packages.
+``pip install --no-deps --target DIR -r requirements.txt`` into a fresh directory and the disk usage of DIR
+summed, plus the two token rank files the image copies into ``token_ranks/`` (core/token_ranks.py). LiteLLM's
+figure is its bench venv's site-packages.
 """
 
 from __future__ import annotations
@@ -34,18 +34,23 @@ def disk_usage_mib(root: Path) -> float:
     return total / (1 << 20)
 
 
+def install_runtime(target: Path) -> None:
+    """``requirements.txt`` installed into ``target`` as the Dockerfile installs it."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "--no-deps", "--target", str(target), "-r", str(REPO_ROOT / "requirements.txt")],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def runtime_install_mib() -> dict[str, float]:
-    """Install requirements.txt as the Dockerfile does and measure it."""
+    """Install requirements.txt as the Dockerfile does and measure it, with the token rank files the image copies."""
+    from core.token_ranks import ENCODINGS, rank_file
+
     with tempfile.TemporaryDirectory(prefix="bench-runtime-") as target:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--no-deps", "--target", target, "-r", str(REPO_ROOT / "requirements.txt")],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        before = disk_usage_mib(Path(target))
-        for binding in Path(target).glob("bpe_openai/_bindings*.so"):
-            binding.unlink()
-        after = disk_usage_mib(Path(target))
-        code = sum(disk_usage_mib(REPO_ROOT / part) for part in ("core", "handlers", "adapters"))
-    return {"installed_mib": after, "installed_with_bindings_mib": before, "gateway_code_mib": code}
+        install_runtime(Path(target))
+        packages = disk_usage_mib(Path(target))
+    ranks = sum(rank_file(name).stat().st_size for name in ENCODINGS) / (1 << 20)
+    code = sum(disk_usage_mib(REPO_ROOT / part) for part in ("core", "handlers", "adapters"))
+    return {"installed_mib": packages + ranks, "token_ranks_mib": ranks, "gateway_code_mib": code}
 
 
 def site_packages_mib(venv: Path) -> dict[str, float]:

@@ -35,10 +35,10 @@ def vm_rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def cold_start(env: Mapping[str, str], body: bytes) -> dict[str, float]:
+def cold_start(env: Mapping[str, str], body: bytes, func: Path = GATEWAY_FUNC) -> dict[str, float]:
     """Spawn the function (``fdk func.py handler``) and time until its first chat is answered."""
     started = time.perf_counter()
-    proc = FdkProcess(GATEWAY_FUNC, env)
+    proc = FdkProcess(func, env)
     try:
         proc.start()
         ready = time.perf_counter() - started
@@ -48,7 +48,8 @@ def cold_start(env: Mapping[str, str], body: bytes) -> dict[str, float]:
         if result.status != 200:
             raise RuntimeError(f"gateway cold call answered {result.status}: {result.body[:300]!r}")
         assert proc.pid is not None
-        return {"ready_s": ready, "spawn_to_answer_s": total, "vm_hwm_mib": vm_hwm_mib(proc.pid)}
+        return {"ready_s": ready, "spawn_to_answer_s": total, "vm_hwm_mib": vm_hwm_mib(proc.pid),
+                "cpu_s": proc.cpu_seconds()}
     finally:
         proc.cleanup()
 

@@ -1,12 +1,14 @@
-"""Benchmark: ingestion throughput (chunks/s) and peak memory on one large text object.
+"""Benchmark: ingestion throughput on one large text object, against the bound the upstream allows.
 
-The emulator (Object Storage + Generative AI, signatures verified, a fixed latency on every
-call) runs in this process's background thread; the object is seeded straight into its store.
-The pipeline runs in a *separate process* (``--worker``) that handles one ``createobject``
-event exactly as the function would, then reports its own peak RSS (``getrusage``), so the
-number is the pipeline's alone. A benchmark, not a test: nothing is asserted.
+The emulator (Object Storage + Generative AI, signatures verified, a fixed latency on every call)
+runs in its own process (:mod:`bench.ingest_upstream`), answering embedText from precomputed
+vectors; its CPU time is read from ``/proc`` and reported as a share of the run. The pipeline runs
+in another process (``--worker``) that handles one ``createobject`` event exactly as the function
+would and reports its own CPU time and peak RSS, so those numbers are the pipeline's alone. The
+bound is ``EMBEDDINGS_CONCURRENCY x 96 / latency`` chunks/s: every upstream call slot always busy.
+A benchmark, not a test: nothing is asserted.
 
-    .venv/bin/python -m bench.ingest_throughput [--mb 200] [--latency 0.05] [--concurrency 8]
+    .venv/bin/python -m bench.ingest_throughput [--mb 200] [--latency 0.3] [--concurrency N] [--format float]
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
 import subprocess
 import sys
@@ -22,41 +23,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.ingest_upstream import INPUT, NAMESPACE, OBJECT, OUTPUT
+
 REPO = Path(__file__).resolve().parent.parent
-NAMESPACE = "benchns"
-INPUT, OUTPUT = "bench-in", "bench-out"
 MODEL = "cohere.embed-v4.0"  # Embed v3 was retired by OCI on 2026-10-21
-OBJECT = "large/corpus.txt"
-
-_WORDS = ("the harbour office opens at eight and closes at six while the ferry runs every hour across the bay "
-          "revenue grew twelve percent in the third quarter and the board expects steady growth next year "
-          "users cannot log in after a password reset so support opened a ticket").split()
-
-
-def make_text(size: int, seed: int = 7) -> bytes:
-    """~``size`` bytes of prose: sentences of 8-30 words, paragraphs of 2-8 sentences."""
-    rng = random.Random(seed)
-    parts: list[str] = []
-    total = 0
-    while total < size:
-        sentences = []
-        for _ in range(rng.randint(2, 8)):
-            words = [rng.choice(_WORDS) for _ in range(rng.randint(8, 30))]
-            sentences.append(" ".join(words).capitalize() + ".")
-        paragraph = " ".join(sentences) + "\n\n"
-        parts.append(paragraph)
-        total += len(paragraph)
-    return "".join(parts).encode()
 
 
 def worker() -> int:
     """Process one event from stdin with the environment's settings; print stats as JSON."""
     import asyncio
 
+    from core import runtime
     from core.ingest.config import IngestConfig
     from core.ingest.events import parse_event
     from core.ingest.pipeline import Pipeline
-    from core import runtime
 
     job = json.loads(sys.stdin.read())  # sent once the parent has built the emulator and the object
     os.environ.update(job["env"])
@@ -79,9 +59,10 @@ def worker() -> int:
     async def run() -> dict:
         settings = runtime.settings()
         pipeline = Pipeline(IngestConfig.from_settings(settings), settings=settings)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         outcome = await pipeline.handle(event, request_id="BENCH")
-        return {"outcome": outcome.to_json(), "seconds": time.perf_counter() - started}
+        return {"outcome": outcome.to_json(), "seconds": time.perf_counter() - started,
+                "cpu_seconds": time.process_time() - cpu}
 
     if os.environ.get("BENCH_PROFILE"):  # where the worker's time goes, to stderr
         import cProfile
@@ -89,7 +70,7 @@ def worker() -> int:
 
         profile = cProfile.Profile()
         result = profile.runcall(asyncio.run, run())
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(18)
+        pstats.Stats(profile, stream=sys.stderr).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(30)
     else:
         result = asyncio.run(run())
     if timeline:
@@ -102,86 +83,110 @@ def worker() -> int:
     return 0
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User+system CPU time of process ``pid`` (Linux /proc)."""
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        fields = handle.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_upstream(args: argparse.Namespace, key_id: str, public_key_file: Path) -> tuple[subprocess.Popen, str,
+                                                                                        str, int]:
+    """:mod:`bench.ingest_upstream` in its own process; (process, URL, ETag, object size) once it listens."""
+    command = [sys.executable, "-m", "bench.ingest_upstream", "--mb", str(args.mb), "--latency", str(args.latency),
+               "--public-key-file", str(public_key_file), "--key-id", key_id]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                            text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))})
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()  # building the object takes a while; the line comes once it listens
+    if len(line) != 4 or line[0] != "ready":
+        proc.kill()
+        raise RuntimeError(f"bench.ingest_upstream did not start: {line}")
+    return proc, line[1], line[2], int(line[3])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=200.0, help="object size in MB")
-    parser.add_argument("--latency", type=float, default=0.05, help="emulator latency per call, seconds")
-    parser.add_argument("--concurrency", type=int, default=8, help="EMBEDDINGS_CONCURRENCY")
-    parser.add_argument("--format", default="base64", choices=("float", "base64"))
+    parser.add_argument("--latency", type=float, default=0.3, help="emulator latency per call, seconds")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="EMBEDDINGS_CONCURRENCY (default: the setting's default)")
+    parser.add_argument("--format", default="float", choices=("float", "base64"),
+                        help="INGEST_EMBEDDING_FORMAT (default: the setting's default, float)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker()
-
-    # Start the worker first, while this process is still small: Linux carries a process's peak RSS
-    # over fork+exec, so a worker forked from the parent holding a 200 MB object would report the
-    # parent's peak through getrusage, not its own.
-    worker_proc = subprocess.Popen([sys.executable, "-m", "bench.ingest_throughput", "--worker"],
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     sys.path.insert(0, str(REPO))
-    import local.emulator as emu
-    from local.emulator.objectstorage import install_objectstorage
+    from core.settings import Settings
     from local.local_credentials import make_resource_principal_env
 
-    creds = make_resource_principal_env(tempfile.mkdtemp(prefix="bench-ingest-"), region="us-chicago-1")
-    emulator = emu.Emulator()
-    emulator.add_key(creds.key_id, creds.public_key)
-    store = install_objectstorage(emulator, namespace=NAMESPACE)
-    store.create_bucket(OUTPUT)
-    data = make_text(int(args.mb * 1_000_000))
-    etag = store.put(INPUT, OBJECT, data, "text/plain")
-    size = len(data)
-    del data
-    emulator.latency = args.latency
-    # The emulator records every request body for tests; a benchmark would only grow that list.
-    emulator.requests = _Discard()
-    server = emu.serve_in_thread(emulator)
+    concurrency = args.concurrency or Settings.from_env({}).embeddings_concurrency
+    # Start the worker first, while this process is small: Linux carries a process's peak RSS over fork+exec.
+    worker_proc = subprocess.Popen([sys.executable, "-m", "bench.ingest_throughput", "--worker"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))})
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    creds = make_resource_principal_env(work, region="us-chicago-1")
+    public_key_file = work / "public.pem"
+    public_key_file.write_text(creds.public_key_pem)
+    upstream, url, etag, size = start_upstream(args, creds.key_id, public_key_file)
     env = {**creds.env, "GATEWAY_ROLE": "ingest",
-           "OCI_GENAI_ENDPOINT": server.url, "OCI_OBJECTSTORAGE_ENDPOINT": server.url,
+           "OCI_GENAI_ENDPOINT": url, "OCI_OBJECTSTORAGE_ENDPOINT": url,
            "OCI_COMPARTMENT_ID": "ocid1.compartment.oc1..bench", "OCI_REGION": "us-chicago-1",
            "INGEST_INPUT_BUCKETS": INPUT, "INGEST_OUTPUT_BUCKET": OUTPUT, "INGEST_EMBEDDING_MODEL": MODEL,
-           "INGEST_EMBEDDING_FORMAT": args.format, "EMBEDDINGS_CONCURRENCY": str(args.concurrency),
+           "INGEST_EMBEDDING_FORMAT": args.format, "EMBEDDINGS_CONCURRENCY": str(concurrency),
            "LOG_LEVEL": "WARNING"}
     event = {"eventType": "com.oraclecloud.objectstorage.createobject", "eventID": "bench",
              "data": {"resourceName": OBJECT,
                       "additionalDetails": {"bucketName": INPUT, "namespace": NAMESPACE, "eTag": etag}}}
     try:
+        upstream_cpu = process_cpu_seconds(upstream.pid)
         started = time.perf_counter()
         stdout, stderr = worker_proc.communicate(json.dumps({"env": env, "event": event}))
         wall = time.perf_counter() - started
+        upstream_cpu = process_cpu_seconds(upstream.pid) - upstream_cpu
     finally:
-        server.stop()
+        upstream.terminate()
+        upstream.wait(timeout=30)
     if worker_proc.returncode != 0 or os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_RSS_TIMELINE"):
         print(stderr[-6000:], file=sys.stderr)
     if worker_proc.returncode != 0:
         return 1
     result = json.loads(stdout.strip().splitlines()[-1])
-    outcome = result["outcome"]
-    chunks = outcome["chunks"]
-    print(json.dumps({
-        "object_mb": round(size / 1e6, 1),
-        "latency_s": args.latency,
-        "concurrency": args.concurrency,
-        "status": outcome["status"],
-        "chunks": chunks,
-        "parts": outcome["parts"],
-        "pipeline_seconds": round(result["seconds"], 1),
-        "process_seconds": round(wall, 1),
-        "chunks_per_second": round(chunks / result["seconds"], 1),
-        "mb_per_second": round(size / 1e6 / result["seconds"], 2),
-        "worker_peak_rss_mib": round(result["peak_rss_mib"], 1),
-        "worker_vm_hwm_mib": result["vm_hwm_mib"],
-        "children_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-    }, indent=2))
+    print(json.dumps(summary(result, args, concurrency, size, wall, upstream_cpu), indent=2))
     return 0
 
 
-class _Discard(list):
-    """A list that keeps nothing (the emulator appends every request it records)."""
-
-    def append(self, item: object) -> None:  # noqa: D401
-        return None
+def summary(result: dict, args: argparse.Namespace, concurrency: int, size: int, wall: float,
+            upstream_cpu: float) -> dict:
+    """The figures the bench table shows: rate against the upstream's bound, CPU per chunk, memory."""
+    outcome = result["outcome"]
+    chunks, seconds = outcome["chunks"], result["seconds"]
+    bound = concurrency * 96 / args.latency  # chunks/s the upstream allows: every call slot always busy
+    rate = chunks / seconds
+    return {
+        "object_mb": round(size / 1e6, 1),
+        "format": args.format,
+        "latency_s": args.latency,
+        "concurrency": concurrency,
+        "status": outcome["status"],
+        "chunks": chunks,
+        "parts": outcome["parts"],
+        "pipeline_seconds": round(seconds, 1),
+        "process_seconds": round(wall, 1),
+        "chunks_per_second": round(rate, 1),
+        "bound_chunks_per_second": round(bound, 1),
+        "share_of_bound": round(rate / bound, 3),
+        "mb_per_second": round(size / 1e6 / seconds, 2),
+        "pipeline_cpu_seconds": round(result["cpu_seconds"], 1),
+        "pipeline_cpu_us_per_chunk": round(result["cpu_seconds"] / chunks * 1e6, 1) if chunks else None,
+        "pipeline_cpu_share": round(result["cpu_seconds"] / seconds, 3),
+        "emulator_cpu_seconds": round(upstream_cpu, 1),
+        "emulator_cpu_share": round(upstream_cpu / wall, 3),
+        "worker_peak_rss_mib": round(result["peak_rss_mib"], 1),
+        "worker_vm_hwm_mib": result["vm_hwm_mib"],
+    }
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ Standard library plus LiteLLM only; no project imports. Two modes, driven by ``b
 
 * ``cold CONFIG``: ``import litellm`` and one ``litellm.completion(model="oci/...")``, then print
   one JSON line with the timings and this process's peak RSS (VmHWM), and exit.
-* ``serve CONFIG``: print ``ready``, then for each stdin line ``chat`` / ``stream`` / ``embed``
-  make that call and print the seconds it took (measured here, so pipe overhead is not counted);
+* ``serve CONFIG``: print ``ready``, then for each stdin line ``chat`` / ``stream`` / ``embed`` /
+  ``embed64`` (``encoding_format="base64"``) make that call and print the seconds it took (measured here, so pipe overhead is not counted);
   ``quit`` or EOF ends it.
 
 CONFIG is a JSON file: ``{"api_base", "chat_model", "embed_model", "messages", "max_tokens",
@@ -52,8 +52,8 @@ def main() -> int:
                 parts.append(chunk.choices[0].delta.content)
         assert parts
 
-    def embed() -> None:
-        reply = litellm.embedding(model="oci/" + config["embed_model"], input=config["inputs"], **common)
+    def embed(**extra: str) -> None:
+        reply = litellm.embedding(model="oci/" + config["embed_model"], input=config["inputs"], **common, **extra)
         assert len(reply.data) == len(config["inputs"])
 
     if mode == "cold":
@@ -63,7 +63,7 @@ def main() -> int:
                           "total_s": done - started, "vm_hwm_mib": vm_hwm_mib(),
                           "modules": len(sys.modules)}), flush=True)
         return 0
-    calls = {"chat": chat, "stream": stream, "embed": embed}
+    calls = {"chat": chat, "stream": stream, "embed": embed, "embed64": lambda: embed(encoding_format="base64")}
     print("ready", flush=True)
     for line in sys.stdin:
         what = line.strip()

@@ -1,11 +1,13 @@
 """The own-work row of ``bench/RESULTS.md`` alone: what the gateway's code adds per call, in a few minutes.
 
-    .venv/bin/python -m bench.own_work [--rounds N] [--kinds chat,stream,embed] [--repo PATH] [--profile FILE]
+    .venv/bin/python -m bench.own_work [--rounds N] [--kinds chat,stream,embed,embed64] [--repo PATH]
+                                       [--compare PATH] [--profile FILE]
 
 The same measurement as the full run (``python -m bench``): the direct pre-signed call, the no-op fdk
 function and the gateway's fdk process, sampled round-robin against one emulator, plus the CPU time
 each fdk process spends per call (/proc). ``--repo`` measures another checkout of the gateway (e.g. the
-commit before a change) with this benchmark code, so two versions compare on the same machine.
+commit before a change) with this benchmark code, so two versions compare on the same machine; ``--compare``
+adds a second gateway (another checkout) to the same rounds, so both are sampled side by side under the same noise.
 ``--profile`` runs the gateway under cProfile and writes its stats when the process ends.
 """
 
@@ -40,35 +42,45 @@ def _profiled_func(repo: Path, stats_file: str, work: Path) -> Path:
     return wrapper
 
 
-def run(rounds: int, kinds: list[str], repo: Path, profile: str | None) -> dict[str, Any]:
-    results: dict[str, Any] = {"rounds": rounds, "repo": str(repo)}
+def run(rounds: int, kinds: list[str], repo: Path, profile: str | None,
+        compare: Path | None = None, compare_env: dict[str, str] | None = None) -> dict[str, Any]:
+    results: dict[str, Any] = {"rounds": rounds, "repo": str(repo), "compare": str(compare) if compare else None}
     with tempfile.TemporaryDirectory(prefix="bench-own-") as tmp, Upstream() as upstream:
         work = Path(tmp)
-        env = upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(repo))
         func = _profiled_func(repo, profile, work) if profile else repo / "func.py"
         bodies = work / "noop-bodies"
         bodies.mkdir()
-        gateway = FdkProcess(func, env).start()
+        # cwd too: the entry point runs as ``python -m adapters.fdk_main``, which puts the working directory first.
+        gateways = {"gateway_fdk": FdkProcess(func, upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(repo)),
+                                              cwd=repo)}
+        if compare is not None:
+            gateways["compare_fdk"] = FdkProcess(compare / "func.py",
+                                                 upstream.gateway_env(LOG_LEVEL="INFO", PYTHONPATH=str(compare),
+                                                                      **(compare_env or {})),
+                                                 cwd=compare)
         noop = None
         try:
-            direct_calls = overhead.prepare_direct_calls(upstream, gateway, bodies)
+            for proc in gateways.values():
+                proc.start()
+            direct_calls = overhead.prepare_direct_calls(upstream, gateways["gateway_fdk"], bodies)
             noop = FdkProcess(gateway_side.NOOP_FUNC, {"NOOP_BODIES_DIR": str(bodies)}).start()
+            processes = {**gateways, "noop_fdk": noop}
             client = httpx.Client(timeout=60)
             for kind in kinds:
                 paths = {"direct": overhead.direct_call(client, upstream, direct_calls[kind]),
-                         "noop_fdk": overhead.fdk_call(noop, kind), "gateway_fdk": overhead.fdk_call(gateway, kind)}
-                before = (gateway.cpu_seconds(), noop.cpu_seconds())
+                         **{name: overhead.fdk_call(proc, kind) for name, proc in processes.items()}}
+                before = {name: proc.cpu_seconds() for name, proc in processes.items()}
                 sampled = overhead.measure_latency({kind: paths}, rounds, 20, lambda m: print(m, file=sys.stderr))
                 calls = rounds + 20
                 p50 = {name: summary_ms(values)["p50"] for name, values in sampled.samples[kind].items()}
-                cpu = ((gateway.cpu_seconds() - before[0]) / calls * 1000,
-                       (noop.cpu_seconds() - before[1]) / calls * 1000)
-                results[kind] = {"p50_ms": p50, "own_p50_ms": p50["gateway_fdk"] - p50["direct"] - p50["noop_fdk"],
-                                 "cpu_ms_per_call": {"gateway_fdk": cpu[0], "noop_fdk": cpu[1],
-                                                     "ours": cpu[0] - cpu[1]}}
+                cpu = {name: (proc.cpu_seconds() - before[name]) / calls * 1000 for name, proc in processes.items()}
+                results[kind] = {"p50_ms": p50, "cpu_ms_per_call": cpu}
+                for name in gateways:
+                    results[kind][f"own_p50_ms ({name})"] = p50[name] - p50["direct"] - p50["noop_fdk"]
+                    results[kind][f"own_cpu_ms ({name})"] = cpu[name] - cpu["noop_fdk"]
             client.close()
         finally:
-            for proc in (gateway, noop):
+            for proc in [*gateways.values(), noop]:
                 if proc is not None:
                     proc.cleanup()
     return results
@@ -79,9 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--kinds", default="chat,stream")
     parser.add_argument("--repo", default=str(Path(__file__).resolve().parents[1]))
+    parser.add_argument("--compare", default=None, help="a second checkout measured in the same rounds")
+    parser.add_argument("--compare-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the second gateway only (e.g. the same checkout, tuned)")
     parser.add_argument("--profile", default=None, help="write the gateway's cProfile stats to this file")
     args = parser.parse_args(argv)
-    results = run(args.rounds, args.kinds.split(","), Path(args.repo).resolve(), args.profile)
+    results = run(args.rounds, args.kinds.split(","), Path(args.repo).resolve(), args.profile,
+                  Path(args.compare).resolve() if args.compare else None,
+                  dict(pair.split("=", 1) for pair in args.compare_env))
     print(json.dumps(results, indent=2))
     return 0
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from bench.tls import LocalTLS, make_local_tls
 from local.local_credentials import LocalCredentials, make_api_key_env, make_resource_principal_env
 
 COMPARTMENT = "ocid1.compartment.oc1..bench"
@@ -32,23 +33,26 @@ CHAT_BODY: dict[str, Any] = {"model": CHAT_MODEL, "messages": [{"role": "user", 
 STREAM_BODY: dict[str, Any] = {**CHAT_BODY, "stream": True}
 EMBED_BODY: dict[str, Any] = {"model": EMBED_MODEL, "input": [f"benchmark sentence number {i}" for i in range(96)],
                               "encoding_format": "float"}
+EMBED_BASE64_BODY: dict[str, Any] = {**EMBED_BODY, "encoding_format": "base64"}  # the openai SDK's default
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_emulator(key_id: str, public_key_pem: str, directory: str, seed: int = 7) -> tuple[subprocess.Popen[str], str]:
-    """``python -m bench.emulator_main`` accepting one key; returns the process and its URL."""
+def start_emulator(key_id: str, public_key_pem: str, directory: str, seed: int = 7,
+                   tls: LocalTLS | None = None) -> tuple[subprocess.Popen[str], str]:
+    """``python -m bench.emulator_main`` accepting one key (over HTTPS with ``tls``); returns the process and its URL."""
     pem = Path(directory) / "emulator-public.pem"
     pem.write_text(public_key_pem)
+    https = ["--tls-cert", str(tls.cert_file), "--tls-key", str(tls.key_file)] if tls else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.emulator_main", "--port", "0", "--public-key-file", str(pem),
-         "--key-id", key_id, "--seed", str(seed)],
+         "--key-id", key_id, "--seed", str(seed), *https],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, cwd=REPO_ROOT,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    if "http://" not in line:
+    if "://" not in line:
         proc.kill()
         raise RuntimeError(f"the emulator did not start: {line!r}")
     return proc, line.strip().split()[-1].rstrip("/")
@@ -56,11 +60,17 @@ def start_emulator(key_id: str, public_key_pem: str, directory: str, seed: int =
 
 @dataclass
 class Upstream:
-    """A running emulator (``url``) plus both credential sets; use as a context manager."""
+    """A running emulator (``url``) plus both credential sets; use as a context manager.
+
+    ``https=True`` serves over TLS with a local CA; :meth:`gateway_env` then points the gateway's trust
+    store at certifi's bundle plus that CA (:mod:`bench.tls`).
+    """
 
     url: str = ""
     rp: LocalCredentials | None = None
     api: LocalCredentials | None = None
+    https: bool = False
+    tls: LocalTLS | None = field(default=None, repr=False)
     _proc: subprocess.Popen[str] | None = field(default=None, repr=False)
     _tmp: str = field(default="", repr=False)
 
@@ -68,7 +78,8 @@ class Upstream:
         self._tmp = tempfile.mkdtemp(prefix="bench-creds-")
         self.rp = make_resource_principal_env(Path(self._tmp) / "rp", region=REGION)
         self.api = make_api_key_env(region=REGION, key_file_dir=Path(self._tmp) / "api")
-        self._proc, self.url = start_emulator(self.rp.key_id, self.rp.public_key_pem, self._tmp)
+        self.tls = make_local_tls(Path(self._tmp)) if self.https else None
+        self._proc, self.url = start_emulator(self.rp.key_id, self.rp.public_key_pem, self._tmp, tls=self.tls)
         self.control("POST", "/keys", {"keyId": self.api.key_id, "publicKeyPem": self.api.public_key_pem})
         return self
 
@@ -87,8 +98,15 @@ class Upstream:
         return self._proc.pid if self._proc else None
 
     # --- control -------------------------------------------------------------------------------
+    @property
+    def verify(self) -> Any:
+        """What an httpx client of this emulator passes as ``verify``."""
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.tls.trust_file)) if self.tls else True
+
     def control(self, method: str, path: str, payload: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_emulator{path}", json=payload, timeout=30)
+        response = httpx.request(method, f"{self.url}/_emulator{path}", json=payload, timeout=30, verify=self.verify)
         response.raise_for_status()
         return response.json()
 
@@ -106,6 +124,8 @@ class Upstream:
         env = dict(self.rp.env)
         env.update(GATEWAY_ROLE="gateway", OCI_GENAI_ENDPOINT=self.url, OCI_GENAI_MANAGEMENT_ENDPOINT=self.url,
                    OCI_COMPARTMENT_ID=COMPARTMENT, OCI_REGION=REGION)
+        if self.tls is not None:  # the image's layout: certifi's roots (plus the local CA) as a hashed directory
+            env["SSL_CERT_DIR"] = str(self.tls.trust_dir)
         env.update(extra)
         return env
 

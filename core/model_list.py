@@ -1,9 +1,10 @@
 """OCI's model list as this container knows it: read when needed, kept for ``MODEL_LIST_TTL_SECONDS``.
 
 The list is read (ListModels, and ListModelDiscovery when the service has it) on the first
-``GET /v1/models`` or ``GET /health?deep=1``, which wait for it, and alongside a container's first
-chat call, which does not: the read runs as a task beside the call. A function is frozen once it has
-answered, so such a task resumes with the next invocation; nothing here assumes it finishes in time.
+``GET /v1/models`` or ``GET /health?deep=1``, which wait for it, and after a container's first
+chat call has OCI's answer, which does not: the read runs as a task once that answer is in (its CPU
+is never on the first answer's path). A function is frozen once it has answered, so such a task
+resumes with the next invocation, beside its wait for OCI; nothing here assumes it finishes in time.
 When the list cannot be read (no ``inspect generative-ai-model`` policy, no network) the built-in
 table stands in, the log says so once, and the read is tried again after the TTL (a minute after a
 failure that may pass). ``GET /health`` reports the last outcome and never reads anything.

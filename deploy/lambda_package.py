@@ -1,6 +1,7 @@
 """``python -m deploy.lambda_package``: the AWS Lambda deployment package (a zip) of the gateway role.
 
-It holds the code (``core``, ``handlers``, ``adapters``) and only the runtime dependencies the gateway role imports:
+It holds the code (``core``, ``handlers``, ``adapters``), the token rank files (``token_ranks/``, as in the function
+image) and only the runtime dependencies the gateway role imports:
 not fdk or httptools (OCI Functions only), tiktoken or pypdf (the ingest role). Wheels are chosen for Lambda's
 python3.12 runtime (Amazon Linux 2023, glibc 2.34), so manylinux_2_28 wheels load as well as manylinux2014 ones.
 
@@ -23,8 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 CODE = ("core", "handlers", "adapters")
 # Imported by the OCI Functions adapter or the ingest role only.
 NOT_FOR_LAMBDA = frozenset({"fdk", "httptools", "tiktoken", "pypdf"})
-# Only bpe-openai's rank files are read; its native extension is never imported.
-UNUSED_FILES = ("bpe_openai/_bindings*.so",)
 HANDLER = "adapters.aws_lambda.lambda_handler"
 
 
@@ -69,10 +68,14 @@ def add_code(target: Path) -> None:
         shutil.copytree(REPO / package, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def drop_unused(target: Path) -> None:
-    for pattern in UNUSED_FILES:
-        for path in target.glob(pattern):
-            path.unlink()
+def add_token_ranks(target: Path) -> None:
+    """The two rank files token-id input is decoded with, in ``token_ranks/`` as in the function image (data only:
+    nothing else of bpe-openai is installed)."""
+    from core.token_ranks import ENCODINGS, rank_file
+
+    (target / "token_ranks").mkdir()
+    for name in ENCODINGS:
+        shutil.copy2(rank_file(name), target / "token_ranks" / f"{name}.tiktoken.gz")
 
 
 def write_zip(source: Path, output: Path) -> None:
@@ -92,7 +95,7 @@ def build(output: Path, work: Path, *, from_installed: bool = False, python_vers
         copy_installed(pins, work)
     else:
         install_with_pip(pins, work, python_version, arch)
-    drop_unused(work)
+    add_token_ranks(work)
     add_code(work)
     write_zip(work, output)
     return output

@@ -11,9 +11,9 @@ from core.validation import parse_json_object
 async def handle(request: Request) -> Response:
     result = await create_embeddings(parse_json_object(request.body), deadline=request.deadline,
                                      request_id=request.request_id, policy=policy_of(request))
-    response = Response.json(result.body, headers={**result.headers, "x-request-id": result.request_ids[0]
-                                                   if result.request_ids else request.request_id})
-    response.meta.update(model=result.body["model"], oci_model=result.model_id, inputs=len(result.body["data"]),
-                         upstream_calls=result.upstream_calls,
-                         prompt_tokens=result.body["usage"]["prompt_tokens"])
+    request_id = result.request_ids[0] if result.request_ids else request.request_id
+    response = Response(200, {"content-type": "application/json", **result.headers, "x-request-id": request_id},
+                        result.content)
+    response.meta.update(model=result.model, oci_model=result.model_id, inputs=len(result.vectors),
+                         upstream_calls=result.upstream_calls, prompt_tokens=result.prompt_tokens)
     return response

@@ -37,13 +37,13 @@ import re
 import socket
 import ssl
 from dataclasses import dataclass, field, replace
-from typing import Awaitable, Callable, Iterable
+from typing import Awaitable, Callable
 
 import httpx
 
 from core import logs
 from core.chat.limits import data_uri_size
-from core.chat.request import ChatRequest
+from core.chat.request import ChatRequest, image_url_parts
 from core.errors import APIError, invalid_request
 from core.settings import Settings
 
@@ -388,14 +388,6 @@ def _transport_reason(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.RemoteProtocolError):
         return "invalid HTTP response"
     return type(exc).__name__
-
-
-def image_url_parts(request: ChatRequest) -> Iterable[tuple[int, int, str]]:
-    """``(message index, part index, url)`` of every http(s) image part."""
-    for i, message in enumerate(request.messages):
-        for j, part in enumerate(message.parts):
-            if part.type == "image" and part.url[:8].lower().startswith(("http://", "https://")):
-                yield i, j, part.url
 
 
 async def inline_images(request: ChatRequest, settings: Settings, *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from core.errors import APIError, invalid_request
 from core.validation import boolean, integer, number, string, wrong_type
@@ -104,6 +104,14 @@ class ChatRequest:
     def sent(self, param: str) -> bool:
         """Whether the caller sent ``param`` with a non-null value."""
         return self.raw.get(param) is not None
+
+
+def image_url_parts(request: ChatRequest) -> Iterator[tuple[int, int, str]]:
+    """``(message index, part index, url)`` of every http(s) image part."""
+    for i, message in enumerate(request.messages):
+        for j, part in enumerate(message.parts):
+            if part.type == "image" and part.url[:8].lower().startswith(("http://", "https://")):
+                yield i, j, part.url
 
 
 def _content_parts(content: Any, param: str, role: str) -> tuple[Part, ...]:

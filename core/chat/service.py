@@ -25,12 +25,9 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, TypeV
 from core import aliases, catalog, logs, model_list, runtime
 from core.aliases import ResolvedModel
 from core.catalog import COHERE, COHEREV2, GENERIC
-from core.chat.images import inline_images
 from core.chat.limits import check_chat_limits
 from core.chat.params import REASONING_EFFORT, TOKEN_LIMITS
-from core.chat.relay import relay
-from core.chat.request import ChatRequest, parse_chat_request
-from core.chat.stream import StreamTranslator
+from core.chat.request import ChatRequest, image_url_parts, parse_chat_request
 from core.chat.translate import ChatPlan, build_chat_details, completion_from_result
 from core.errors import APIError
 from core.gateway_headers import model_headers
@@ -95,7 +92,6 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
     """
     settings = settings or runtime.settings()
     chat, resolved = _parse(data, settings, policy)
-    model_list.start_read()  # OCI's model list, read beside this call (never waited for) when stale
     guard = guarded(settings, resolved, policy, deadline=deadline, request_id=request_id)
     if guard is not None:
         chat = await guard.screen_input(chat)  # a block raises 400 content_filter; a mask rewrites the turn
@@ -103,6 +99,10 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
     headers = guard.headers if guard is not None else {}
     if chat.stream:
         plan, stream = await open_stream(call, deadline=deadline, request_id=request_id)
+        model_list.start_read()  # OCI's model list, read once OCI has answered (never waited for) when stale
+        from core.chat.relay import relay  # the stream's modules load with the first streamed call
+        from core.chat.stream import StreamTranslator
+
         translator = StreamTranslator(response_id=f"chatcmpl-{stream.request_id.lower()}", model=chat.model,
                                       created=int(time.time()), include_usage=chat.include_usage)
         log_fields = {"model": chat.model, "api_format": plan.api_format, "request_id": request_id, "key_id": key_id}
@@ -112,6 +112,7 @@ async def create_chat_completion(data: dict[str, Any], *, deadline: float | None
         result = ChatResult(stream.request_id, chat.model, plan.api_format, stream=body, headers=headers)
         return await guard.screen_streamed(result) if guard is not None else result
     plan, upstream = await request(call, deadline=deadline, request_id=request_id)
+    model_list.start_read()  # OCI's model list, read once OCI has answered (never waited for) when stale
     completion = completion_from_result(upstream.json(), plan.api_format, model=chat.model,
                                         response_id=f"chatcmpl-{upstream.request_id.lower()}")
     if guard is not None:
@@ -163,7 +164,9 @@ def checked_request(data: dict[str, Any], target: ResolvedModel | None, settings
 
 async def prepare_call(chat: ChatRequest, resolved: ResolvedModel, settings: Settings) -> ChatCall:
     """Inline image URLs, then fix the URL and compartment for the target's region."""
-    if settings.image_url_fetch and (resolved.info.vision or not resolved.info.known):
+    if settings.image_url_fetch and (resolved.info.vision or not resolved.info.known) and any(image_url_parts(chat)):
+        from core.chat.images import inline_images  # the fetcher loads only for a request that needs it
+
         chat = await inline_images(chat, settings)  # http(s) image URLs -> data URIs (SSRF-fenced fetch)
     credentials = runtime.credentials()
     compartment = deployment.compartment_id(settings, credentials, resolved.compartment_id)

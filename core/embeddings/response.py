@@ -1,51 +1,152 @@
-"""OCI ``EmbedTextResult`` answers -> one OpenAI embeddings response (pure).
+"""OCI ``EmbedTextResult`` answers -> one OpenAI embeddings response, written as bytes (pure).
 
-The openai SDK asks for ``encoding_format: base64`` by default and decodes with
-``numpy.frombuffer(..., dtype="float32")``: the bytes must be little-endian float32
-whatever the host's byte order.
+The vectors are nearly all of both answers (96 inputs x 1,536 numbers is about 1.8 MB of JSON), so
+they are never turned into Python floats for ``encoding_format: float``: :func:`read_answer` finds
+each vector's JSON text in OCI's answer and the response carries that text as it came (OCI writes
+float32 values with their shortest digits, e.g. ``0.009473139`` and ``-8.4949343E-4``, which every
+JSON reader takes). An answer laid out any other way is parsed whole instead, with the same result.
+
+``base64`` (what the openai SDK asks for by default) needs the bytes: each vector is parsed and packed
+as little-endian float32, which ``numpy.frombuffer(..., dtype="float32")`` reads back on any host.
+OCI's own ``embeddingTypes: ["base64"]`` is not used: OCI documents no byte layout for it.
 """
 
 from __future__ import annotations
 
 import base64
-import sys
-from array import array
+import binascii
+import struct
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from core.embeddings.plan import Batch
 from core.errors import SERVER, APIError
+from core.jsonio import dumps, loads
+
+_KEY = b'"embeddings":['
+_NOT_NUMBERS = (b'"', b"{", b"n", b"a", b"t")
+"""One byte of every JSON value but a number (a string, an object, null, true, false) and of the NaN and
+Infinity some serializers write; a nested array breaks the scan's structure instead."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One embedText answer, read: each vector's text, what the response carries for it, and token counts."""
+
+    vectors: list[memoryview]
+    """Each vector's JSON text (``[0.1,-2.5E-4,...]``), checked to hold numbers only."""
+    encoded: list[bytes | memoryview]
+    """Each vector as the response writes it: the same text for ``float``, a JSON string for ``base64``."""
+    dimensions: list[int]
+    prompt_tokens: int
+    total_tokens: int
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """The OpenAI response as bytes, and what callers need without parsing it again."""
+
+    content: bytes
+    vectors: list[memoryview]
+    """Each input's vector as JSON text, in request order."""
+    prompt_tokens: int
+    total_tokens: int
 
 
 def encode_base64(vector: Sequence[float]) -> str:
     """Little-endian float32 bytes of ``vector``, base64-encoded."""
-    packed = array("f", vector)
-    if sys.byteorder != "little":
-        packed.byteswap()
-    return base64.b64encode(packed.tobytes()).decode("ascii")
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
 def decode_base64(text: str) -> list[float]:
     """The floats :func:`encode_base64` wrote."""
-    packed = array("f")
-    packed.frombytes(base64.b64decode(text))
-    if sys.byteorder != "little":
-        packed.byteswap()
-    return packed.tolist()
+    raw = base64.b64decode(text)
+    return list(struct.unpack(f"<{len(raw) // 4}f", raw))
 
 
-def _vectors(result: Any, batch: Batch) -> list[list[float]]:
-    embeddings = result.get("embeddings") if isinstance(result, dict) else None
-    if embeddings is None and isinstance(result, dict):
+def _bad_answer(message: str) -> APIError:
+    return APIError(503, f"OCI Generative AI returned {message}.", type=SERVER, code="upstream_bad_response")
+
+
+def read_answer(body: bytes, count: int, encoding_format: str = "float") -> Answer:
+    """The ``count`` vectors of one answer, encoded for the response, or a 503 naming what is wrong."""
+    source, spans, rest = _scan(body) or _parse(body)
+    if len(spans) != count:
+        raise _bad_answer(f"{len(spans) if spans else 'no'} embeddings for {count} inputs")
+    view = memoryview(source)
+    vectors = [view[start:end] for start, end in spans]
+    if encoding_format == "base64":
+        pairs = [_base64(vector) for vector in vectors]
+        encoded, dimensions = [p[0] for p in pairs], [p[1] for p in pairs]
+    else:  # a vector's numbers are its commas plus one (it holds numbers only)
+        encoded, dimensions = list(vectors), [source.count(b",", start, end) + 1 for start, end in spans]
+    prompt, total = _usage(rest.get("usage"))
+    return Answer(vectors, encoded, dimensions, prompt, total)
+
+
+Found = tuple[bytes, list[tuple[int, int]], dict[str, Any]]
+"""Where the vectors' text is (a buffer and each vector's span in it), and the rest of the answer."""
+
+
+def _scan(body: bytes) -> Found | None:
+    """Each ``[...]`` of the ``embeddings`` list found by a scan, and the rest of the answer parsed (vectors as
+    null); None when the layout is not OCI's compact one or a vector holds anything but numbers."""
+    start = body.find(_KEY)
+    if start < 0:
+        return None
+    start += len(_KEY) - 1  # the "[" that opens the list of vectors
+    spans: list[tuple[int, int]] = []
+    at = start + 1
+    while body[at:at + 1] == b"[":
+        close = body.find(b"]", at)
+        if close < at + 2:
+            return None
+        spans.append((at, close + 1))
+        at = close + 1
+        if body[at:at + 1] != b",":
+            break
+        at += 1
+    if body[at:at + 1] != b"]" or any(body.find(c, start, at) >= 0 for c in _NOT_NUMBERS):
+        return None
+    try:
+        rest = loads(body[:start] + b"null" + body[at + 1:])
+    except ValueError:
+        return None
+    if not isinstance(rest, dict) or "embeddings" not in rest or rest["embeddings"] is not None:
+        return None  # the key found was not the answer's own
+    return body, spans, rest
+
+
+def _parse(body: bytes) -> Found:
+    """The answer parsed whole (any layout); each vector written back as compact JSON."""
+    try:
+        result = loads(body)
+    except ValueError:
+        raise _bad_answer("an answer that is not JSON") from None
+    if not isinstance(result, dict):
+        raise _bad_answer("an answer that is not a JSON object")
+    embeddings = result.get("embeddings")
+    if embeddings is None:
         embeddings = (result.get("embeddingsByType") or {}).get("float")
-    if not isinstance(embeddings, list) or len(embeddings) != len(batch.indices):
-        got = len(embeddings) if isinstance(embeddings, list) else "no"
-        raise APIError(503, f"OCI Generative AI returned {got} embeddings for {len(batch.indices)} inputs.",
-                       type=SERVER, code="upstream_bad_response")
-    return embeddings
+    if not isinstance(embeddings, list):
+        return b"", [], result
+    texts = []
+    for vector in embeddings:
+        if not isinstance(vector, list) or not vector or not all(_is_number(v) for v in vector):
+            raise _bad_answer("an embedding that is not a list of numbers")
+        texts.append(dumps(vector))
+    spans, at = [], 0
+    for text in texts:
+        spans.append((at, at + len(text)))
+        at += len(text)
+    return b"".join(texts), spans, result
 
 
-def _usage(result: Any) -> tuple[int, int]:
-    usage = result.get("usage") if isinstance(result, dict) else None
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _usage(usage: Any) -> tuple[int, int]:
     if not isinstance(usage, dict):
         return 0, 0
     prompt = usage.get("promptTokens")
@@ -55,34 +156,45 @@ def _usage(result: Any) -> tuple[int, int]:
     return prompt, total
 
 
-def assemble(batches: Sequence[Batch], results: Sequence[Any], *, model: str, encoding_format: str,
-             expected_dimensions: int | None = None) -> dict[str, Any]:
+def _base64(vector: memoryview) -> tuple[bytes, int]:
+    """The vector as a JSON string of base64 little-endian float32 bytes, and its size."""
+    values = loads(vector)
+    try:
+        packed = struct.pack(f"<{len(values)}f", *values)
+    except OverflowError:
+        raise _bad_answer("an embedding value outside the float32 range") from None
+    return b'"' + binascii.b2a_base64(packed, newline=False) + b'"', len(values)
+
+
+def assemble(batches: Sequence[Batch], answers: Sequence[Answer], *, model: str,
+             expected_dimensions: int | None = None) -> Assembled:
     """The OpenAI response: vectors put back at their request positions, usage summed over calls."""
     count = sum(len(b.indices) for b in batches)
-    slots: list[list[float] | None] = [None] * count
+    vectors: list[memoryview | None] = [None] * count
+    encoded: list[bytes | memoryview | None] = [None] * count
+    sizes = [0] * count
     prompt_tokens = total_tokens = 0
-    size: int | None = None
-    for batch, result in zip(batches, results, strict=True):
-        for index, vector in zip(batch.indices, _vectors(result, batch)):
-            if not isinstance(vector, list) or not vector:
-                raise APIError(503, "OCI Generative AI returned an empty embedding.", type=SERVER,
-                               code="upstream_bad_response")
-            if size is None:
-                size = len(vector)
-            if len(vector) != size or (expected_dimensions is not None and len(vector) != expected_dimensions):
-                want = expected_dimensions or size
-                raise APIError(500, f"OCI Generative AI returned a {len(vector)}-dimension embedding where "
-                                    f"{want} dimensions were expected; refusing to return vectors of the wrong size.",
-                               type=SERVER, code="dimension_mismatch")
-            slots[index] = vector
-        prompt, total = _usage(result)
-        prompt_tokens += prompt
-        total_tokens += total
-    data = []
-    for index, vector in enumerate(slots):
+    for batch, answer in zip(batches, answers, strict=True):
+        for at, index in enumerate(batch.indices):
+            vectors[index], encoded[index], sizes[index] = answer.vectors[at], answer.encoded[at], answer.dimensions[at]
+        prompt_tokens += answer.prompt_tokens
+        total_tokens += answer.total_tokens
+    _check_sizes(sizes, expected_dimensions)
+    parts: list[bytes | memoryview] = [b'{"object":"list","data":[']
+    for index, vector in enumerate(encoded):
         if vector is None:  # a planning bug, never the caller's fault
             raise APIError(500, f"No embedding was produced for input {index}.", type=SERVER, code="internal_error")
-        embedding: Any = encode_base64(vector) if encoding_format == "base64" else vector
-        data.append({"object": "embedding", "index": index, "embedding": embedding})
-    return {"object": "list", "data": data, "model": model,
-            "usage": {"prompt_tokens": prompt_tokens, "total_tokens": total_tokens}}
+        parts += (b'%s{"object":"embedding","index":%d,"embedding":' % (b"," if index else b"", index), vector, b"}")
+    parts.append(b'],"model":%s,"usage":{"prompt_tokens":%d,"total_tokens":%d}}'
+                 % (dumps(model), prompt_tokens, total_tokens))
+    return Assembled(b"".join(parts), vectors, prompt_tokens, total_tokens)  # type: ignore[arg-type]
+
+
+def _check_sizes(sizes: list[int], expected: int | None) -> None:
+    """Every vector has the same size, and the size asked for (never vectors of the wrong size)."""
+    want = expected or (sizes[0] if sizes else 0)
+    for size in sizes:
+        if size != want:
+            raise APIError(500, f"OCI Generative AI returned a {size}-dimension embedding where {want} dimensions "
+                                "were expected; refusing to return vectors of the wrong size.",
+                           type=SERVER, code="dimension_mismatch")

@@ -10,8 +10,9 @@ from core.catalog import EMBEDDING
 from core.embeddings.batching import run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
-from core.embeddings.response import assemble
+from core.embeddings.response import Answer, assemble, read_answer
 from core.gateway_headers import model_headers
+from core.jsonio import loads
 from core.oci import deployment
 from core.oci.client import UpstreamError
 from core.oci.failures import api_error
@@ -22,14 +23,24 @@ from core.validation import string
 
 @dataclass
 class EmbeddingsResult:
-    """The OpenAI response body plus facts for logs and headers."""
+    """The OpenAI response as bytes (the vectors as OCI wrote them), plus facts for logs and headers."""
 
-    body: dict[str, Any]
+    content: bytes
+    model: str
+    """The model name the caller sent (what the response names)."""
+    vectors: list[memoryview]
+    """Each input's vector as JSON text, in request order (``json.loads`` gives its floats)."""
+    prompt_tokens: int
     model_id: str
     upstream_calls: int
     request_ids: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     """``x-gateway-*`` headers and OCI headers passed back (:mod:`core.gateway_headers`)."""
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The response parsed (builds every float: for tests and small answers, not the request path)."""
+        return loads(self.content)
 
 
 async def create_embeddings(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
@@ -56,7 +67,7 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     request_ids: list[str] = [""] * len(batches)
     upstream_headers: dict[str, str] = {}
 
-    async def send(index: int, batch: Batch) -> Any:
+    async def send(index: int, batch: Batch) -> Answer:
         call_id = request_id if len(batches) == 1 else (f"{request_id}-{index:03d}" if request_id else None)
         try:
             upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline,
@@ -66,10 +77,10 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
         request_ids[index] = upstream.request_id
         if index == 0:
             upstream_headers.update(upstream.headers)
-        return upstream.json()
+        return read_answer(upstream.body, len(batch.indices), request.encoding_format)
 
-    results = await run_concurrently(batches, send, settings.embeddings_concurrency)
-    body = assemble(batches, results, model=name, encoding_format=request.encoding_format,
-                    expected_dimensions=options.expected_dimensions)
-    return EmbeddingsResult(body=body, model_id=resolved.model_id, upstream_calls=len(batches),
-                            request_ids=request_ids, headers=model_headers(resolved, upstream_headers))
+    answers = await run_concurrently(batches, send, settings.embeddings_concurrency)
+    out = assemble(batches, answers, model=name, expected_dimensions=options.expected_dimensions)
+    return EmbeddingsResult(content=out.content, model=name, vectors=out.vectors, prompt_tokens=out.prompt_tokens,
+                            model_id=resolved.model_id, upstream_calls=len(batches), request_ids=request_ids,
+                            headers=model_headers(resolved, upstream_headers))

@@ -2,28 +2,24 @@
 
 LangChain's ``OpenAIEmbeddings`` tokenizes on the client and sends token-id arrays;
 Cohere on OCI only takes text. Decoding needs nothing but the encoding's rank table
-(token bytes by id), which the ``bpe-openai`` package ships as
-``bpe_openai/data/<name>.tiktoken.gz`` (gzip of tiktoken's ``base64-token rank`` lines).
+(token bytes by id), read by :mod:`core.token_ranks` (the same reader chunking uses).
 ``tiktoken`` itself would download that file at first use, which a function without
 internet egress cannot do.
 
-The table (~100k entries) is loaded only when a request actually carries token ids, once
-per process, and the package is located without importing it (its native bindings are
-not needed to read a data file).
+The table (~100k entries) is built only when a request actually carries token ids, once
+per process (:func:`core.runtime.memo`).
 """
 
 from __future__ import annotations
 
-import base64
-import gzip
-import importlib.util
-import threading
 from pathlib import Path
 from typing import Sequence
 
-from core.errors import ConfigError, invalid_request
+from core import runtime
+from core.errors import invalid_request
+from core.token_ranks import read_ranks
 
-DATA_PACKAGE = "bpe_openai"
+SETTING = "setting EMBEDDINGS_TOKEN_ENCODING"
 
 # Special tokens are not in the rank file; their ids are fixed by each encoding.
 _SPECIAL: dict[str, dict[int, bytes]] = {
@@ -68,28 +64,9 @@ class TokenTable:
         return b"".join(parts).decode("utf-8", errors="replace")
 
 
-def data_file(name: str) -> Path:
-    """Where the installed ``bpe-openai`` keeps ``<name>.tiktoken.gz``."""
-    spec = importlib.util.find_spec(DATA_PACKAGE)  # finds the package without executing it
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        candidate = Path(location) / "data" / f"{name}.tiktoken.gz"
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(
-        f"setting EMBEDDINGS_TOKEN_ENCODING={name!r}: the encoding file {name}.tiktoken.gz was not found; install "
-        "the 'bpe-openai' package with the function, or set EMBEDDINGS_TOKEN_ENCODING=none to refuse token ids"
-    )
-
-
-def parse_rank_file(raw: bytes, name: str, special: dict[int, bytes] | None = None) -> TokenTable:
-    """Build the table from tiktoken's rank-file format (``<base64 token> <rank>`` per line)."""
-    by_rank: dict[int, bytes] = {}
-    for line in raw.splitlines():
-        if not line.strip():
-            continue
-        token_b64, _, rank = line.partition(b" ")
-        by_rank[int(rank)] = base64.b64decode(token_b64)
+def table_from_ranks(ranks: dict[bytes, int], name: str, special: dict[int, bytes] | None = None) -> TokenTable:
+    """The decoding table (token bytes by id) of an encoding's ranks plus its special tokens."""
+    by_rank = {rank: token for token, rank in ranks.items()}
     by_rank.update(special or {})
     tokens: list[bytes | None] = [None] * (max(by_rank) + 1 if by_rank else 0)
     for rank, token in by_rank.items():
@@ -98,34 +75,16 @@ def parse_rank_file(raw: bytes, name: str, special: dict[int, bytes] | None = No
 
 
 def load_table(name: str, path: Path | None = None) -> TokenTable:
-    """Read and parse an encoding (uncached; see :func:`get_table`)."""
-    if name not in _SPECIAL:
-        raise ConfigError(f"setting EMBEDDINGS_TOKEN_ENCODING={name!r}: unknown encoding; use one of "
-                          f"{', '.join(ENCODINGS)} or none")
-    path = path or data_file(name)
-    try:
-        raw = gzip.decompress(path.read_bytes())
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ConfigError(f"setting EMBEDDINGS_TOKEN_ENCODING={name!r}: cannot read {path.name} ({exc})") from None
-    return parse_rank_file(raw, name, _SPECIAL[name])
-
-
-_tables: dict[str, TokenTable] = {}
-_lock = threading.Lock()
+    """Read and build an encoding's table (uncached; see :func:`get_table`)."""
+    needed_for = f"{SETTING}={name!r} (use {', '.join(ENCODINGS)} or none)"
+    return table_from_ranks(read_ranks(name, path, needed_for=needed_for), name, _SPECIAL.get(name))
 
 
 def get_table(name: str) -> TokenTable:
-    """The encoding's table, loaded on first use and kept for the life of the process."""
-    table = _tables.get(name)
-    if table is None:
-        with _lock:
-            table = _tables.get(name)
-            if table is None:
-                table = load_table(name)
-                _tables[name] = table
-    return table
+    """The encoding's table, built on first use and kept for the life of the process."""
+    return runtime.memo(("token_table", name), lambda: load_table(name))
 
 
 def is_loaded(name: str) -> bool:
     """Whether the table is already in memory (tests check that text-only requests never load it)."""
-    return name in _tables
+    return runtime.is_memoized(("token_table", name))

@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
+
+import orjson
 
 from core.embeddings.response import encode_base64
 from core.ingest.chunking import Chunk
@@ -49,14 +51,41 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def chunk_line(event: ObjectEvent, chunk: Chunk, vector: Sequence[float], *, model: str,
-               encoding: str) -> bytes:
-    embedding: Any = encode_base64(vector) if encoding == "base64" else vector
-    return dumps({
+Vector = Union[Sequence[float], bytes, memoryview]
+"""A chunk's vector: its floats, or its JSON array text as OCI wrote it (what the embedding core returns)."""
+
+
+def vector_values(vector: Vector) -> list[float]:
+    """The vector's floats (parsed when it is JSON text)."""
+    return orjson.loads(vector) if isinstance(vector, (bytes, memoryview)) else list(vector)
+
+
+def vector_size(vector: Vector) -> int:
+    """How many values the vector has, without parsing JSON text."""
+    if isinstance(vector, (bytes, memoryview)):
+        text = bytes(vector)
+        return text.count(b",") + 1 if text.strip(b"[] \t\r\n") else 0
+    return len(vector)
+
+
+def chunk_line(event: ObjectEvent, chunk: Chunk, vector: Vector, *, model: str, encoding: str) -> bytes:
+    """One JSON line; a vector given as JSON text is written as it is (``float``) or packed (``base64``)."""
+    raw = isinstance(vector, (bytes, memoryview))
+    if encoding == "base64":
+        embedding: Any = encode_base64(vector_values(vector) if raw else vector)
+    else:
+        embedding = orjson.Fragment(bytes(vector)) if raw else vector
+    line = {
         "namespace": event.namespace, "bucket": event.bucket, "object": event.name, "eTag": event.etag,
         "chunk": chunk.index, "start": chunk.start, "end": chunk.end, "tokens": chunk.tokens, "text": chunk.text,
         "embedding": embedding, "encoding": encoding, "model": model,
-    }) + b"\n"
+    }
+    try:
+        return orjson.dumps(line) + b"\n"
+    except orjson.JSONEncodeError:  # a lone surrogate in the text: written as a \uXXXX escape
+        if raw and encoding != "base64":
+            line["embedding"] = vector_values(vector)
+        return json.dumps(line, separators=(",", ":")).encode("ascii") + b"\n"
 
 
 @dataclass

@@ -7,8 +7,8 @@ create/update (event ETag ``E``):
    a permanent dead letter for ``E`` exists -> nothing to do either;
 3. ``HEAD`` then a streamed ``GET`` with ``if-match: E``: 412 = superseded (a newer event
    follows), 404 = deleted (the delete event cleans up); never read a different version;
-4. sniff the type, extract text (:mod:`core.ingest.run`), cut token chunks, embed them in windows of
-   96 x ``EMBEDDINGS_CONCURRENCY`` through the same embedding core as ``/v1/embeddings``,
+4. sniff the type, extract text (:mod:`core.ingest.run`), cut token chunks, embed them in calls of 96 with
+   ``EMBEDDINGS_CONCURRENCY`` calls in flight, through the same embedding core as ``/v1/embeddings``,
    append lines to a bounded part, write each full part;
 5. write the manifest last, then remove parts a previous version left beyond the new count
    and any dead letter.
@@ -37,6 +37,7 @@ from typing import Any, AsyncIterator, Callable
 
 from core import logs, runtime
 from core.errors import SERVER, APIError
+from core.embeddings.plan import MAX_BATCH
 from core.ingest import detect as kinds
 from core.ingest import output as out
 from core.ingest.config import IngestConfig
@@ -64,7 +65,6 @@ STALE_DELETE = "stale_delete"
 IN_PROGRESS = "in_progress"
 SYNCED = "synced"
 
-MAX_WINDOW = 2048  # inputs per create_embeddings call (OpenAI's request limit, fanned out by 96)
 
 
 @dataclass
@@ -90,14 +90,14 @@ def core_embedder(model: str, settings: Settings) -> Embedder:
     """Embed through :func:`core.embeddings.create_embeddings` (aliases, batching, retries)."""
     from core.embeddings import create_embeddings
 
-    async def embed(texts: list[str], deadline: float | None, request_id: str) -> tuple[list[list[float]], str]:
+    async def embed(texts: list[str], deadline: float | None, request_id: str) -> tuple[list[out.Vector], str]:
         # A chunk that happens to start like an image data URI must still be embedded as text.
         inputs = [(" " + t) if t[:11].lower() == "data:image/" else t for t in texts]
         result = await create_embeddings(
             {"model": model, "input": inputs, "encoding_format": "float", "input_type": "search_document",
              "truncate": "END"},
             deadline=deadline, request_id=request_id, settings=settings)
-        return [item["embedding"] for item in result.body["data"]], result.model_id
+        return list(result.vectors), result.model_id  # each vector's JSON text, as OCI wrote it
 
     return embed
 
@@ -122,7 +122,7 @@ class Pipeline:
         self.embed = embed or core_embedder(config.model, self.settings)
         self._counter = counter
         self.clock = clock
-        self.window = min(MAX_WINDOW, 96 * max(1, self.settings.embeddings_concurrency))
+        self.slots = max(1, self.settings.embeddings_concurrency)
         self.continuation = continuation or Continuation(self.settings, runtime.client)
         self.sink = sink or Sink(config, runtime.database if vector_store_configured(self.settings) else None)
 
@@ -309,7 +309,8 @@ class Pipeline:
                                     f"{head.size} bytes is over INGEST_MAX_WHOLE_OBJECT_BYTES "
                                     f"({cfg.max_whole_object_bytes})", stage="detect", deadline=deadline,
                                     status=SKIPPED, clear_outputs=had_outputs)
-        tools = RunTools(cfg, self.store, self.outputs, self.embed, self.counter, self.clock, self.window, self.sink)
+        tools = RunTools(cfg, self.store, self.outputs, self.embed, self.counter, self.clock, MAX_BATCH,
+                         self.slots, self.sink)
         run = ObjectRun(tools, event, progress or out.Progress(kind=detection.kind), deadline, request_id,
                         head.headers)
         try:

@@ -1,7 +1,10 @@
 """One object version's run: read, extract, chunk, embed, write parts, then complete or save progress.
 
-A run keeps one unfinished window of chunks, the window being embedded and the part being filled, so memory
-does not grow with the object. Streamed formats are re-read from the start when a run resumes (chunking is
+A run keeps every upstream call slot busy: chunks go out in calls of 96 as they are cut, up to
+``EMBEDDINGS_CONCURRENCY`` calls at a time; the oldest call's vectors are written (in chunk order) when its slot is
+needed, and full parts are written in the background (up to ``PART_WRITES`` at once, recorded in order) while the
+next one fills. Memory holds the calls in flight, the parts being written and the one being filled, so it does not
+grow with the object. Streamed formats are re-read from the start when a run resumes (chunking is
 deterministic, so the chunks an earlier invocation wrote are recognised by index and skipped); a PDF resumes at
 the page where the earlier invocation stopped (its pages are chunked one by one, so their chunk numbering and
 text offsets are known from a :class:`~core.ingest.output.PageMark`).
@@ -10,6 +13,7 @@ text offsets are known from a :class:`~core.ingest.output.PageMark`).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -25,8 +29,10 @@ from core.ingest.sink import Sink, sink_trouble
 from core.ingest.tokenizer import Counter
 from core.oci.objectstorage import ObjectStorage
 
-Embedder = Callable[[list[str], float | None, str], Awaitable[tuple[list[list[float]], str]]]
+Embedder = Callable[[list[str], float | None, str], Awaitable[tuple[list[out.Vector], str]]]
 MAX_STALLS = 2
+PART_WRITES = 2
+"""Parts written at once (each a HEAD and a PUT); memory holds that many besides the part being filled."""
 """Invocations in a row that may run out of time on one PDF page before that page is skipped."""
 
 
@@ -48,7 +54,10 @@ class RunTools:
     embed: Embedder
     counter: Counter
     clock: Callable[[], float]
-    window: int
+    batch: int
+    """Chunks per embedding call."""
+    slots: int
+    """Embedding calls in flight at once."""
     sink: Sink
 
 
@@ -78,7 +87,8 @@ class ObjectRun:
         self.skip_below = progress.chunks  # chunks an earlier invocation already wrote
         self.part = out.PartBuffer(self.cfg.part_max_bytes, first_chunk=progress.chunks)
         self.pending: list[Chunk] = []
-        self.inflight: asyncio.Task[None] | None = None
+        self.inflight: deque[tuple[list[Chunk], asyncio.Task[tuple[list[out.Vector], str]]]] = deque()
+        self.writing: deque[tuple[out.PartInfo, asyncio.Task[str | None]]] = deque()  # parts on their way, in order
         self.windows = 0
         self.produced = 0  # chunks this invocation cut (written before or not)
         self.marks: list[out.PageMark] = []  # PDF restart points reached by this invocation, in order
@@ -152,78 +162,120 @@ class ObjectRun:
             if chunk.index < self.skip_below:
                 continue
             self.pending.append(chunk)
-            if len(self.pending) >= self.tools.window:
-                await self._flush_window()
+            if len(self.pending) >= self.tools.batch:
+                await self._send(self.pending)
 
     async def _drain(self, *, force: bool = False) -> None:
-        await self._flush_window(force=force)
-        await self._await_inflight()
+        if self.pending:
+            await self._send(self.pending, force=force)
+        while self.inflight:
+            await self._write_oldest()
+        await self._parts_written()
 
-    async def _flush_window(self, *, force: bool = False) -> None:
-        if not self.pending:
-            return
-        await self._await_inflight()  # at most one window embedding while the next one is read
+    async def _send(self, window: list[Chunk], *, force: bool = False) -> None:
+        """One embedding call for ``window``; with every slot busy, the oldest call's vectors are written first.
+        Near the deadline (unless ``force``) the calls in flight are written and :class:`OutOfTime` is raised."""
+        while len(self.inflight) >= self.tools.slots:
+            await self._write_oldest()
         if self.near_deadline() and not force:
+            while self.inflight:  # already paid for: keep them
+                await self._write_oldest()
             raise OutOfTime()
-        window, self.pending = self.pending, []
-        self.inflight = asyncio.create_task(self._embed_window(window))
-
-    async def _await_inflight(self) -> None:
-        task, self.inflight = self.inflight, None
-        if task is not None:
-            await task
+        self.pending = []
+        self.windows += 1
+        call_id = f"{self.request_id}-w{self.windows:04d}" if self.request_id else ""
+        task = asyncio.create_task(self.tools.embed([c.text for c in window], self._embed_deadline(), call_id))
+        self.inflight.append((window, task))
 
     async def cancel(self) -> None:
-        task, self.inflight = self.inflight, None
-        if task is not None and not task.done():
+        """Stop the calls in flight; a part on its way is finished (its chunks then count as written)."""
+        calls = [task for _, task in self.inflight]
+        self.inflight.clear()
+        for task in calls:
             task.cancel()
             try:
                 await task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the first failure is being handled
                 pass
-        elif task is not None and task.done() and not task.cancelled():
-            task.exception()  # retrieved, so asyncio does not log it as unhandled
+        try:
+            await self._parts_written()
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the first failure is being handled
+            pass
 
     # --- embedding and writing ------------------------------------------------------------------
-    async def _embed_window(self, window: list[Chunk]) -> None:
-        self.windows += 1
-        call_id = f"{self.request_id}-w{self.windows:04d}" if self.request_id else ""
-        vectors, model_id = await self.tools.embed([c.text for c in window], self._embed_deadline(), call_id)
+    async def _write_oldest(self) -> None:
+        """The oldest call's vectors into the part (chunk order); a full part goes out in the background."""
+        window, task = self.inflight[0]
+        vectors, model_id = await task
+        self.inflight.popleft()
         progress = self.progress
         progress.model_id = model_id
         if vectors:
-            progress.dimensions = len(vectors[0])
+            progress.dimensions = out.vector_size(vectors[0])
         await self._store(window, vectors, model_id)
         for chunk, vector in zip(window, vectors, strict=True):
             self.part.add(out.chunk_line(self.event, chunk, vector, model=self.cfg.model,
                                          encoding=self.cfg.embedding_format))
             progress.tokens += chunk.tokens
             if self.part.full:
-                await self._write_part()
+                while len(self.writing) >= PART_WRITES:
+                    await self._part_recorded()
+                self._start_part()
 
-    async def _store(self, window: list[Chunk], vectors: list[list[float]], model_id: str) -> None:
+    async def _store(self, window: list[Chunk], vectors: list[out.Vector], model_id: str) -> None:
         """The window's rows into the vector store (if any); a failing database does not stop the run."""
         sink = self.tools.sink
         if not sink.enabled or self.sink_error is not None:
             return
         try:
-            await sink.add(self.event, self.headers, window, vectors, model_id)
+            await sink.add(self.event, self.headers, window, [out.vector_values(v) for v in vectors], model_id)
         except APIError as exc:
             if exc.code == "vector_store_model_mismatch":
                 raise
             self.sink_error = sink_trouble(self.event, "adding chunks", exc)
 
+    def _start_part(self) -> None:
+        """The filled lines go out as the next part number, in the background."""
+        body, first, count = self.part.take()
+        number = len(self.progress.parts) + len(self.writing)
+        info = out.PartInfo(self.cfg.part_name(self.event, number), first, count, len(body))
+        self.writing.append((info, asyncio.create_task(self._put_part(number, body))))
+
+    async def _part_recorded(self) -> None:
+        """The oldest part write finished and recorded in the progress (its failure is raised here)."""
+        info, task = self.writing[0]
+        try:
+            info.etag = await task
+        except BaseException:
+            # That part is lost: the parts after it and the lines being filled must not count (chunks would be
+            # skipped); a resumed run writes them again under the same numbers.
+            self.writing.popleft()
+            for _, later in self.writing:
+                if later.done() and not later.cancelled():
+                    later.exception()  # retrieved, so asyncio does not log it as unhandled
+                later.cancel()
+            self.writing.clear()
+            self.part = out.PartBuffer(self.cfg.part_max_bytes, first_chunk=self.progress.chunks)
+            raise
+        self.writing.popleft()
+        self.progress.parts.append(info)
+        self.progress.chunks = info.first_chunk + info.chunks
+
+    async def _parts_written(self) -> None:
+        while self.writing:
+            await self._part_recorded()
+
     async def _write_part(self) -> None:
-        if not self.part.lines:
-            return
-        event, cfg = self.event, self.cfg
+        """The part being filled, written now (after those on their way)."""
+        if self.part.lines:
+            self._start_part()
+        await self._parts_written()
+
+    async def _put_part(self, number: int, body: bytes) -> str | None:
         if not await self._still_current():  # never overwrite a newer version's parts with this one's
             raise Superseded()
-        body, first, count = self.part.take()
-        number = len(self.progress.parts)
-        info = await self.tools.outputs.write_part(event, number, body, self.deadline)
-        self.progress.parts.append(out.PartInfo(cfg.part_name(event, number), first, count, len(body), info.etag))
-        self.progress.chunks = first + count
+        written = await self.tools.outputs.write_part(self.event, number, body, self.deadline)
+        return written.etag
 
     async def _still_current(self) -> bool:
         """Whether the event's version is still the object's (a conditional HEAD)."""

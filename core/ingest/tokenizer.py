@@ -3,9 +3,9 @@
 ``tiktoken`` does the counting (a Rust BPE, ~5 MB/s of text per core here, against a few
 hundred KB/s for a pure-Python BPE: a 200 MB object must chunk within one invocation).
 Its registry would download the rank file, which a function without egress cannot do, so the
-:class:`tiktoken.Encoding` is built directly from the rank file the ``bpe-openai`` package
-ships (the same file :mod:`core.embeddings.tokens` decodes with). Only ``encode_ordinary`` is
-used: document text is never parsed for special tokens.
+:class:`tiktoken.Encoding` is built directly from the ranks :mod:`core.token_ranks` reads (the
+reader token-id decoding uses too). Only ``encode_ordinary`` is used: document text is never
+parsed for special tokens.
 
 Counts are approximate for OCI: Cohere's tokenizer differs, which is why chunk sizes keep a
 margin under 512 and the embed calls still ask OCI to truncate (``END``) as a backstop.
@@ -13,13 +13,11 @@ margin under 512 and the embed calls still ask OCI to truncate (``END``) as a ba
 
 from __future__ import annotations
 
-import base64
-import gzip
-import threading
 from typing import Protocol
 
-from core.embeddings.tokens import data_file
+from core import runtime
 from core.errors import ConfigError
+from core.token_ranks import read_ranks
 
 ENCODING = "cl100k_base"
 # The encoding's pre-tokenizer pattern (part of the cl100k_base definition, not of the rank file).
@@ -87,30 +85,16 @@ class WordCounter:
         return ["".join(words[i:i + max_tokens]) for i in range(0, len(words), max_tokens)]
 
 
-_counter: TiktokenCounter | None = None
-_lock = threading.Lock()
-
-
 def load_encoding() -> object:
     """A ``tiktoken.Encoding`` for cl100k_base from the shipped rank file (no network)."""
     try:
         import tiktoken
     except ImportError:  # pragma: no cover - a packaging mistake
         raise ConfigError("the ingest role needs the 'tiktoken' package (token counting for chunking)") from None
-    path = data_file(ENCODING)
-    ranks: dict[bytes, int] = {}
-    for line in gzip.decompress(path.read_bytes()).splitlines():
-        if line.strip():
-            token, _, rank = line.partition(b" ")
-            ranks[base64.b64decode(token)] = int(rank)
+    ranks = read_ranks(ENCODING, needed_for="the ingest role's chunking (cl100k_base token counts)")
     return tiktoken.Encoding(ENCODING, pat_str=CL100K_PATTERN, mergeable_ranks=ranks, special_tokens={})
 
 
 def get_counter() -> TiktokenCounter:
     """The process's counter, built on first use (~0.6 s, ~60 MB) and kept while the container lives."""
-    global _counter
-    if _counter is None:
-        with _lock:
-            if _counter is None:
-                _counter = TiktokenCounter(load_encoding())
-    return _counter
+    return runtime.memo(("token_counter", ENCODING), lambda: TiktokenCounter(load_encoding()))

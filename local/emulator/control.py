@@ -211,6 +211,13 @@ async def clear_stream_error(emu: "Emulator", request: EmuRequest) -> EmuRespons
 
 
 # (method, path) -> handler. Exact paths: the control surface is small and flat.
+async def set_embeddings(emu: "Emulator", request: EmuRequest) -> EmuResponse:
+    """``{"precomputed": true}``: answer every text from a fixed pool of vectors (benchmarks); false: each
+    text's own vector (the default)."""
+    emu.precomputed_embeddings = bool(_body(request).get("precomputed", False))
+    return _ok({"precomputed": emu.precomputed_embeddings})
+
+
 CONTROL_ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("GET", f"{PREFIX}/health"): health,
     ("GET", f"{PREFIX}/requests"): list_requests,
@@ -231,4 +238,5 @@ CONTROL_ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("POST", f"{PREFIX}/stream"): set_stream,
     ("POST", f"{PREFIX}/stream/error"): set_stream_error,
     ("DELETE", f"{PREFIX}/stream/error"): clear_stream_error,
+    ("POST", f"{PREFIX}/embeddings"): set_embeddings,
 }

@@ -8,7 +8,8 @@ Answers are pure functions of the request so tests can assert exact values (the 
   first N words (finish reason "length"); ``numGenerations`` repeats the choice;
 * with ``tools`` on a USER turn the model calls tools (``call:<name>`` directives pick them);
 * embeddings are unit vectors expanded from a SHAKE-256 hash of (model id, input), so the same
-  text always maps to the same vector and different texts to (nearly) orthogonal ones.
+  text always maps to the same vector and different texts to (nearly) orthogonal ones; their numbers
+  are written as OCI writes them (:mod:`local.emulator.vectors`).
 
 Each chat ``apiFormat`` is one :class:`~local.emulator.chat_formats.ChatFormat` in
 ``CHAT_FORMATS``; ``isStream`` requests go through ``STREAM_BUILDERS`` (one per format, all
@@ -19,8 +20,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
-import math
+import json
 import struct
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
@@ -29,6 +29,7 @@ from .models import ModelSpec, ModelTable
 from .replies import Completion, Reply, complete, count_tokens, plan_replies
 from .streaming import SSE_CONTENT_TYPE, StreamSettings, frames, paced, writes
 from .validation import parse_json, validate_chat, validate_embed, validate_for_model
+from .vectors import precomputed_vector_json, vector_json
 from .wire import EmuRequest, EmuResponse, NotFound, OciError
 
 __all__ = [
@@ -50,6 +51,8 @@ class GenAIHost(Protocol):
 
     models: ModelTable
     stream: StreamSettings
+    precomputed_embeddings: bool
+    """Answer every text with a vector from a fixed pool (benchmarks), not the text's own vector."""
 
     def now(self) -> float: ...
 
@@ -169,12 +172,8 @@ async def chat(host: GenAIHost, request: EmuRequest) -> EmuResponse:
 
 
 def embedding_vector(model_id: str, text: str, dims: int) -> list[float]:
-    """A unit-norm vector derived from a hash of (model, text): same input, same vector."""
-    digest = hashlib.shake_256(f"{model_id}\0{text}".encode("utf-8")).digest(dims * 2)
-    raw = struct.unpack(f"<{dims}H", digest)
-    centred = [(v - 32767.5) for v in raw]
-    norm = math.sqrt(sum(v * v for v in centred)) or 1.0
-    return [round(v / norm, 9) for v in centred]
+    """The vector for (model, text) as a JSON client reads OCI's answer: float32 values, unit norm."""
+    return json.loads(vector_json(model_id, text, dims))
 
 
 def _truncate(text: str, mode: str | None, limit: int = 512) -> str:
@@ -211,26 +210,29 @@ def _by_type(vectors: list[list[float]], types: list[str]) -> dict[str, Any]:
 
 
 async def embed_text(host: GenAIHost, request: EmuRequest) -> EmuResponse:
-    """``POST /20231130/actions/embedText``."""
+    """``POST /20231130/actions/embedText``: the vectors' text is spliced into the answer as OCI writes it."""
     body = request.json if request.json is not None else parse_json(request.body)
     validate_embed(body)
     model, headers = resolve_model(host.models, body["servingMode"])
     validate_for_model("embed", body, model)
     dims = body.get("outputDimensions") or model.dimensions
     items = [(t if image else _truncate(t, body.get("truncate")), image) for t, image in _embed_items(body)]
-    vectors = [embedding_vector(model.model_id, text, dims) for text, _ in items]
+    make = precomputed_vector_json if host.precomputed_embeddings else None
+    vectors = [make(text, dims) if make else vector_json(model.model_id, text, dims) for text, _ in items]
     prompt_tokens = sum(NON_TEXT_PART_TOKENS if image else count_tokens(t) for t, image in items)
-    payload: dict[str, Any] = {
-        "id": request.request_id,
-        "embeddings": vectors,
-        "modelId": model.model_id,
-        "modelVersion": model.version,
-        "usage": {"promptTokens": prompt_tokens, "totalTokens": prompt_tokens, "completionTokens": 0},
-    }
+    rest: dict[str, Any] = {}
     if body.get("embeddingTypes"):
-        payload["embeddingsByType"] = _by_type(vectors, body["embeddingTypes"])
+        rest["embeddingsByType"] = _by_type([json.loads(v) for v in vectors], body["embeddingTypes"])
+    rest.update(modelId=model.model_id, modelVersion=model.version,
+                usage={"completionTokens": 0, "promptTokens": prompt_tokens, "totalTokens": prompt_tokens})
     if body.get("isEcho"):
         for key in ("inputs", "embedContents"):
             if body.get(key) is not None:
-                payload[key] = body[key]
-    return EmuResponse.json(200, payload, _json_headers(request, headers))
+                rest[key] = body[key]
+    answer = b"".join((b'{"id":', _compact(request.request_id), b',"embeddings":[', b",".join(vectors), b"],",
+                       _compact(rest)[1:]))
+    return EmuResponse(200, answer, {"content-type": "application/json", **_json_headers(request, headers)})
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

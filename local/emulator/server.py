@@ -138,6 +138,7 @@ class Emulator:
         self.routes: list[Route] = list(ROUTES)
         self.clock = clock
         self.stream = StreamSettings()
+        self.precomputed_embeddings = False
         from .objectstorage import install_objectstorage  # here, not at module level: it imports this module
         from .responses import install_responses
         from .vault import install_vault
@@ -238,9 +239,11 @@ class Emulator:
         self.stream.break_streams(after, code=code, message=message, times=times)
 
     def reset(self) -> None:
-        """Clear faults, latency, stream settings and recorded requests. Keys, models and endpoints stay."""
+        """Clear faults, latency, stream and embedding settings and recorded requests. Keys, models and endpoints
+        stay."""
         self.faults.reset()
         self.stream.reset()
+        self.precomputed_embeddings = False
         self.requests.clear()
 
     # --- request handling --------------------------------------------------------------------

@@ -35,6 +35,7 @@ from local.fdk.wire import (
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FUNC = REPO_ROOT / "func.py"
+DOCKERFILE = REPO_ROOT / "Dockerfile"
 MAX_SOCKET_PATH = 107  # Fn contract: the listener path is at most 107 bytes
 
 
@@ -120,7 +121,19 @@ def minimal_environ() -> dict[str, str]:
         "FN_MEMORY": "256",
         "FN_TYPE": "sync",
     }
+    env.update(image_allocator_environ())
     return env
+
+
+def image_allocator_environ(dockerfile: Path = DOCKERFILE) -> dict[str, str]:
+    """The allocator settings the function image sets (``ENV MALLOC_...`` in the Dockerfile), so a local
+    process reuses memory as the container's does."""
+    found: dict[str, str] = {}
+    for line in dockerfile.read_text().splitlines():
+        if line.startswith("ENV "):
+            pairs = (word.partition("=") for word in line.split()[1:])
+            found.update({name: value for name, _, value in pairs if name.startswith("MALLOC_")})
+    return found
 
 
 class FdkProcess:

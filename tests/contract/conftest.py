@@ -59,10 +59,10 @@ def embed_calls(emulator) -> list:
 @pytest.fixture(scope="session")
 def tiktoken_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiktoken cache directory holding cl100k_base (tiktoken names the file by the sha1 of its URL)."""
-    from core.embeddings.tokens import data_file
+    from core.token_ranks import rank_file
 
     cache = tmp_path_factory.mktemp("tiktoken-cache")
-    blob = gzip.decompress(data_file("cl100k_base").read_bytes())
+    blob = gzip.decompress(rank_file("cl100k_base").read_bytes())
     (cache / hashlib.sha1(CL100K_URL.encode()).hexdigest()).write_bytes(blob)
     return cache
 

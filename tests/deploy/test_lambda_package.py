@@ -39,8 +39,11 @@ event = {"version": "2.0", "rawPath": "/v1/health", "rawQueryString": "", "heade
 health = lambda_handler(event, Context())
 event = dict(event, rawPath="/v1/models", requestContext={"http": {"method": "POST", "path": "/v1/models"}})
 wrong = lambda_handler(event, Context())
+from core.token_ranks import rank_file, read_ranks
+ranks = read_ranks("cl100k_base")
 print(json.dumps({"modules": len(modules), "missing": missing, "health": health["statusCode"],
-                  "wrong": wrong["statusCode"], "origin": sys.modules["httpx"].__file__}))
+                  "wrong": wrong["statusCode"], "origin": sys.modules["httpx"].__file__,
+                  "ranks": str(rank_file("cl100k_base")), "hello": ranks[b"hello"]}))
 """
 
 
@@ -49,7 +52,8 @@ def test_the_package_holds_what_the_gateway_imports_and_nothing_of_the_other_rol
     names = zipfile.ZipFile(zip_path).namelist()
     assert "adapters/aws_lambda.py" in names and "handlers/chat.py" in names
     assert not [n for n in names if n.split("/")[0] in ("tiktoken", "pypdf", "fdk", "httptools", "tests", "local")]
-    assert not [n for n in names if n.startswith("bpe_openai/_bindings") and n.endswith(".so")]
+    assert not [n for n in names if n.startswith("bpe_openai/")]  # only its two rank files, in token_ranks/
+    assert {"token_ranks/cl100k_base.tiktoken.gz", "token_ranks/o200k_base.tiktoken.gz"} <= set(names)
     unpacked = tmp_path / "task"
     zipfile.ZipFile(zip_path).extractall(unpacked)
     env = {"GATEWAY_ROLE": "gateway", "OCI_REGION": "us-chicago-1", "OCI_AUTH": "api_key",
@@ -63,6 +67,8 @@ def test_the_package_holds_what_the_gateway_imports_and_nothing_of_the_other_rol
     assert report["origin"].startswith(str(unpacked))  # nothing came from the build machine's site-packages
     assert report["wrong"] == 405  # routed by the packaged router: GET only on /v1/models
     assert report["health"] in (200, 503)  # the configuration report itself, as JSON
+    assert report["ranks"] == str(unpacked / "token_ranks" / "cl100k_base.tiktoken.gz")  # token ids decode there
+    assert report["hello"] == 15339
 
 
 def test_the_pip_recipe_targets_a_lambda_runtime_that_loads_manylinux_2_28_wheels() -> None:

@@ -49,10 +49,10 @@ def openai_client(front):
 @pytest.fixture(scope="module")
 def tiktoken_offline(tmp_path_factory):
     """tiktoken's cache seeded from bpe-openai's cl100k_base (tiktoken names the file by sha1 of its URL)."""
-    from core.embeddings.tokens import data_file
+    from core.token_ranks import rank_file
 
     cache = tmp_path_factory.mktemp("tiktoken-cache")
-    blob = gzip.decompress(data_file("cl100k_base").read_bytes())
+    blob = gzip.decompress(rank_file("cl100k_base").read_bytes())
     (cache / hashlib.sha1(CL100K_URL.encode()).hexdigest()).write_bytes(blob)
     return cache
 

@@ -328,6 +328,44 @@ def test_embed_dimensions(emu: Emulator, http: httpx.Client, signer: Any, model:
     assert body["usage"] == {"promptTokens": 3, "totalTokens": 3, "completionTokens": 0}
 
 
+# Numbers copied from a captured cohere.embed-v4.0 answer (not gzipped): float32 values in Java's Float.toString form.
+CAPTURED_OCI_NUMBERS = ("0.009473139", "-0.010914704", "-8.4949343E-4", "5.4635193E-6", "0.0125664985", "0.16035691",
+                        "-1.3461038E-4", "1.521741E-5", "6.4355566E-4", "-4.0758523E-4", "8.419853E-5", "4.2099266E-5",
+                        "-0.0010425601", "-0.092809305", "0.0102968905")
+
+
+def test_vector_numbers_are_written_as_oci_writes_them() -> None:
+    import numpy as np
+
+    from local.emulator.vectors import java_float_array
+
+    values = np.array([float(t) for t in CAPTURED_OCI_NUMBERS], dtype=np.float32)
+    assert java_float_array(values).decode() == "[" + ",".join(CAPTURED_OCI_NUMBERS) + "]"
+    edges = np.array([0.001, 9.9999e-4, 1e7, 1234567.0, 0.0, -0.0, 1e-10], dtype=np.float32)
+    assert java_float_array(edges) == b"[0.001,9.9999E-4,1.0E7,1234567.0,0.0,-0.0,1.0E-10]"
+
+
+def test_embed_answer_carries_float32_text_and_precomputed_mode(emu: Emulator, http: httpx.Client,
+                                                                signer: Any) -> None:
+    import numpy as np
+
+    from local.emulator.genai import embedding_vector
+    from local.emulator.vectors import java_float_array
+
+    raw = post(http, signer, EMBED_PATH, embed(["hello world"])).content
+    assert raw.startswith(b'{"id":"') and b'"embeddings":[[' in raw and b"E-" in raw
+    (vector,) = json.loads(raw)["embeddings"]
+    assert vector == embedding_vector("cohere.embed-v4.0", "hello world", 1536)
+    text = raw[raw.index(b"[[") + 1:raw.index(b"]]") + 1]
+    assert java_float_array(np.array(vector, dtype=np.float32)) == text  # float32 values, shortest digits
+    emu.precomputed_embeddings = True
+    pooled = post(http, signer, EMBED_PATH, embed(["hello world", "hello world", "other"])).json()["embeddings"]
+    assert pooled[0] == pooled[1] != vector and len(pooled[2]) == 1536
+    assert math.isclose(math.fsum(x * x for x in pooled[2]), 1.0, abs_tol=1e-6)
+    emu.reset()
+    assert post(http, signer, EMBED_PATH, embed(["hello world"])).json()["embeddings"] == [vector]
+
+
 def test_embeddings_are_deterministic_per_text(emu: Emulator, sdk: GenerativeAiInferenceClient) -> None:
     details = M.EmbedTextDetails(
         inputs=["same", "other", "same"],

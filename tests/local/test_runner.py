@@ -80,9 +80,12 @@ def test_missing_module_is_a_start_error(tmp_path: Path) -> None:
 def test_process_env_is_clean_and_carries_extras(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OCI_USER", "ocid1.user.oc1..developer-shell")
     with FdkProcess(ECHO_FUNC_PATH, {"GATEWAY_ROLE": "gateway"}) as proc:
-        result = proc.call_http("GET", "/", {"X-Echo-Env": "GATEWAY_ROLE,OCI_USER,FN_FORMAT,FN_LISTENER"})
+        result = proc.call_http("GET", "/", {"X-Echo-Env": "GATEWAY_ROLE,OCI_USER,FN_FORMAT,FN_LISTENER,"
+                                                           "MALLOC_MMAP_THRESHOLD_,MALLOC_TRIM_THRESHOLD_"})
     env = result.json()["env"]
     assert env["GATEWAY_ROLE"] == "gateway"
+    # The image's allocator settings (Dockerfile ENV) apply locally too.
+    assert (env["MALLOC_MMAP_THRESHOLD_"], env["MALLOC_TRIM_THRESHOLD_"]) == ("16777216", "67108864")
     assert env["OCI_USER"] is None  # the developer's shell does not leak into the "container"
     assert env["FN_FORMAT"] == "http-stream"
     assert env["FN_LISTENER"] == f"unix:{proc.socket_path}"

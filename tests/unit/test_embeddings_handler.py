@@ -135,7 +135,7 @@ async def test_token_ids_are_decoded_with_cl100k(embed_env, oci):
 
 
 async def test_text_requests_never_load_the_tokenizer(embed_env, oci, monkeypatch):
-    monkeypatch.setattr(tokens, "_tables", {})
+    reset_settings()  # a fresh process state: no table built yet
     await dispatch(http({"model": "cohere.embed-v4.0", "input": ["a", "b"]}))
     assert not tokens.is_loaded("cl100k_base")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import struct
 
 import pytest
@@ -12,7 +13,7 @@ from core.catalog import CATALOG
 from core.embeddings.batching import run_concurrently
 from core.embeddings.plan import EmbedOptions, Prepared, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
-from core.embeddings.response import assemble, encode_base64
+from core.embeddings.response import assemble, encode_base64, read_answer
 from core.errors import APIError
 from tests.support.oci_sdk import assert_sdk_roundtrip
 
@@ -156,15 +157,73 @@ def result(vectors, prompt=3):
             "usage": {"promptTokens": prompt, "totalTokens": prompt, "completionTokens": 0}}
 
 
+def oci_bytes(vectors, prompt=3, *, numbers=None):
+    """An embedText answer as OCI lays it out (compact, ``id`` first); ``numbers`` replaces the vectors' text."""
+    text = numbers if numbers is not None else json.dumps(vectors, separators=(",", ":"))
+    rest = json.dumps(result([], prompt), separators=(",", ":"))
+    return rest.replace('"embeddings":[]', f'"embeddings":{text}').encode()
+
+
+def answer(vectors, prompt=3):
+    return read_answer(oci_bytes(vectors, prompt), len(vectors))
+
+
+def assembled_json(batches, answers, **kw):
+    out = assemble(batches, answers, **kw)
+    return json.loads(out.content)
+
+
+OCI_TEXT = "[[0.009473139,-8.4949343E-4,5.4635193E-6],[0.16035691,-0.0010425601,1.0E-10]]"
+
+
+def test_vectors_pass_through_as_oci_wrote_them():
+    [batch] = plan_batches([Prepared("a"), Prepared("b")], serving_mode=MODE, compartment_id=COMPARTMENT,
+                           options=options())
+    read = read_answer(oci_bytes(None, numbers=OCI_TEXT), 2)
+    assert [bytes(v) for v in read.vectors] == [b"[0.009473139,-8.4949343E-4,5.4635193E-6]",
+                                                 b"[0.16035691,-0.0010425601,1.0E-10]"]
+    assert read.dimensions == [3, 3] and (read.prompt_tokens, read.total_tokens) == (3, 3)
+    content = assemble([batch], [read], model="alias").content
+    assert b'"embedding":[0.009473139,-8.4949343E-4,5.4635193E-6]}' in content
+    assert json.loads(content)["data"][1]["embedding"] == [0.16035691, -0.0010425601, 1e-10]
+
+
+@pytest.mark.parametrize("layout", [
+    '{"embeddings":%s,"id":"x","usage":{"promptTokens":3,"totalTokens":3}}',  # another key order
+    '{"id": "x", "embeddings": %s, "usage": {"promptTokens": 3, "totalTokens": 3}}',  # spaces
+    '{"id":"\\"embeddings\\":[[9]]","embeddings":%s,"usage":{"promptTokens":3,"totalTokens":3}}',  # key in a string
+    '{"meta":{"embeddings":[[7,7,7],[7,7,7]]},"embeddings":%s,"usage":{"promptTokens":3,"totalTokens":3}}',  # nested
+    '{"embeddingsByType":{"float":%s},"usage":{"promptTokens":3,"totalTokens":3}}',  # by type only
+])
+def test_any_json_layout_gives_the_same_vectors(layout):
+    read = read_answer((layout % OCI_TEXT).encode(), 2)
+    assert [json.loads(bytes(v)) for v in read.vectors] == json.loads(OCI_TEXT)
+    assert read.dimensions == [3, 3] and read.prompt_tokens == 3
+
+
+@pytest.mark.parametrize("numbers", [
+    '[[1.0,null,2.0],[1.0,2.0,3.0]]', '[[1.0,"2",3.0],[1.0,2.0,3.0]]', '[[1.0,[2.0],3.0],[1.0,2.0,3.0]]',
+    '[[],[1.0]]', '[[1.0,2.0],{"a":1}]', '[[1.0,NaN],[1.0,2.0]]', '[[true,1.0],[1.0,2.0]]',
+    '[[1.0,false],[1.0,2.0]]', '[[1.0,-Infinity],[1.0,2.0]]', '[[[1.0],[2.0]],[[3.0],[4.0]]]',
+    '[[1.0,[2.0]],[3.0]]', '[[1.0],[2.0],[3.0]]',
+])
+@pytest.mark.parametrize("encoding", ["float", "base64"])
+def test_an_answer_that_is_not_vectors_of_numbers_is_a_503(numbers, encoding):
+    with pytest.raises(APIError) as info:
+        read_answer(oci_bytes(None, numbers=numbers), 2, encoding)
+    assert info.value.status == 503 and info.value.code == "upstream_bad_response"
+
+
 def test_assemble_puts_vectors_back_in_request_order_and_sums_usage():
     items = [Prepared("a"), Prepared(PNG, True), Prepared("b")]
     batches = plan_batches(items, serving_mode=MODE, compartment_id=COMPARTMENT, options=options())
-    answers = {(0, 2): result([[0.0, 0.5], [2.0, 2.5]], 4), (1,): result([[1.0, 1.5]], 1000)}
-    body = assemble(batches, [answers[b.indices] for b in batches], model="alias", encoding_format="float")
+    answers = {(0, 2): answer([[0.0, 0.5], [2.0, 2.5]], 4), (1,): answer([[1.0, 1.5]], 1000)}
+    body = assembled_json(batches, [answers[b.indices] for b in batches], model="alias")
+    assert list(body) == ["object", "data", "model", "usage"]
     assert body["object"] == "list" and body["model"] == "alias"
     assert [d["index"] for d in body["data"]] == [0, 1, 2]
-    assert [d["embedding"][0] for d in body["data"]] == [0.0, 1.0, 2.0]
-    assert all(d["object"] == "embedding" for d in body["data"])
+    assert [d["embedding"] for d in body["data"]] == [[0.0, 0.5], [1.0, 1.5], [2.0, 2.5]]
+    assert all(list(d) == ["object", "index", "embedding"] and d["object"] == "embedding" for d in body["data"])
     assert body["usage"] == {"prompt_tokens": 1004, "total_tokens": 1004}
 
 
@@ -176,28 +235,38 @@ def test_base64_is_little_endian_float32_as_the_openai_sdk_decodes():
     assert raw == struct.pack("<4f", *vector) and len(raw) == 4 * len(vector)
 
 
-def test_assemble_base64():
-    [batch] = plan_batches([Prepared("a")], serving_mode=MODE, compartment_id=COMPARTMENT, options=options())
-    body = assemble([batch], [result([[0.25, -1.0]])], model="m", encoding_format="base64")
-    assert body["data"][0]["embedding"] == encode_base64([0.25, -1.0])
+def test_assemble_base64_packs_each_vector_as_float32():
+    [batch] = plan_batches([Prepared("a"), Prepared("b")], serving_mode=MODE, compartment_id=COMPARTMENT,
+                           options=options())
+    read = read_answer(oci_bytes(None, numbers=OCI_TEXT), 2, "base64")
+    body = assembled_json([batch], [read], model="m")
+    assert [d["embedding"] for d in body["data"]] == [encode_base64(v) for v in json.loads(OCI_TEXT)]
+    assert read.dimensions == [3, 3]
+    with pytest.raises(APIError) as info:
+        read_answer(oci_bytes(None, numbers="[[1.0E39,1.0],[1.0,2.0]]"), 2, "base64")
+    assert info.value.code == "upstream_bad_response"
 
 
 def test_wrong_count_or_size_from_upstream_is_an_error_not_a_wrong_answer():
     [batch] = plan_batches([Prepared("a"), Prepared("b")], serving_mode=MODE, compartment_id=COMPARTMENT,
                            options=options())
     with pytest.raises(APIError) as info:
-        assemble([batch], [result([[1.0]])], model="m", encoding_format="float")
+        read_answer(oci_bytes([[1.0]]), 2)
     assert info.value.code == "upstream_bad_response"
+    for vectors, expected in (([[1.0, 2.0], [1.0, 2.0]], 3), ([[1.0, 2.0], [1.0, 2.0, 3.0]], None)):
+        with pytest.raises(APIError) as info:
+            assemble([batch], [answer(vectors)], model="m", expected_dimensions=expected)
+        assert info.value.code == "dimension_mismatch"
     with pytest.raises(APIError) as info:
-        assemble([batch], [result([[1.0, 2.0], [1.0, 2.0]])], model="m", encoding_format="float",
-                 expected_dimensions=3)
-    assert info.value.code == "dimension_mismatch"
+        read_answer(b"<html>busy</html>", 2)
+    assert info.value.status == 503
 
 
 def test_missing_usage_counts_zero():
     [batch] = plan_batches([Prepared("a")], serving_mode=MODE, compartment_id=COMPARTMENT, options=options())
-    body = assemble([batch], [{"embeddings": [[1.0]]}], model="m", encoding_format="float")
-    assert body["usage"] == {"prompt_tokens": 0, "total_tokens": 0}
+    read = read_answer(b'{"embeddings":[[1.0]]}', 1)
+    assert assembled_json([batch], [read], model="m")["usage"] == {
+        "prompt_tokens": 0, "total_tokens": 0}
 
 
 # --- concurrency ---------------------------------------------------------------------------------

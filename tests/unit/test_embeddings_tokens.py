@@ -1,4 +1,4 @@
-"""Token-id decoding from bpe-openai's shipped rank files: offline, lazy, identical to tiktoken."""
+"""Token-id decoding from the shipped rank files (core.token_ranks): offline, lazy, identical to tiktoken."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from core import runtime, token_ranks
 from core.embeddings import tokens
-from core.embeddings.tokens import data_file, get_table, load_table, parse_rank_file
+from core.embeddings.tokens import get_table, load_table, table_from_ranks
 from core.errors import APIError, ConfigError
+from core.token_ranks import parse_ranks, rank_file
 
 CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 
@@ -21,14 +23,14 @@ def seeded_tiktoken(cache_dir: Path, monkeypatch):
     import tiktoken
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    blob = gzip.decompress(data_file("cl100k_base").read_bytes())
+    blob = gzip.decompress(rank_file("cl100k_base").read_bytes())
     (cache_dir / hashlib.sha1(CL100K_URL.encode()).hexdigest()).write_bytes(blob)
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(cache_dir))
     return tiktoken.get_encoding("cl100k_base")
 
 
-def test_data_file_comes_from_the_installed_package_not_the_network():
-    path = data_file("cl100k_base")
+def test_rank_file_comes_from_the_installed_package_not_the_network():
+    path = rank_file("cl100k_base")
     assert path.name == "cl100k_base.tiktoken.gz" and "bpe_openai" in path.parts
     # The very bytes tiktoken expects (its pinned sha256 for cl100k_base).
     digest = hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
@@ -65,18 +67,27 @@ def test_unknown_token_id_is_400_naming_param(bad):
     assert "position 1" in err.message and "cl100k_base" in err.message
 
 
-def test_parse_rank_file_builds_a_dense_table():
+def test_the_image_directory_comes_first(tmp_path, monkeypatch):
+    copy = tmp_path / "cl100k_base.tiktoken.gz"
+    copy.write_bytes(rank_file("cl100k_base").read_bytes())
+    monkeypatch.setattr(token_ranks, "RANKS_DIR", tmp_path)
+    assert rank_file("cl100k_base") == copy
+    assert len(load_table("cl100k_base")) == len(get_table("cl100k_base"))
+
+
+def test_ranks_build_a_dense_table():
     raw = b"\n".join(base64.b64encode(tok) + b" " + str(rank).encode()
                      for rank, tok in [(0, b"a"), (2, b"bc")])
-    table = parse_rank_file(raw, "tiny", {5: b"<|x|>"})
+    table = table_from_ranks(parse_ranks(raw), "tiny", {5: b"<|x|>"})
     assert len(table) == 6
     assert table.decode([0, 2, 5]) == "abc<|x|>"
     with pytest.raises(APIError):
         table.decode([1])  # a hole in the ranks
 
 
-def test_missing_package_is_config_error_naming_the_setting(monkeypatch):
-    monkeypatch.setattr(tokens, "DATA_PACKAGE", "no_such_package_xyz")
+def test_missing_files_are_a_config_error_naming_the_setting(tmp_path, monkeypatch):
+    monkeypatch.setattr(token_ranks, "DATA_PACKAGE", "no_such_package_xyz")
+    monkeypatch.setattr(token_ranks, "RANKS_DIR", tmp_path)
     with pytest.raises(ConfigError) as info:
         load_table("cl100k_base")
     assert "EMBEDDINGS_TOKEN_ENCODING" in str(info.value) and "bpe-openai" in str(info.value)
@@ -98,4 +109,6 @@ def test_unknown_encoding_is_config_error():
 def test_table_is_loaded_once(monkeypatch):
     first = get_table("cl100k_base")
     monkeypatch.setattr(tokens, "load_table", lambda name: pytest.fail("reloaded"))
-    assert get_table("cl100k_base") is first
+    assert get_table("cl100k_base") is first and tokens.is_loaded("cl100k_base")
+    runtime.reset()
+    assert not tokens.is_loaded("cl100k_base")

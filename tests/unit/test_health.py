@@ -119,7 +119,7 @@ def test_federated_credentials_are_not_loaded_by_the_check(clean_config, monkeyp
     def network(*args, **kwargs):
         raise AssertionError("health must not federate")
 
-    monkeypatch.setattr("core.oci.credentials.load_instance_principal", network)
+    monkeypatch.setattr("core.oci.credentials.instance_principal.load_instance_principal", network)
     with respx.mock:
         report = health.check_configuration()
     assert report.ok, report.problems

@@ -130,3 +130,76 @@ def test_a_reconcile_request_names_only_input_buckets_and_a_valid_position():
         with pytest.raises(APIError) as refused:
             parse_request(bad, config)
         assert refused.value.status == 400 and refused.value.param.startswith("gatewayReconcile")
+
+
+async def test_every_call_slot_stays_busy_and_parts_keep_chunk_order(world, gateway_env):
+    """EMBEDDINGS_CONCURRENCY calls of at most 96 chunks are in flight at once (never more); calls finishing out of
+    order still give parts whose chunks run 0..n-1 exactly once."""
+    import asyncio
+
+    emulator, state = world
+    gateway_env.setenv("EMBEDDINGS_CONCURRENCY", "3")
+    reset_settings()
+    settings = runtime.settings()
+    text = "\n\n".join(f"Paragraph {p} " + "has several words in it. " * 5 for p in range(600))
+    etag = state.put("in", "busy.txt", text.encode(), "text/plain")
+    real_embed = core_embedder(MODEL, settings)
+    flight = {"now": 0, "most": 0, "sizes": []}
+
+    async def embed(texts, deadline, request_id):
+        flight["now"] += 1
+        flight["most"] = max(flight["most"], flight["now"])
+        flight["sizes"].append(len(texts))
+        try:
+            await asyncio.sleep(0.05 if len(flight["sizes"]) % 2 else 0.01)  # later calls overtake earlier ones
+            return await real_embed(texts, deadline, request_id)
+        finally:
+            flight["now"] -= 1
+
+    outcome = await Pipeline(IngestConfig.from_settings(settings), settings=settings, embed=embed).handle(
+        ObjectEvent(CREATE, "ns", "in", "busy.txt", etag))
+
+    assert outcome.status == "embedded" and outcome.chunks > 3 * 96
+    assert flight["most"] == 3
+    assert max(flight["sizes"]) == 96 and sum(flight["sizes"]) == outcome.chunks
+    manifest = json.loads(state.get("out", "embeddings/busy.txt/manifest.json").data)
+    assert len(manifest["parts"]) > 1 and manifest["dimensions"] == 1536
+    indices = [json.loads(line)["chunk"] for part in manifest["parts"]
+               for line in state.get("out", part["name"]).data.splitlines()]
+    assert indices == list(range(outcome.chunks))
+
+
+@pytest.mark.parametrize("encoding", ["float", "base64"])
+async def test_lines_carry_the_vectors_oci_answered(world, gateway_env, encoding):
+    """float: each line's embedding is the vector's text as OCI wrote it; base64: its float32 values packed."""
+    from core.embeddings.response import decode_base64
+    from local.emulator.vectors import vector_json
+
+    emulator, state = world
+    gateway_env.setenv("INGEST_EMBEDDING_FORMAT", encoding)
+    reset_settings()
+    text = "The harbour office opens at eight.\n\nRevenue grew twelve percent in the third quarter.\n"
+    etag = state.put("in", "two.txt", text.encode(), "text/plain")
+    outcome = await Pipeline(IngestConfig.from_settings(runtime.settings())).handle(
+        ObjectEvent(CREATE, "ns", "in", "two.txt", etag))
+
+    assert outcome.status == "embedded" and outcome.chunks == 1
+    line = state.get("out", "embeddings/two.txt/part-00000.jsonl").data
+    answered = [r for r in emulator.requests if "embedText" in r.path][0]
+    expected = vector_json(MODEL, answered.json["inputs"][0], 1536)
+    if encoding == "float":
+        assert b'"embedding":' + expected + b',' in line  # the bytes OCI sent, not a re-printing of floats
+    else:
+        values = decode_base64(json.loads(line)["embedding"])
+        assert values == pytest.approx(json.loads(expected), rel=1e-7) and len(values) == 1536
+
+
+def test_a_line_with_a_lone_surrogate_is_still_json():
+    """orjson refuses a lone surrogate (a JSON document may carry one as an escape): the line escapes it."""
+    from core.ingest.chunking import Chunk
+    from core.ingest.output import chunk_line
+
+    event = ObjectEvent(CREATE, "ns", "in", "odd.json", "e1")
+    line = chunk_line(event, Chunk(0, 0, 5, "a \ud800 b", 3), b"[0.5,-8.4949343E-4]", model=MODEL, encoding="float")
+    parsed = json.loads(line)
+    assert parsed["text"] == "a \ud800 b" and parsed["embedding"] == [0.5, -0.00084949343]

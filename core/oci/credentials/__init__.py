@@ -13,24 +13,42 @@ the metadata service or the cluster at start-up, and ``auto`` makes no network c
 Credential values are read from the environment here and nowhere else (``Settings``
 only documents their names), and every failure is a :class:`ConfigError` that names
 the setting without quoting a key or token.
+
+Each provider's module is imported only when it is chosen: a resource principal never loads
+the instance principal's X.509 parsing or the config file's parser.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
-from typing import Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, runtime_checkable
 
-from core.oci.credentials.api_key import KEY, KEY_FILE, USER, ApiKeyCredentials, load_api_key
-from core.oci.credentials.common import Clock, non_empty
-from core.oci.credentials.config_file import CONFIG_FILE, config_file_exists, config_path, load_config_file
-from core.oci.credentials.instance_principal import InstancePrincipalCredentials, load_instance_principal
-from core.oci.credentials.oke_workload import OkeWorkloadIdentityCredentials, load_oke_workload_identity
-from core.oci.credentials.resource_principal import VERSION, ResourcePrincipalCredentials, load_resource_principal
-from core.oci.credentials.session import SessionTokenCredentials
 from core.errors import ConfigError
+from core.oci.credentials.common import Clock, non_empty
 from core.settings import Settings
-from core.oci.signing import SigningKey
+
+if TYPE_CHECKING:
+    from core.oci.signing import SigningKey
+
+# Names this package offers, imported from their module on first use.
+_LAZY = {
+    "ApiKeyCredentials": "api_key", "load_api_key": "api_key",
+    "load_config_file": "config_file",
+    "InstancePrincipalCredentials": "instance_principal", "load_instance_principal": "instance_principal",
+    "OkeWorkloadIdentityCredentials": "oke_workload", "load_oke_workload_identity": "oke_workload",
+    "ResourcePrincipalCredentials": "resource_principal", "load_resource_principal": "resource_principal",
+    "SessionTokenCredentials": "session",
+}
+# The provider each OCI_AUTH mode loads: (module, function).
+_LOADERS = {
+    "resource_principal": ("resource_principal", "load_resource_principal"),
+    "api_key": ("api_key", "load_api_key"),
+    "config_file": ("config_file", "load_config_file"),
+    "instance_principal": ("instance_principal", "load_instance_principal"),
+    "oke_workload_identity": ("oke_workload", "load_oke_workload_identity"),
+}
 
 __all__ = [
     "ApiKeyCredentials",
@@ -54,7 +72,7 @@ class Credentials(Protocol):
     tenancy_id: str | None
     compartment_id: str | None  # resource principal: the token's res_compartment
 
-    def signing_key(self) -> SigningKey:
+    def signing_key(self) -> "SigningKey":
         """The current key; re-reads a session token that expires within two minutes."""
         ...
 
@@ -67,12 +85,28 @@ class Credentials(Protocol):
         ...
 
 
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"{__name__}.{name}")
+
+
 def detect_auth(environ: Mapping[str, str]) -> str:
     """The provider ``OCI_AUTH=auto`` resolves to, or a ConfigError listing what was looked for."""
+    from core.oci.credentials.resource_principal import VERSION
+
     if non_empty(environ, VERSION):
         return "resource_principal"
+    from core.oci.credentials.api_key import KEY, KEY_FILE, USER
+
     if non_empty(environ, USER) or non_empty(environ, KEY) or non_empty(environ, KEY_FILE):
         return "api_key"
+    from core.oci.credentials.config_file import CONFIG_FILE, config_file_exists, config_path
+
     if config_file_exists(environ):
         return "config_file"
     raise ConfigError(
@@ -91,16 +125,10 @@ def load_credentials(
     mode = (settings.oci_auth or "auto").strip()
     if mode == "auto":
         mode = detect_auth(env)
-    if mode == "resource_principal":
-        return load_resource_principal(env, clock=clock)
-    if mode == "api_key":
-        return load_api_key(env)
-    if mode == "config_file":
-        return load_config_file(env, clock=clock)
-    if mode == "instance_principal":
-        return load_instance_principal(env, clock=clock)
-    if mode == "oke_workload_identity":
-        return load_oke_workload_identity(env, clock=clock)
+    if mode in _LOADERS:
+        module, function = _LOADERS[mode]
+        load = getattr(_module(module), function)
+        return load(env) if mode == "api_key" else load(env, clock=clock)
     raise ConfigError(
         f"setting OCI_AUTH={mode!r} is invalid: expected auto, resource_principal, api_key, config_file, "
         "instance_principal or oke_workload_identity"
