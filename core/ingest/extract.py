@@ -303,8 +303,14 @@ def record_text(record: Any, fields: tuple[str, ...]) -> str:
             value = _dig(record, path)
             if value is not None:
                 parts.extend(_strings(value))
-        return "\n".join(p for p in parts if p.strip())
-    return "\n".join(p for p in _strings(record) if p.strip())
+    else:
+        parts = list(_strings(record))
+    return LONE_SURROGATE.sub("\ufffd", "\n".join(p for p in parts if p.strip()))
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A ``\\ud800`` escape with no partner decodes to a code point UTF-8 cannot carry (OCI's request, PostgreSQL and
+the output lines would all refuse it): it becomes U+FFFD, as an undecodable byte does."""
 
 
 def _dig(value: Any, path: str) -> Any:

@@ -237,3 +237,14 @@ def test_an_output_bucket_that_fails_entirely_is_an_error_naming_the_object(inge
     assert f"{NS}/{INPUT}/guide.txt" in answer["error"]["message"]
     log = ingest.proc.log_text()
     assert '"event":"ingest_not_recorded"' in log and '"object":"guide.txt"' in log
+
+
+def test_a_lone_surrogate_escape_in_json_is_embedded_as_a_replacement_character(ingest, store):
+    data = b'{"note": "before \\ud800 after"}\n{"note": "a pair \\ud83d\\ude00 stays"}\n'
+    etag = upload(store, "odd.jsonl", data, "application/x-ndjson")
+
+    answer = ingest(event("createobject", "odd.jsonl", etag))
+
+    assert answer["status"] == "embedded", answer
+    text = texts_of(store, "odd.jsonl")
+    assert "before \ufffd after" in text and "a pair \U0001f600 stays" in text
