@@ -248,3 +248,24 @@ def test_a_lone_surrogate_escape_in_json_is_embedded_as_a_replacement_character(
     assert answer["status"] == "embedded", answer
     text = texts_of(store, "odd.jsonl")
     assert "before \ufffd after" in text and "a pair \U0001f600 stays" in text
+
+
+def test_a_part_failing_while_later_parts_are_in_flight_loses_and_doubles_nothing(ingest_factory, emulator, store):
+    ingest = ingest_factory({"OCI_MAX_RETRIES": "0", "INGEST_PART_MAX_BYTES": str(64 * 1024),
+                             "INGEST_CHUNK_TOKENS": "100", "INGEST_CHUNK_OVERLAP_TOKENS": "0"})
+    paragraphs = [page_text(n) for n in range(120)]  # ~40 chunks of ~17 KB lines: a dozen parts of 64 KiB
+    etag = upload(store, "many.txt", "\n\n".join(paragraphs).encode(), "text/plain")
+    emulator.inject(500, times=1, path_contains="part-00001")
+
+    answer = ingest(event("createobject", "many.txt", etag))
+
+    assert answer["reason"] == "write_failed", answer
+    letter = letter_of(store, "many.txt")
+    assert letter["retryable"] and "part-00001" in letter["message"]
+    assert ingest(event("createobject", "many.txt", etag))["status"] == "embedded"
+    manifest = manifest_of(store, "many.txt")
+    assert len(manifest["parts"]) >= 4
+    text = texts_of(store, "many.txt")
+    assert [text.count(p) for p in paragraphs] == [1] * len(paragraphs)
+    assert chunk_indices(store, "many.txt") == list(range(manifest["chunkCount"]))
+    assert letter_of(store, "many.txt") is None
