@@ -68,20 +68,13 @@ async def _send_response(send: Send, response: Response, method: str) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-def _log_level() -> str:
-    try:
-        return runtime.settings().log_level
-    except ConfigError:
-        return "INFO"  # the bad setting is reported at error level right after
-
-
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """The ASGI application."""
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                logs.configure(_log_level())
+                logs.configure(runtime.log_level())
                 report_at_startup()  # a bad setting is logged here and answered by every request as a 500
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

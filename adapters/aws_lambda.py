@@ -42,7 +42,7 @@ from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from core import logs, runtime
-from core.errors import APIError, ConfigError, invalid_request
+from core.errors import APIError, invalid_request
 from core.exchange import HTTP, INVOKE, Headers, Request, Response
 from handlers.router import dispatch, error_response
 
@@ -53,15 +53,7 @@ DIRECT = "direct"  # a direct invocation whose payload is the request body
 _TEXT_TYPES = ("json", "text/", "event-stream", "xml", "javascript", "x-www-form-urlencoded")
 
 
-def _configure_logging() -> None:
-    try:
-        level = runtime.settings().log_level
-    except ConfigError:
-        level = "INFO"  # every call reports the bad setting in its error response instead
-    logs.configure(level)
-
-
-_configure_logging()
+logs.configure(runtime.log_level())  # a bad setting is reported in every call's error response
 _LOOP = asyncio.new_event_loop()
 """The container's one event loop: the pooled OCI client lives on it between invocations."""
 

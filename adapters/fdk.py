@@ -15,20 +15,11 @@ from typing import Any
 
 from adapters import fdk_debug
 from core import logs, runtime
-from core.errors import ConfigError
 from core.exchange import HTTP, INVOKE, Headers, Request
 from handlers.router import dispatch
 
 
-def _configure_logging() -> None:
-    try:
-        level = runtime.settings().log_level
-    except ConfigError:
-        level = "INFO"  # the bad setting is logged just below and reported by every call's error response
-    logs.configure(level)
-
-
-_configure_logging()
+logs.configure(runtime.log_level())  # a bad setting is logged just below and in every call's error response
 if os.environ.get("FN_LISTENER"):  # started by Fn (or the local runner), not imported by a test or a tool
     from core.health import report_at_startup
 

@@ -51,6 +51,14 @@ def settings() -> Settings:
     return _state.settings
 
 
+def log_level() -> str:
+    """``LOG_LEVEL``, or INFO when a setting is malformed (the problem is then reported at error level)."""
+    try:
+        return settings().log_level
+    except ConfigError:
+        return "INFO"
+
+
 def role() -> str:
     """``GATEWAY_ROLE``, readable even when another setting is malformed (so ``/health`` can say which)."""
     try:

@@ -14,6 +14,14 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar
 T = TypeVar("T")
 
 
+def call_request_id(request_id: str, index: int, count: int) -> str | None:
+    """The id one of a request's ``count`` upstream calls is sent with: the request's own for a single call,
+    ``<id>-007`` for the eighth of several; None without a request id."""
+    if not request_id:
+        return None
+    return request_id if count == 1 else f"{request_id}-{index:03d}"
+
+
 async def run_concurrently(items: Sequence[T], send: Callable[[int, T], Awaitable[Any]], concurrency: int) -> list[Any]:
     """``[await send(i, item) ...]`` in item order, with at most ``concurrency`` in flight."""
     if len(items) == 1:

@@ -7,7 +7,7 @@ from typing import Any
 
 from core import aliases, model_list, runtime
 from core.catalog import EMBEDDING
-from core.embeddings.batching import run_concurrently
+from core.embeddings.batching import call_request_id, run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
 from core.embeddings.response import Answer, assemble, read_answer
@@ -68,10 +68,9 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     upstream_headers: dict[str, str] = {}
 
     async def send(index: int, batch: Batch) -> Answer:
-        call_id = request_id if len(batches) == 1 else (f"{request_id}-{index:03d}" if request_id else None)
         try:
             upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline,
-                                            request_id=call_id or None)
+                                            request_id=call_request_id(request_id, index, len(batches)))
         except UpstreamError as exc:
             raise api_error(exc, model=name, known_model=resolved.known) from None
         request_ids[index] = upstream.request_id

@@ -11,7 +11,7 @@ from typing import Any
 
 from core import aliases, runtime
 from core.catalog import RERANK
-from core.embeddings.batching import run_concurrently
+from core.embeddings.batching import call_request_id, run_concurrently
 from core.oci import deployment
 from core.oci.client import UpstreamError
 from core.oci.failures import api_error
@@ -56,10 +56,9 @@ async def rerank(data: dict[str, Any], *, api_version: int = 2, deadline: float 
     request_ids = [""] * len(calls)
 
     async def send(index: int, call: RerankCall) -> Any:
-        call_id = request_id if len(calls) == 1 else (f"{request_id}-{index:03d}" if request_id else None)
         try:
             upstream = await client.request("POST", url, json_body=call.body, deadline=deadline,
-                                            request_id=call_id or None)
+                                            request_id=call_request_id(request_id, index, len(calls)))
         except UpstreamError as exc:
             raise api_error(exc, model=request.model, known_model=target.known) from None
         request_ids[index] = upstream.request_id
