@@ -305,12 +305,16 @@ def record_text(record: Any, fields: tuple[str, ...]) -> str:
                 parts.extend(_strings(value))
     else:
         parts = list(_strings(record))
-    return LONE_SURROGATE.sub("\ufffd", "\n".join(p for p in parts if p.strip()))
+    return without_lone_surrogates("\n".join(p for p in parts if p.strip()))
 
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-"""A ``\\ud800`` escape with no partner decodes to a code point UTF-8 cannot carry (OCI's request, PostgreSQL and
-the output lines would all refuse it): it becomes U+FFFD, as an undecodable byte does."""
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a JSON ``\\ud800`` escape, a PDF string's broken UTF-16) as U+FFFD, as
+    an undecodable byte is: UTF-8 cannot carry one, so OCI's request, PostgreSQL and the output lines refuse it."""
+    return LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _dig(value: Any, path: str) -> Any:

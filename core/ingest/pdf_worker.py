@@ -59,7 +59,9 @@ def _page_text(reader: Any, number: int) -> dict[str, Any]:
         text = reader.pages[number].extract_text() or ""
     except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - one bad page, not the document
         return {"page": number, "error": _describe(exc)}
-    return {"page": number, "text": text[:MAX_PAGE_CHARS]}
+    from core.ingest.extract import without_lone_surrogates
+
+    return {"page": number, "text": without_lone_surrogates(text[:MAX_PAGE_CHARS])}
 
 
 def main(argv: list[str]) -> int:

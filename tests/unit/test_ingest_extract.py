@@ -186,3 +186,10 @@ def test_a_json_array_keeps_its_good_elements_around_a_deep_one():
         extract(JsonDocument(), ('{"a": ' + nested_json(200_000) + "}").encode(), step=65536)
     with pytest.raises(ExtractionError, match="not valid JSON"):
         extract(JsonDocument(), b'[{"a": "x"} {"b": "y"}]')
+
+
+def test_lone_surrogates_become_replacement_characters_and_pairs_stay():
+    from core.ingest.extract import without_lone_surrogates
+
+    assert without_lone_surrogates("a \ud800 b \udfff") == "a \ufffd b \ufffd"
+    assert without_lone_surrogates("a pair \U0001f600 stays") == "a pair \U0001f600 stays"
