@@ -17,6 +17,7 @@ from pathlib import Path
 
 NAMESPACE = "benchns"
 INPUT, OUTPUT = "bench-in", "bench-out"
+MODEL = "cohere.embed-v4.0"  # Embed v3 was retired by OCI on 2026-10-21
 OBJECT = "large/corpus.txt"
 
 _WORDS = ("the harbour office opens at eight and closes at six while the ferry runs every hour across the bay "
@@ -68,7 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     size = len(data)
     del data
     emulator.latency = args.latency
+    emulator.latency_includes_work = True  # each answer at ``latency`` after its request arrived: the bound's upstream
     emulator.precomputed_embeddings = True
+    from core.catalog import lookup
+    from local.emulator.vectors import precomputed_vector_json
+
+    precomputed_vector_json("", lookup(MODEL).dimensions or 1536)  # the pool is built now, not on the first call
     emulator.requests = _Discard()
     sock = bind_nodelay()
     print(f"ready http://127.0.0.1:{sock.getsockname()[1]} {etag} {size}", flush=True)

@@ -176,11 +176,12 @@ def embedding_vector(model_id: str, text: str, dims: int) -> list[float]:
     return json.loads(vector_json(model_id, text, dims))
 
 
-def _truncate(text: str, mode: str | None, limit: int = 512) -> str:
+def _truncate(text: str, mode: str | None, limit: int = 512) -> tuple[str, int]:
+    """The text OCI embeds and its (whitespace) token count."""
     words = text.split()
     if len(words) <= limit or mode == "NONE":
-        return text
-    return " ".join(words[-limit:] if mode == "START" else words[:limit])
+        return text, len(words)
+    return " ".join(words[-limit:] if mode == "START" else words[:limit]), limit
 
 
 def _embed_items(body: Mapping[str, Any]) -> list[tuple[str, bool]]:
@@ -216,10 +217,11 @@ async def embed_text(host: GenAIHost, request: EmuRequest) -> EmuResponse:
     model, headers = resolve_model(host.models, body["servingMode"])
     validate_for_model("embed", body, model)
     dims = body.get("outputDimensions") or model.dimensions
-    items = [(t if image else _truncate(t, body.get("truncate")), image) for t, image in _embed_items(body)]
+    mode = body.get("truncate")
+    items = [(t, NON_TEXT_PART_TOKENS) if image else _truncate(t, mode) for t, image in _embed_items(body)]
     make = precomputed_vector_json if host.precomputed_embeddings else None
     vectors = [make(text, dims) if make else vector_json(model.model_id, text, dims) for text, _ in items]
-    prompt_tokens = sum(NON_TEXT_PART_TOKENS if image else count_tokens(t) for t, image in items)
+    prompt_tokens = sum(tokens for _, tokens in items)
     rest: dict[str, Any] = {}
     if body.get("embeddingTypes"):
         rest["embeddingsByType"] = _by_type([json.loads(v) for v in vectors], body["embeddingTypes"])

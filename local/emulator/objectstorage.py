@@ -24,6 +24,7 @@ Tests call :func:`install_objectstorage` and seed data with :meth:`ObjectStorage
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -129,13 +130,13 @@ class ObjectStorageState:
     # --- internals ---------------------------------------------------------------------------
     @staticmethod
     def _write(objects: dict[str, StoredObject], name: str, data: bytes, content_type: str,
-               metadata: dict[str, str]) -> str:
+               metadata: dict[str, str], md5: str | None = None) -> str:
         previous = objects.get(name)
         now = _now()
         etag = str(uuid.uuid4())  # OCI ETags are UUID-like, not content hashes, and change on every write
         objects[name] = StoredObject(
             data=bytes(data), etag=etag, content_type=content_type or "application/octet-stream",
-            md5=base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode(),
+            md5=md5 or content_md5(data),
             created=previous.created if previous else now, modified=now, last_modified_http=_http_date(),
             metadata=dict(metadata),
         )
@@ -199,6 +200,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 class BodyBroken(Exception):
     """Raised mid-body so the server drops the connection (an injected network failure)."""
+
+
+def content_md5(data: bytes) -> str:
+    """The object's ``Content-MD5`` (base64 of the MD5 digest), as OCI reports it."""
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
 
 
 async def _slices(data: bytes, start: int, end: int, break_after: int | None = None) -> AsyncIterator[bytes]:
@@ -271,6 +277,9 @@ def install_objectstorage(emulator: Any, namespace: str = DEFAULT_NAMESPACE,
         if if_none_match is not None and if_none_match.strip() != "*":
             raise OciError(400, "InvalidParameter", "The only supported value of If-None-Match is '*'.")
         metadata = {k[len("opc-meta-"):]: v for k, v in request.headers.items() if k.startswith("opc-meta-")}
+        body = request.body
+        # A large body is hashed in a thread (hashlib lets go of the GIL): other calls' answers are not held up.
+        md5 = await asyncio.to_thread(content_md5, body) if len(body) > 1 << 20 else content_md5(body)
         with store._lock:
             objects = store._bucket(namespace, bucket)
             current = objects.get(name)
@@ -282,8 +291,8 @@ def install_objectstorage(emulator: Any, namespace: str = DEFAULT_NAMESPACE,
                                                      f"ETag of object '{name}'.")
             if if_none_match is not None and current is not None:
                 raise OciError(412, "IfNoneMatchFailed", f"The object '{name}' already exists.")
-            etag = store._write(objects, name, request.body,
-                                request.headers.get("content-type", "application/octet-stream"), metadata)
+            etag = store._write(objects, name, body, request.headers.get("content-type", "application/octet-stream"),
+                                metadata, md5)
             stored = objects[name]
         return EmuResponse(200, b"", {"etag": etag, "content-md5": stored.md5,
                                       "last-modified": stored.last_modified_http})

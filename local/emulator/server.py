@@ -139,6 +139,9 @@ class Emulator:
         self.clock = clock
         self.stream = StreamSettings()
         self.precomputed_embeddings = False
+        self.latency_includes_work = False
+        """True: ``latency`` runs from the request's arrival, the emulator's own work included (an upstream that
+        answers in exactly ``latency``, as the ingestion bench's bound assumes); False: it is added before the work."""
         from .objectstorage import install_objectstorage  # here, not at module level: it imports this module
         from .responses import install_responses
         from .vault import install_vault
@@ -244,6 +247,7 @@ class Emulator:
         self.faults.reset()
         self.stream.reset()
         self.precomputed_embeddings = False
+        self.latency_includes_work = False
         self.requests.clear()
 
     # --- request handling --------------------------------------------------------------------
@@ -273,6 +277,7 @@ class Emulator:
 
     async def handle(self, request: EmuRequest) -> EmuResponse:
         """Run one request through the pipeline (see the module docstring)."""
+        arrived = time.monotonic()
         if request.path.startswith(PREFIX + "/") or request.path == PREFIX:
             control = CONTROL_ROUTES.get((request.method, request.path))
             if control is None:
@@ -314,9 +319,11 @@ class Emulator:
 
         request.on_stream = on_stream
 
-        if self.latency > 0:
+        if self.latency > 0 and not self.latency_includes_work:
             await asyncio.sleep(self.latency)
         response = await self._respond(request, found, path_known, verification, record, headers)
+        if self.latency > 0 and self.latency_includes_work:
+            await asyncio.sleep(max(0.0, arrived + self.latency - time.monotonic()))
         for key, value in headers.items():
             response.headers.setdefault(key, value)
         record.status = response.status
