@@ -361,8 +361,14 @@ class Settings:
         "Ingest: tokens of trailing sentences repeated at the start of the next chunk (0 for none).",
     )
     ingest_part_max_bytes: int = _setting(
-        "INGEST_PART_MAX_BYTES", 16 * 1024 * 1024,
+        "INGEST_PART_MAX_BYTES", 8 * 1024 * 1024,
         "Ingest: a `part-NNNNN.jsonl` output object is closed once it reaches this size.",
+    )
+    ingest_cut_process_min_bytes: int = _setting(
+        "INGEST_CUT_PROCESS_MIN_BYTES", 8 * 1024 * 1024,
+        "Ingest: a streamed (non-PDF) object at least this large is extracted and chunked in a child process, "
+        "a CPU core of its own beside the embedding calls (about 0.8 s to start); smaller ones in a thread. "
+        "`-1`: never.",
     )
     ingest_embedding_format: str = _setting(
         "INGEST_EMBEDDING_FORMAT", "float",

@@ -42,6 +42,11 @@ async def run_concurrently(items: Sequence[T], send: Callable[[int, T], Awaitabl
     return results
 
 
+async def together(*calls: Awaitable[Any]) -> list[Any]:
+    """The results of ``calls``, awaited at once, in order; the first failure is raised, the rest cancelled."""
+    return await run_concurrently(calls, lambda _index, call: call, len(calls))
+
+
 def _first(group: BaseExceptionGroup) -> BaseException:
     """The first real failure (TaskGroup wraps them; callers want the upstream's own error)."""
     for exc in group.exceptions:

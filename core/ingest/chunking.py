@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from core.ingest.tokenizer import Counter
 
 _PARAGRAPH_END = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-_SENTENCE_END = re.compile(r"(?<=[.!?;。！？])[ \t]+|\n+[ \t]*")
+_SENTENCE_END = re.compile(r"[.!?;。！？][ \t]+|\n+[ \t]*")  # only match ends are used
 _SOFT_BREAK = re.compile(r"[.!?;。！？]\s+|\n|\s")
 
 

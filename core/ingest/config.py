@@ -53,6 +53,8 @@ class IngestConfig:
     time_reserve: float
     pdf_page_seconds: float = 60.0
     max_invocations: int = 24
+    cut_process_min_bytes: int = -1
+    """A streamed object at least this large is cut in a child process; -1: never."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "IngestConfig":
@@ -87,6 +89,7 @@ class IngestConfig:
             time_reserve=max(0.0, settings.ingest_time_reserve_seconds),
             pdf_page_seconds=max(0.05, settings.ingest_pdf_page_seconds),
             max_invocations=max(1, settings.ingest_max_invocations),
+            cut_process_min_bytes=max(-1, settings.ingest_cut_process_min_bytes),
         )
 
     # --- names --------------------------------------------------------------------------------

@@ -683,6 +683,16 @@ def _nonzero(**counts: int) -> dict[str, int]:
     return {name: value for name, value in counts.items() if value}
 
 
+def guarded(kind: str, call: Callable[..., list[str]], *args: Any) -> list[str]:
+    """An extractor call; an unexpected failure of the reader becomes an :class:`ExtractionError` naming it."""
+    try:
+        return call(*args)
+    except ExtractionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a hostile document must end in a dead letter, not a 500
+        raise ExtractionError(f"the {kind} reader failed ({type(exc).__name__}: {str(exc)[:160]})") from None
+
+
 def make_extractor(kind: str, *, json_fields: tuple[str, ...] = ()) -> Any:
     """The extractor for a streamed kind (every kind but PDF, which :mod:`core.ingest.pdf` reads)."""
     factories: dict[str, Callable[[], Any]] = {

@@ -33,17 +33,19 @@ import calendar
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from core import logs, runtime
 from core.errors import SERVER, APIError
+from core.embeddings.batching import together
 from core.embeddings.plan import MAX_BATCH
 from core.ingest import detect as kinds
 from core.ingest import output as out
 from core.ingest.config import IngestConfig
 from core.ingest.continuation import CONTINUABLE, Continuation
+from core.ingest.cutting import ProcessCutter
 from core.ingest.events import ObjectEvent
-from core.ingest.extract import ExtractionError, make_extractor
+from core.ingest.extract import ExtractionError
 from core.ingest.outputs import OutputFailed, Outputs
 from core.ingest.run import Embedder, ObjectRun, OutOfTime, RunTools, Superseded
 from core.ingest.sink import Sink, sink_trouble, vector_store_configured
@@ -100,6 +102,14 @@ def core_embedder(model: str, settings: Settings) -> Embedder:
         return list(result.vectors), result.model_id  # each vector's JSON text, as OCI wrote it
 
     return embed
+
+
+async def _failure_kept(call: Awaitable[Any]) -> Any:
+    """``call``'s result, or the APIError it raised (for the caller to raise only if it needs the result)."""
+    try:
+        return await call
+    except APIError as exc:
+        return exc
 
 
 def not_recorded(event: ObjectEvent, failure: str) -> APIError:
@@ -208,12 +218,16 @@ class Pipeline:
 
     # --- create / update ------------------------------------------------------------------------
     async def _upsert(self, event: ObjectEvent, deadline: float | None, request_id: str) -> Outcome:
-        previous = await self.outputs.manifest(event, deadline)
-        done = await self._already_done(event, previous, deadline)
+        # One round trip for the three reads the decision needs (the object's HEAD counts only when it is not done).
+        previous, letter, head = await together(
+            self.outputs.manifest(event, deadline), self.outputs.letter(event, deadline),
+            _failure_kept(self.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
+                                          deadline=deadline)))
+        done = self._already_done(event, previous, letter)
         if done is not None:
             return await self._synced(event, previous, done, deadline) if done.reason == "already embedded" else done
-        head = await self.store.head(event.namespace, event.bucket, event.name, if_match=event.etag,
-                                     deadline=deadline)
+        if isinstance(head, APIError):
+            raise head
         gone = _not_current(event, head.status)
         if gone is not None:
             return gone
@@ -224,16 +238,22 @@ class Pipeline:
             return await self._fail(event, out.TOO_LARGE, f"{head.size} bytes is over INGEST_MAX_OBJECT_BYTES "
                                     f"({self.config.max_object_bytes})", stage="read", deadline=deadline,
                                     status=SKIPPED, clear_outputs=previous is not None)
-        stream = await self.store.open(event.namespace, event.bucket, event.name, if_match=event.etag,
-                                       deadline=deadline)
-        gone = _not_current(event, stream.info.status)
-        if gone is not None:
-            return gone
+        # A large object's cutter process starts loading now, while the object is being opened.
+        child = await ProcessCutter.spawn() if 0 <= self.config.cut_process_min_bytes <= (head.size or 0) else None
         try:
-            return await self._process(event, stream.chunks(), head, self._resumable(event, previous),
-                                       previous is not None, deadline, request_id)
+            stream = await self.store.open(event.namespace, event.bucket, event.name, if_match=event.etag,
+                                           deadline=deadline)
+            gone = _not_current(event, stream.info.status)
+            if gone is not None:
+                return gone
+            try:
+                return await self._process(event, stream.chunks(), head, self._resumable(event, previous),
+                                           previous is not None, deadline, request_id, child)
+            finally:
+                await stream.aclose()
         finally:
-            await stream.aclose()
+            if child is not None:
+                await child.close()  # unused (a PDF, a skipped object) or already ended
 
     async def _store_ready(self, event: ObjectEvent, deadline: float | None) -> Outcome | None:
         """Before embedding: a store holding another model's vectors refuses the object (a dead letter names the
@@ -270,8 +290,8 @@ class Pipeline:
         await self.outputs.remove_letter(event, deadline)
         return Outcome(SYNCED, event, f"vector store {outcome}", chunks=done.chunks, parts=done.parts)
 
-    async def _already_done(self, event: ObjectEvent, previous: dict[str, Any] | None,
-                            deadline: float | None) -> Outcome | None:
+    def _already_done(self, event: ObjectEvent, previous: dict[str, Any] | None,
+                      letter: dict[str, Any] | None) -> Outcome | None:
         """UNCHANGED when this version is complete or was recorded as permanently unprocessable; IN_PROGRESS
         when a continuation owns this version's partial run right now (only that continuation goes on)."""
         same = previous is not None and _source_etag(previous) == event.etag
@@ -281,7 +301,6 @@ class Pipeline:
         if same and not event.continuation and _leased(previous, self.clock()):
             return Outcome(IN_PROGRESS, event, "a continuation is finishing this version",
                            chunks=int(previous.get("chunkCount") or 0))
-        letter = await self.outputs.letter(event, deadline)
         if letter and _source_etag(letter) == event.etag and _permanent(letter):
             return Outcome(UNCHANGED, event, f"already recorded as {letter.get('reason')}")
         return None
@@ -297,7 +316,7 @@ class Pipeline:
 
     async def _process(self, event: ObjectEvent, body: AsyncIterator[bytes], head: Any,
                        progress: out.Progress | None, had_outputs: bool, deadline: float | None,
-                       request_id: str) -> Outcome:
+                       request_id: str, child: ProcessCutter | None = None) -> Outcome:
         cfg = self.config
         first = await _read_head(body, kinds.SNIFF_BYTES)
         detection = kinds.detect(event.name, head.content_type, first)
@@ -309,7 +328,7 @@ class Pipeline:
                                     f"{head.size} bytes is over INGEST_MAX_WHOLE_OBJECT_BYTES "
                                     f"({cfg.max_whole_object_bytes})", stage="detect", deadline=deadline,
                                     status=SKIPPED, clear_outputs=had_outputs)
-        tools = RunTools(cfg, self.store, self.outputs, self.embed, self.counter, self.clock, MAX_BATCH,
+        tools = RunTools(cfg, self.store, self.outputs, self.embed, lambda: self.counter, self.clock, MAX_BATCH,
                          self.slots, self.sink)
         run = ObjectRun(tools, event, progress or out.Progress(kind=detection.kind), deadline, request_id,
                         head.headers)
@@ -317,7 +336,7 @@ class Pipeline:
             if detection.kind == kinds.PDF:
                 await run.consume_pdf(first, body)
             else:
-                await run.consume(first, body, make_extractor(detection.kind, json_fields=cfg.json_fields))
+                await run.consume(first, body, child)
         except Exception as exc:  # noqa: BLE001 - each kind of stop is recorded by _stopped
             await run.cancel()
             return await self._stopped(run, exc, had_outputs)

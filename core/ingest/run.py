@@ -17,13 +17,15 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable
 
+from core.embeddings.batching import together
+from core.errors import APIError
 from core.ingest import output as out
 from core.ingest import pdf
 from core.ingest.chunking import Chunk, Chunker
 from core.ingest.config import IngestConfig
+from core.ingest.cutting import CutJob, ProcessCutter, ThreadCutter
 from core.ingest.events import ObjectEvent
 from core.ingest.extract import ExtractionError
-from core.errors import APIError
 from core.ingest.outputs import Outputs
 from core.ingest.sink import Sink, sink_trouble
 from core.ingest.tokenizer import Counter
@@ -31,9 +33,16 @@ from core.oci.objectstorage import ObjectStorage
 
 Embedder = Callable[[list[str], float | None, str], Awaitable[tuple[list[out.Vector], str]]]
 MAX_STALLS = 2
-PART_WRITES = 2
-"""Parts written at once (each a HEAD and a PUT); memory holds that many besides the part being filled."""
 """Invocations in a row that may run out of time on one PDF page before that page is skipped."""
+PART_WRITES = 3
+"""Parts written at once (each a HEAD and a PUT); memory holds that many besides the part being filled."""
+CUT_AHEAD = 8
+"""Windows cut while every call slot is busy: the next call goes out the moment a slot frees."""
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 class OutOfTime(Exception):
@@ -52,23 +61,14 @@ class RunTools:
     store: ObjectStorage
     outputs: Outputs
     embed: Embedder
-    counter: Counter
+    counter: Callable[[], Counter]
+    """The token counter, built on first use (a child process cutting the object builds its own)."""
     clock: Callable[[], float]
     batch: int
     """Chunks per embedding call."""
     slots: int
     """Embedding calls in flight at once."""
     sink: Sink
-
-
-def _guarded(kind: str, call: Callable[..., list[str]], *args: Any) -> list[str]:
-    """An extractor call; an unexpected failure of the reader becomes an :class:`ExtractionError` naming it."""
-    try:
-        return call(*args)
-    except ExtractionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a hostile document must end in a dead letter, not a 500
-        raise ExtractionError(f"the {kind} reader failed ({type(exc).__name__}: {str(exc)[:160]})") from None
 
 
 class ObjectRun:
@@ -87,8 +87,12 @@ class ObjectRun:
         self.skip_below = progress.chunks  # chunks an earlier invocation already wrote
         self.part = out.PartBuffer(self.cfg.part_max_bytes, first_chunk=progress.chunks)
         self.pending: list[Chunk] = []
+        self.ready: deque[list[Chunk]] = deque()  # windows cut, waiting for a free call slot
         self.inflight: deque[tuple[list[Chunk], asyncio.Task[tuple[list[out.Vector], str]]]] = deque()
+        self.calling = 0  # calls sent and not yet answered (a slot frees when the answer arrives)
+        self.call_failed = False
         self.writing: deque[tuple[out.PartInfo, asyncio.Task[str | None]]] = deque()  # parts on their way, in order
+        self.next_check: asyncio.Task[bool] | None = None  # the version check for the next part, started early
         self.windows = 0
         self.produced = 0  # chunks this invocation cut (written before or not)
         self.marks: list[out.PageMark] = []  # PDF restart points reached by this invocation, in order
@@ -109,17 +113,16 @@ class ObjectRun:
         return self.deadline - self.cfg.time_reserve / (4 if self.saving else 2)
 
     # --- reading --------------------------------------------------------------------------------
-    async def consume(self, first: bytes, body: AsyncIterator[bytes], extractor: Any) -> None:
-        """A streamed format: bytes in as they arrive, chunks out as paragraphs complete."""
-        chunker = Chunker(self.tools.counter, self.cfg.chunk_tokens, self.cfg.overlap_tokens)
-        kind = self.progress.kind
-        if first:
-            await self._take(chunker, _guarded(kind, extractor.feed, first))
-        async for data in body:
-            await self._take(chunker, _guarded(kind, extractor.feed, data))
-        await self._take(chunker, _guarded(kind, extractor.finish))
-        await self._chunks(chunker.finish())
-        self.progress.notes.update(extractor.notes())
+    async def consume(self, first: bytes, body: AsyncIterator[bytes], child: ProcessCutter | None = None) -> None:
+        """A streamed format: bytes in as they arrive, chunks out as paragraphs complete; in ``child`` (a process
+        spawned for a large object, a CPU core of its own) when given, else in a thread."""
+        cfg = self.cfg
+        job = CutJob(self.progress.kind, cfg.json_fields, cfg.chunk_tokens, cfg.overlap_tokens)
+        if child is not None:
+            notes = await child.run(job, first, body, self._chunks)
+        else:
+            notes = await ThreadCutter(job, self.tools.counter()).run(first, body, self._chunks)
+        self.progress.notes.update(notes)
         await self._drain()
 
     async def consume_pdf(self, first: bytes, body: AsyncIterator[bytes]) -> None:
@@ -136,7 +139,7 @@ class ObjectRun:
                     self.progress.note_skipped_page(page.number)
                 text = page.text.strip()
                 text = text + "\n\n" if text else ""
-                chunker = Chunker(self.tools.counter, self.cfg.chunk_tokens, self.cfg.overlap_tokens,
+                chunker = Chunker(self.tools.counter(), self.cfg.chunk_tokens, self.cfg.overlap_tokens,
                                   first_index=index, first_offset=offset)
                 await self._chunks(chunker.feed(text) + chunker.finish())
                 index, offset = chunker.next_index, offset + len(text)
@@ -152,10 +155,6 @@ class ObjectRun:
             raise ExtractionError(f"the PDF has no extractable text ({index} chunks from {self.marks[-1].page} pages, "
                                   f"{skipped} unreadable; scanned images need OCR)")
 
-    async def _take(self, chunker: Chunker, texts: list[str]) -> None:
-        for text in texts:
-            await self._chunks(chunker.feed(text))
-
     async def _chunks(self, chunks: list[Chunk]) -> None:
         for chunk in chunks:
             self.produced += 1
@@ -166,31 +165,66 @@ class ObjectRun:
                 await self._send(self.pending)
 
     async def _drain(self, *, force: bool = False) -> None:
+        """Every cut chunk embedded and in the part being filled (parts on their way are awaited when the run
+        completes or saves its progress: the last part goes out beside them)."""
         if self.pending:
             await self._send(self.pending, force=force)
+        await self._wait_ready(0)
         while self.inflight:
             await self._write_oldest()
-        await self._parts_written()
 
     async def _send(self, window: list[Chunk], *, force: bool = False) -> None:
-        """One embedding call for ``window``; with every slot busy, the oldest call's vectors are written first.
-        Near the deadline (unless ``force``) the calls in flight are written and :class:`OutOfTime` is raised."""
-        while len(self.inflight) >= self.tools.slots:
-            await self._write_oldest()
+        """``window`` goes out as one embedding call as soon as a slot is free; the calls already answered are
+        written meanwhile (in order). Near the deadline (unless ``force``) the calls in flight are written and
+        :class:`OutOfTime` is raised."""
         if self.near_deadline() and not force:
+            self.ready.clear()  # never sent: a resumed run cuts them again
             while self.inflight:  # already paid for: keep them
                 await self._write_oldest()
             raise OutOfTime()
         self.pending = []
-        self.windows += 1
-        call_id = f"{self.request_id}-w{self.windows:04d}" if self.request_id else ""
-        task = asyncio.create_task(self.tools.embed([c.text for c in window], self._embed_deadline(), call_id))
-        self.inflight.append((window, task))
+        self.ready.append(window)
+        self._dispatch()
+        while self.inflight and self.inflight[0][1].done():
+            await self._write_oldest()
+        await self._wait_ready(CUT_AHEAD)
+
+    async def _wait_ready(self, ahead: int) -> None:
+        """Write answered calls until at most ``ahead`` windows wait for a slot."""
+        while len(self.ready) > ahead:
+            if not self.inflight:  # nothing in flight frees a slot: the deadline stopped the calls
+                self.ready.clear()
+                raise OutOfTime()
+            await self._write_oldest()
+
+    def _dispatch(self) -> None:
+        """Start calls for the waiting windows while slots are free (also run as each call is answered)."""
+        while self.ready and self.calling < self.tools.slots and not self.call_failed:
+            if self.near_deadline() and not self.saving:
+                return
+            window = self.ready.popleft()
+            self.windows += 1
+            self.calling += 1
+            call_id = f"{self.request_id}-w{self.windows:04d}" if self.request_id else ""
+            task = asyncio.create_task(self.tools.embed([c.text for c in window], self._embed_deadline(), call_id))
+            task.add_done_callback(self._answered)
+            self.inflight.append((window, task))
+
+    def _answered(self, task: asyncio.Task[Any]) -> None:
+        self.calling -= 1
+        if task.cancelled() or task.exception() is not None:
+            self.call_failed = True  # raised when that call's turn to be written comes; no more calls meanwhile
+        else:
+            self._dispatch()
 
     async def cancel(self) -> None:
         """Stop the calls in flight; a part on its way is finished (its chunks then count as written)."""
         calls = [task for _, task in self.inflight]
         self.inflight.clear()
+        self.ready.clear()
+        if self.next_check is not None:
+            self.next_check.cancel()
+            self.next_check = None  # a part written after this (the progress being saved) checks afresh
         for task in calls:
             task.cancel()
             try:
@@ -220,7 +254,7 @@ class ObjectRun:
             if self.part.full:
                 while len(self.writing) >= PART_WRITES:
                     await self._part_recorded()
-                self._start_part()
+                self._start_part(check_next=True)
 
     async def _store(self, window: list[Chunk], vectors: list[out.Vector], model_id: str) -> None:
         """The window's rows into the vector store (if any); a failing database does not stop the run."""
@@ -234,12 +268,18 @@ class ObjectRun:
                 raise
             self.sink_error = sink_trouble(self.event, "adding chunks", exc)
 
-    def _start_part(self) -> None:
-        """The filled lines go out as the next part number, in the background."""
+    def _start_part(self, *, check_next: bool = False) -> None:
+        """The filled lines go out as the next part number, in the background. ``check_next``: the version check
+        for the part after it starts now, so that part's PUT need not wait a round trip for it when it is full."""
         body, first, count = self.part.take()
         number = len(self.progress.parts) + len(self.writing)
         info = out.PartInfo(self.cfg.part_name(self.event, number), first, count, len(body))
-        self.writing.append((info, asyncio.create_task(self._put_part(number, body))))
+        check, self.next_check = self.next_check, None
+        if check is None:
+            check = self._check()
+        if check_next:
+            self.next_check = self._check()
+        self.writing.append((info, asyncio.create_task(self._put_part(number, body, check))))
 
     async def _part_recorded(self) -> None:
         """The oldest part write finished and recorded in the progress (its failure is raised here)."""
@@ -268,14 +308,21 @@ class ObjectRun:
     async def _write_part(self) -> None:
         """The part being filled, written now (after those on their way)."""
         if self.part.lines:
+            while len(self.writing) >= PART_WRITES:
+                await self._part_recorded()
             self._start_part()
         await self._parts_written()
 
-    async def _put_part(self, number: int, body: bytes) -> str | None:
-        if not await self._still_current():  # never overwrite a newer version's parts with this one's
+    async def _put_part(self, number: int, body: bytes, check: asyncio.Task[bool]) -> str | None:
+        if not await check:  # never overwrite a newer version's parts with this one's
             raise Superseded()
         written = await self.tools.outputs.write_part(self.event, number, body, self.deadline)
         return written.etag
+
+    def _check(self) -> asyncio.Task[bool]:
+        task = asyncio.create_task(self._still_current())
+        task.add_done_callback(_retrieved)  # a part write cancelled before it awaited its check does not log it
+        return task
 
     async def _still_current(self) -> bool:
         """Whether the event's version is still the object's (a conditional HEAD)."""
@@ -295,17 +342,19 @@ class ObjectRun:
         """Write the last part and the ``complete`` manifest, then remove what an older version left; False
         (nothing written) when the object changed meanwhile."""
         event, cfg = self.event, self.cfg
-        await self._write_part()
-        if not await self._still_current():
+        current, _ = await together(self._still_current(), self._write_part())  # both before the manifest
+        if not current:
             return False
         outputs = self.tools.outputs
         self.progress.resume = None
         manifest = self.manifest(out.COMPLETE, head)
         await self._commit_store(head, manifest)
-        await outputs.write_manifest(event, manifest, self.deadline)
         keep = [p.name for p in self.progress.parts] + [cfg.manifest_name(event)]
-        await outputs.remove(event, self.deadline, keep=keep, manifest_first=False)
-        await outputs.remove_letter(event, self.deadline)
+        # The clean-up goes with the manifest: an older version's extra parts and the dead letter are stale either way
+        # (a failed manifest write leaves a dead letter of its own).
+        await together(outputs.write_manifest(event, manifest, self.deadline),
+                       outputs.remove(event, self.deadline, keep=keep, manifest_first=False),
+                       outputs.remove_letter(event, self.deadline))
         return True
 
     async def _commit_store(self, head: Any, manifest: dict[str, Any]) -> None:

@@ -167,7 +167,7 @@ def test_a_text_needing_several_invocations_is_finished_without_a_missing_or_dou
                                      "INGEST_EMBEDDING_FORMAT": "base64", **SHORT_VECTORS})
     paragraphs = [f"Paragraph {n} tells the story of ship {n} and its harbour." for n in range(1200)]
     etag = upload(store, "long.txt", "\n\n".join(paragraphs).encode(), "text/plain")
-    emulator.emulator.latency = 0.1  # every call to OCI takes a while: ~20 parts and 5 windows need over 2 s
+    emulator.emulator.latency = 0.2  # every call to OCI takes a while: ~20 parts and 5 windows need over 2 s
 
     first = ingest(event("createobject", "long.txt", etag), deadline_s=5.0)
 

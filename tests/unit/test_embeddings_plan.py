@@ -305,6 +305,36 @@ async def test_one_failing_call_fails_the_request_and_cancels_the_rest():
     assert sorted(cancelled) == [0, 2, 3]
 
 
+async def test_together_awaits_at_once_keeps_order_and_cancels_the_rest_on_a_failure():
+    from core.embeddings.batching import together
+
+    started = []
+
+    async def value(name, seconds):
+        started.append(name)
+        await asyncio.sleep(seconds)
+        return name
+
+    assert await together(value("slow", 0.05), value("fast", 0)) == ["slow", "fast"]
+    assert started == ["slow", "fast"]  # both began before either finished
+
+    cancelled = []
+
+    async def waits():
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    async def fails():
+        raise LookupError("no such object")
+
+    with pytest.raises(LookupError, match="no such object"):
+        await together(waits(), fails())
+    assert cancelled == [True]
+
+
 def test_unknown_model_passes_dimensions_and_images_through_for_oci_to_judge():
     from core.catalog import lookup
 

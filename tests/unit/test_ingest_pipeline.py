@@ -203,3 +203,36 @@ def test_a_line_with_a_lone_surrogate_is_still_json():
     line = chunk_line(event, Chunk(0, 0, 5, "a \ud800 b", 3), b"[0.5,-8.4949343E-4]", model=MODEL, encoding="float")
     parsed = json.loads(line)
     assert parsed["text"] == "a \ud800 b" and parsed["embedding"] == [0.5, -0.00084949343]
+
+
+async def test_an_object_cut_in_a_child_process_gives_the_lines_a_thread_gives(world, gateway_env, monkeypatch):
+    """INGEST_CUT_PROCESS_MIN_BYTES: the same object cut in the child process and in a thread ends in the same
+    lines (chunk numbers, offsets, texts, token counts, vectors), with the real tokenizer in both."""
+    from core.ingest.cutting import ProcessCutter
+
+    emulator, state = world
+    children = []
+    spawn = ProcessCutter.spawn.__func__
+
+    async def counted(cls):
+        children.append(await spawn(cls))
+        return children[-1]
+
+    monkeypatch.setattr(ProcessCutter, "spawn", classmethod(counted))
+    text = "\n\n".join(f"Paragraph {p} " + "has several words in it. " * (p % 7 + 1) for p in range(400))
+    lines = {}
+    for threshold in ("0", "-1"):
+        gateway_env.setenv("INGEST_CUT_PROCESS_MIN_BYTES", threshold)
+        reset_settings()
+        settings = runtime.settings()
+        name = f"cut{threshold}.txt"
+        etag = state.put("in", name, text.encode(), "text/plain")
+        outcome = await Pipeline(IngestConfig.from_settings(settings), settings=settings).handle(
+            ObjectEvent(CREATE, "ns", "in", name, etag))
+        assert outcome.status == "embedded", outcome
+        manifest = json.loads(state.get("out", f"embeddings/{name}/manifest.json").data)
+        lines[threshold] = [{k: v for k, v in json.loads(line).items() if k not in ("object", "eTag")}
+                            for part in manifest["parts"] for line in state.get("out", part["name"]).data.splitlines()]
+    assert len(children) == 1 and children[0].process.returncode == 0  # "0" was cut in a child that finished
+    assert len(lines["0"]) > 20
+    assert lines["0"] == lines["-1"]
