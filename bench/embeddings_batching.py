@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     creds = make_api_key_env()
     with EmulatorProcess(creds.key_id, creds.public_key) as url:
-        httpx.post(f"{url}/_emulator/latency", json={"seconds": args.latency}, timeout=10).raise_for_status()
+        # Each answer at the latency after its request arrived: the bound's upstream, the emulator's own work included.
+        httpx.post(f"{url}/_emulator/latency", json={"seconds": args.latency, "includesWork": True},
+                   timeout=10).raise_for_status()
         httpx.post(f"{url}/_emulator/embeddings", json={"precomputed": True}, timeout=10).raise_for_status()
         configure(url, creds.env, args.concurrency)
         texts = [f"benchmark document {i}" for i in range(args.inputs)]

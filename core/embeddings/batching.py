@@ -9,6 +9,7 @@ the whole request with that call's error, and the calls still running are cancel
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -22,16 +23,28 @@ def call_request_id(request_id: str, index: int, count: int) -> str | None:
     return request_id if count == 1 else f"{request_id}-{index:03d}"
 
 
-async def run_concurrently(items: Sequence[T], send: Callable[[int, T], Awaitable[Any]], concurrency: int) -> list[Any]:
-    """``[await send(i, item) ...]`` in item order, with at most ``concurrency`` in flight."""
+async def run_concurrently(items: Sequence[T], send: Callable[[int, T], Awaitable[Any]], concurrency: int,
+                           then: Callable[[int, Any], Any] | None = None) -> list[Any]:
+    """``[then(i, await send(i, item)) ...]`` in item order, with at most ``concurrency`` sends in flight.
+
+    ``then`` (CPU work on an answer) runs after the send's slot is free and the call waiting for it has gone out,
+    so the next upstream call overlaps that work instead of waiting for it."""
     if len(items) == 1:
-        return [await send(0, items[0])]
+        answer = await send(0, items[0])
+        answer = then(0, answer) if then is not None else answer
+        return [await answer if inspect.isawaitable(answer) else answer]
     results: list[Any] = [None] * len(items)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(index: int, item: T) -> None:
         async with gate:
-            results[index] = await send(index, item)
+            answer = await send(index, item)
+        if then is not None:
+            await asyncio.sleep(0)  # the call woken by the freed slot runs up to its first wait (the network)
+            answer = then(index, answer)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        results[index] = answer
 
     try:
         async with asyncio.TaskGroup() as group:

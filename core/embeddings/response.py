@@ -17,7 +17,7 @@ import base64
 import binascii
 import struct
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from core.embeddings.plan import Batch
 from core.errors import SERVER, APIError
@@ -68,20 +68,39 @@ def _bad_answer(message: str) -> APIError:
     return APIError(503, f"OCI Generative AI returned {message}.", type=SERVER, code="upstream_bad_response")
 
 
+PACKED_PER_STEP = 12
+"""Vectors packed (``base64``) between two steps of :func:`answer_steps`: about a millisecond at 1,536 numbers."""
+
+
 def read_answer(body: bytes, count: int, encoding_format: str = "float") -> Answer:
     """The ``count`` vectors of one answer, encoded for the response, or a 503 naming what is wrong."""
+    for step in answer_steps(body, count, encoding_format):
+        if step is not None:
+            return step
+    raise AssertionError("answer_steps ends with the answer")  # pragma: no cover
+
+
+def answer_steps(body: bytes, count: int, encoding_format: str = "float") -> Iterator[Answer | None]:
+    """:func:`read_answer` in steps: ``None`` between groups of vectors packed for ``base64`` (a caller on an event
+    loop lets other work run there: packing 96 vectors takes about 8 ms), then the :class:`Answer`."""
     source, spans, rest = _scan(body) or _parse(body)
     if len(spans) != count:
         raise _bad_answer(f"{len(spans) if spans else 'no'} embeddings for {count} inputs")
     view = memoryview(source)
     vectors = [view[start:end] for start, end in spans]
     if encoding_format == "base64":
-        pairs = [_base64(vector) for vector in vectors]
-        encoded, dimensions = [p[0] for p in pairs], [p[1] for p in pairs]
+        encoded: list[bytes | memoryview] = []
+        dimensions: list[int] = []
+        for at, vector in enumerate(vectors):
+            if at and at % PACKED_PER_STEP == 0:
+                yield None
+            packed, size = _base64(vector)
+            encoded.append(packed)
+            dimensions.append(size)
     else:  # a vector's numbers are its commas plus one (it holds numbers only)
         encoded, dimensions = list(vectors), [source.count(b",", start, end) + 1 for start, end in spans]
     prompt, total = _usage(rest.get("usage"))
-    return Answer(vectors, encoded, dimensions, prompt, total)
+    yield Answer(vectors, encoded, dimensions, prompt, total)
 
 
 Found = tuple[bytes, list[tuple[int, int]], dict[str, Any]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +12,7 @@ from core.catalog import EMBEDDING
 from core.embeddings.batching import call_request_id, run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
-from core.embeddings.response import Answer, assemble, read_answer
+from core.embeddings.response import Answer, answer_steps, assemble
 from core.gateway_headers import model_headers
 from core.jsonio import loads
 from core.oci import deployment
@@ -67,7 +69,7 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     request_ids: list[str] = [""] * len(batches)
     upstream_headers: dict[str, str] = {}
 
-    async def send(index: int, batch: Batch) -> Answer:
+    async def send(index: int, batch: Batch) -> bytes:
         try:
             upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline,
                                             request_id=call_request_id(request_id, index, len(batches)))
@@ -76,9 +78,16 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
         request_ids[index] = upstream.request_id
         if index == 0:
             upstream_headers.update(upstream.headers)
-        return read_answer(upstream.body, len(batch.indices), request.encoding_format)
+        return upstream.body
 
-    answers = await run_concurrently(batches, send, settings.embeddings_concurrency)
+    async def read(index: int, body: bytes) -> Answer:
+        for step in answer_steps(body, len(batches[index].indices), request.encoding_format):
+            if step is not None:
+                return step
+            await asyncio.sleep(0)  # other answers are read meanwhile, and their slots' next calls go out
+        raise AssertionError("answer_steps ends with the answer")  # pragma: no cover
+
+    answers = await run_concurrently(batches, send, settings.embeddings_concurrency, then=read)
     out = assemble(batches, answers, model=name, expected_dimensions=options.expected_dimensions)
     return EmbeddingsResult(content=out.content, model=name, vectors=out.vectors, prompt_tokens=out.prompt_tokens,
                             model_id=resolved.model_id, upstream_calls=len(batches), request_ids=request_ids,

@@ -88,7 +88,7 @@ async def random_faults(emu: "Emulator", request: EmuRequest) -> EmuResponse:
 
 
 async def set_latency(emu: "Emulator", request: EmuRequest) -> EmuResponse:
-    """``{"seconds": 0.2, "slowBodySeconds": 1.0}``: either key may be omitted."""
+    """``{"seconds": 0.2, "slowBodySeconds": 1.0, "includesWork": true}``: any key may be omitted."""
     body = _body(request)
     try:
         if "seconds" in body:
@@ -97,11 +97,19 @@ async def set_latency(emu: "Emulator", request: EmuRequest) -> EmuResponse:
             emu.slow_body = float(body["slowBodySeconds"])
     except (TypeError, ValueError) as exc:
         raise _bad(f"invalid latency: {exc}")
-    return _ok({"seconds": emu.latency, "slowBodySeconds": emu.slow_body})
+    if "includesWork" in body:
+        if not isinstance(body["includesWork"], bool):
+            raise _bad("invalid latency: includesWork must be true or false")
+        emu.latency_includes_work = body["includesWork"]
+    return get_latency_of(emu)
+
+
+def get_latency_of(emu: "Emulator") -> EmuResponse:
+    return _ok({"seconds": emu.latency, "slowBodySeconds": emu.slow_body, "includesWork": emu.latency_includes_work})
 
 
 async def get_latency(emu: "Emulator", request: EmuRequest) -> EmuResponse:
-    return _ok({"seconds": emu.latency, "slowBodySeconds": emu.slow_body})
+    return get_latency_of(emu)
 
 
 async def reset(emu: "Emulator", request: EmuRequest) -> EmuResponse:

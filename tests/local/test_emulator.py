@@ -695,6 +695,38 @@ def test_unknown_path_and_wrong_method(emu: Emulator, http: httpx.Client, signer
 # HTTP control endpoints (a separate process drives the emulator this way)
 
 
+def test_a_latency_that_includes_the_work_does_the_work_first_then_waits_out_the_rest(
+    emu: Emulator, http: httpx.Client, signer: Any
+) -> None:
+    """``includesWork``: the answer comes ``seconds`` after the request arrived, so the work (here a PUT's write)
+    is done at once and the wait is what is left; by default the wait comes first."""
+    import threading
+    import time
+
+    turned_on = http.post("/_emulator/latency", json={"seconds": 2.0, "includesWork": True}).json()
+    assert turned_on["includesWork"] is True and emu.latency_includes_work
+    store = emu.objectstorage
+    store.create_bucket("lat")
+    ns = store.namespace
+    url = f"{http.base_url}/n/{ns}/b/lat/o/first.txt"
+    answers: list[int] = []
+    body = b"written before the wait"
+    headers = sign(signer, "PUT", url, body, {"content-type": "text/plain"}, enforce=False)
+    put = threading.Thread(target=lambda: answers.append(
+        http.put(f"/n/{ns}/b/lat/o/first.txt", content=body, headers=headers).status_code))
+    put.start()
+    deadline = time.monotonic() + 1.5
+    while store.get("lat", "first.txt") is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.get("lat", "first.txt") is not None and put.is_alive()  # written, the answer still waiting
+    put.join(10)
+    assert answers == [200]
+
+    assert http.post("/_emulator/latency", json={"includesWork": "yes"}).status_code == 400
+    assert http.post("/_emulator/reset").status_code == 200
+    assert http.get("/_emulator/latency").json()["includesWork"] is False
+
+
 def test_control_endpoints(
     emu: Emulator, http: httpx.Client, signer: Any, other_key: rsa.RSAPrivateKey
 ) -> None:

@@ -305,6 +305,23 @@ async def test_one_failing_call_fails_the_request_and_cancels_the_rest():
     assert sorted(cancelled) == [0, 2, 3]
 
 
+async def test_the_call_waiting_for_a_slot_goes_out_before_the_freed_answer_is_read():
+    events = []
+
+    async def send(index, item):
+        events.append(f"send {index}")
+        await asyncio.sleep(0.01)
+        return item * 10
+
+    def read(index, answer):
+        events.append(f"read {index}")
+        return answer + 1
+
+    assert await run_concurrently([1, 2, 3], send, 1, then=read) == [11, 21, 31]
+    assert events == ["send 0", "send 1", "read 0", "send 2", "read 1", "read 2"]
+    assert await run_concurrently([4], send, 1, then=read) == [41]
+
+
 async def test_together_awaits_at_once_keeps_order_and_cancels_the_rest_on_a_failure():
     from core.embeddings.batching import together
 
