@@ -367,8 +367,8 @@ class Settings:
     ingest_cut_process_min_bytes: int = _setting(
         "INGEST_CUT_PROCESS_MIN_BYTES", 8 * 1024 * 1024,
         "Ingest: a streamed (non-PDF) object at least this large is extracted and chunked in a child process, "
-        "a CPU core of its own beside the embedding calls (about 0.8 s to start); smaller ones in a thread. "
-        "`-1`: never.",
+        "a CPU core of its own beside the embedding calls (it starts while the object is opened and holds about "
+        "65 MB); smaller ones in a thread. `-1`: never; a function with under 512 MB of memory never does.",
     )
     ingest_embedding_format: str = _setting(
         "INGEST_EMBEDDING_FORMAT", "float",

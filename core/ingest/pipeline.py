@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -52,6 +53,9 @@ from core.ingest.sink import Sink, sink_trouble, vector_store_configured
 from core.ingest.tokenizer import Counter, get_counter
 from core.oci.objectstorage import ObjectStorage, ReadInterrupted
 from core.settings import Settings
+
+MIN_MEMORY_FOR_CHILD_MB = 512
+"""A function given less memory cuts every object in a thread, whatever INGEST_CUT_PROCESS_MIN_BYTES says."""
 
 # Outcome statuses.
 EMBEDDED = "embedded"
@@ -239,7 +243,7 @@ class Pipeline:
                                     f"({self.config.max_object_bytes})", stage="read", deadline=deadline,
                                     status=SKIPPED, clear_outputs=previous is not None)
         # A large object's cutter process starts loading now, while the object is being opened.
-        child = await ProcessCutter.spawn() if 0 <= self.config.cut_process_min_bytes <= (head.size or 0) else None
+        child = await ProcessCutter.spawn() if self._cut_in_child(head.size or 0) else None
         try:
             stream = await self.store.open(event.namespace, event.bucket, event.name, if_match=event.etag,
                                            deadline=deadline)
@@ -254,6 +258,13 @@ class Pipeline:
         finally:
             if child is not None:
                 await child.close()  # unused (a PDF, a skipped object) or already ended
+
+    def _cut_in_child(self, size: int) -> bool:
+        """Whether an object of ``size`` bytes is cut in a child process: large enough, and room for the child."""
+        memory = os.environ.get("FN_MEMORY", "")  # the function's memory in MB, set by OCI Functions
+        if memory.isdigit() and int(memory) < MIN_MEMORY_FOR_CHILD_MB:
+            return False  # the child's ~65 MB (interpreter and token ranks) would crowd the function out
+        return 0 <= self.config.cut_process_min_bytes <= size
 
     async def _store_ready(self, event: ObjectEvent, deadline: float | None) -> Outcome | None:
         """Before embedding: a store holding another model's vectors refuses the object (a dead letter names the

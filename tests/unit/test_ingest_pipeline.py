@@ -236,3 +236,24 @@ async def test_an_object_cut_in_a_child_process_gives_the_lines_a_thread_gives(w
     assert len(children) == 1 and children[0].process.returncode == 0  # "0" was cut in a child that finished
     assert len(lines["0"]) > 20
     assert lines["0"] == lines["-1"]
+
+
+def test_a_function_with_little_memory_never_cuts_in_a_child(gateway_env, monkeypatch):
+    """FN_MEMORY under 512 MB: every object is cut in a thread (the child would hold ~65 MB more)."""
+    gateway_env.setenv("INGEST_INPUT_BUCKETS", "in")
+    gateway_env.setenv("INGEST_OUTPUT_BUCKET", "out")
+    gateway_env.setenv("INGEST_CUT_PROCESS_MIN_BYTES", "1000")
+    reset_settings()
+    settings = runtime.settings()
+    pipeline = Pipeline(IngestConfig.from_settings(settings), settings=settings, counter=object())
+    monkeypatch.delenv("FN_MEMORY", raising=False)
+    assert pipeline._cut_in_child(1000) and not pipeline._cut_in_child(999)
+    monkeypatch.setenv("FN_MEMORY", "1024")
+    assert pipeline._cut_in_child(10**9)
+    monkeypatch.setenv("FN_MEMORY", "256")
+    assert not pipeline._cut_in_child(10**9)
+    gateway_env.setenv("INGEST_CUT_PROCESS_MIN_BYTES", "-1")
+    monkeypatch.setenv("FN_MEMORY", "2048")
+    reset_settings()
+    settings = runtime.settings()
+    assert not Pipeline(IngestConfig.from_settings(settings), settings=settings, counter=object())._cut_in_child(10**9)
