@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 CALL_SECONDS = 8.0
 """Time the two calls of a hand-on (look up the endpoint once, invoke) may take, whatever the run had left."""
-CONTINUABLE = frozenset({out.DEADLINE, out.READ_FAILED})
+CONTINUABLE = frozenset({out.DEADLINE, out.READ_FAILED, out.CUT_FAILED})
 """Why a run stopped early that another invocation can fix at once (not a throttled upstream: that waits)."""
 
 

@@ -44,7 +44,7 @@ from core.ingest import detect as kinds
 from core.ingest import output as out
 from core.ingest.config import IngestConfig
 from core.ingest.continuation import CONTINUABLE, Continuation
-from core.ingest.cutting import ProcessCutter
+from core.ingest.cutting import CutterFailed, ProcessCutter
 from core.ingest.events import ObjectEvent
 from core.ingest.extract import ExtractionError
 from core.ingest.outputs import OutputFailed, Outputs
@@ -243,7 +243,7 @@ class Pipeline:
                                     f"({self.config.max_object_bytes})", stage="read", deadline=deadline,
                                     status=SKIPPED, clear_outputs=previous is not None)
         # A large object's cutter process starts loading now, while the object is being opened.
-        child = await ProcessCutter.spawn() if self._cut_in_child(head.size or 0) else None
+        child = await ProcessCutter.spawn() if self._cut_in_child(head.size or 0, event, letter) else None
         try:
             stream = await self.store.open(event.namespace, event.bucket, event.name, if_match=event.etag,
                                            deadline=deadline)
@@ -259,11 +259,15 @@ class Pipeline:
             if child is not None:
                 await child.close()  # unused (a PDF, a skipped object) or already ended
 
-    def _cut_in_child(self, size: int) -> bool:
-        """Whether an object of ``size`` bytes is cut in a child process: large enough, and room for the child."""
+    def _cut_in_child(self, size: int, event: ObjectEvent | None = None, letter: dict[str, Any] | None = None) -> bool:
+        """Whether an object of ``size`` bytes is cut in a child process: large enough, room for the child, and no
+        child died cutting this version before (``letter``: its dead letter, if any)."""
         memory = os.environ.get("FN_MEMORY", "")  # the function's memory in MB, set by OCI Functions
         if memory.isdigit() and int(memory) < MIN_MEMORY_FOR_CHILD_MB:
             return False  # the child's ~65 MB (interpreter and token ranks) would crowd the function out
+        if letter and event is not None and letter.get("reason") == out.CUT_FAILED and \
+                _source_etag(letter) == event.etag:
+            return False
         return 0 <= self.config.cut_process_min_bytes <= size
 
     async def _store_ready(self, event: ObjectEvent, deadline: float | None) -> Outcome | None:
@@ -369,6 +373,9 @@ class Pipeline:
             return await self._partial(run, out.DEADLINE, "the invocation ran out of time")
         if isinstance(exc, ReadInterrupted):
             return await self._partial(run, out.READ_FAILED, f"reading the source failed: {exc.message}")
+        if isinstance(exc, CutterFailed):
+            return await self._partial(run, out.CUT_FAILED, f"cutting the text in a child process failed ({exc}); "
+                                                             "the next attempt cuts it in the function's own process")
         if isinstance(exc, APIError):
             # deadline_exceeded is the client's own "no time left"; a slow OCI only counts when time is short.
             if exc.code == "deadline_exceeded" or (exc.code == "upstream_timeout" and run.near_deadline()):

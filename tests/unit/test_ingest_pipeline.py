@@ -257,3 +257,42 @@ def test_a_function_with_little_memory_never_cuts_in_a_child(gateway_env, monkey
     reset_settings()
     settings = runtime.settings()
     assert not Pipeline(IngestConfig.from_settings(settings), settings=settings, counter=object())._cut_in_child(10**9)
+
+
+async def test_a_cutting_child_that_dies_leaves_a_retryable_letter_and_the_retry_cuts_in_the_function(
+        world, gateway_env, monkeypatch):
+    """The child killed mid-object (as the memory limit would): a partial manifest and a `cut_failed` dead letter;
+    the next attempt cuts in the function's own process and finishes with every chunk once."""
+    from core.ingest.cutting import ProcessCutter
+
+    emulator, state = world
+    gateway_env.setenv("INGEST_CUT_PROCESS_MIN_BYTES", "0")
+    reset_settings()
+    settings = runtime.settings()
+    text = "\n\n".join(f"Paragraph {p} " + "has several words in it. " * 5 for p in range(300))
+    etag = state.put("in", "dies.txt", text.encode(), "text/plain")
+    event = ObjectEvent(CREATE, "ns", "in", "dies.txt", etag)
+    spawned = []
+    spawn = ProcessCutter.spawn.__func__
+
+    async def doomed(cls):
+        cutter = await spawn(cls)
+        cutter.process.kill()
+        spawned.append(cutter)
+        return cutter
+
+    monkeypatch.setattr(ProcessCutter, "spawn", classmethod(doomed))
+    first = await Pipeline(IngestConfig.from_settings(settings), settings=settings).handle(event)
+
+    assert first.status == "partial" and first.reason == "cut_failed", first
+    letter = json.loads(state.get("out", "failed/dies.txt.json").data)
+    assert letter["reason"] == "cut_failed" and letter["retryable"] and "function's own process" in letter["message"]
+
+    second = await Pipeline(IngestConfig.from_settings(settings), settings=settings).handle(event)
+
+    assert second.status == "embedded" and len(spawned) == 1  # no child the second time
+    manifest = json.loads(state.get("out", "embeddings/dies.txt/manifest.json").data)
+    indices = [json.loads(line)["chunk"] for part in manifest["parts"]
+               for line in state.get("out", part["name"]).data.splitlines()]
+    assert indices == list(range(manifest["chunkCount"]))
+    assert state.get("out", "failed/dies.txt.json") is None
