@@ -234,7 +234,7 @@ variable "gateway_timeout_seconds" {
 
 variable "ingest_memory_mb" {
   type        = number
-  description = "Memory of the ingestion function: it holds a whole object and its chunks in memory."
+  description = "Memory of the ingestion function: objects stream through it (JSON documents and PDFs are held whole); at 512 MB or more a large object's text is cut in a child process (about 65 MB)."
   default     = 1024
 
   validation {
