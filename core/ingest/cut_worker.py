@@ -13,9 +13,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from core.ingest.chunking import Chunker
-from core.ingest.cutting import FRAME, CutJob, chunk_rows
-from core.ingest.extract import ExtractionError, guarded, make_extractor, without_lone_surrogates
+from core.ingest.cutting import FRAME, CutJob, TextCutter, chunk_rows
+from core.ingest.extract import ExtractionError, without_lone_surrogates
 from core.ingest.tokenizer import get_counter
 
 
@@ -54,19 +53,16 @@ def main() -> int:
     if header is None:
         return 1  # closed unused
     fields = orjson.loads(header)
-    job = CutJob(str(fields["kind"]), tuple(fields["json_fields"]), int(fields["chunk_tokens"]),
-                 int(fields["overlap_tokens"]))
-    kind = job.kind
-    extractor = make_extractor(kind, json_fields=job.json_fields)
-    chunker = Chunker(counter, job.chunk_tokens, job.overlap_tokens)
+    cutter = TextCutter(CutJob(str(fields["kind"]), tuple(fields["json_fields"]), int(fields["chunk_tokens"]),
+                               int(fields["overlap_tokens"])), counter)
     try:
         for data in frames:
             if data is None:
                 return 1  # the parent stopped sending: nobody is waiting for the rest
-            chunks = [c for text in guarded(kind, extractor.feed, data) for c in chunker.feed(text)]
+            chunks = cutter.cut(data)
             if chunks:
                 _write(out, chunk_rows(chunks))
-        chunks = [c for text in guarded(kind, extractor.finish) for c in chunker.feed(text)] + chunker.finish()
+        chunks = cutter.cut(None)
         if chunks:
             _write(out, chunk_rows(chunks))
     except ExtractionError as exc:
@@ -74,7 +70,7 @@ def main() -> int:
         return 0
     except BrokenPipeError:
         return 1
-    _write(out, {"notes": extractor.notes()})
+    _write(out, {"notes": cutter.notes()})
     return 0
 
 

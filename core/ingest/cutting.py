@@ -58,15 +58,15 @@ def chunks_of(rows: list[list[Any]]) -> list[Chunk]:
     return [Chunk(int(i), int(start), int(end), str(text), int(tokens)) for i, start, end, text, tokens in rows]
 
 
-class ThreadCutter:
-    """Extraction and chunking in a worker thread of this process."""
+class TextCutter:
+    """Bytes in, chunks out, synchronously: the one extractor-and-chunker both cutters run."""
 
     def __init__(self, job: CutJob, counter: Counter) -> None:
         self.kind = job.kind
         self.extractor = make_extractor(job.kind, json_fields=job.json_fields)
         self.chunker = Chunker(counter, job.chunk_tokens, job.overlap_tokens)
 
-    def _cut(self, data: bytes | None) -> list[Chunk]:
+    def cut(self, data: bytes | None) -> list[Chunk]:
         """``data``'s chunks; ``None``: the end of the object (the rest)."""
         if data is None:
             texts = guarded(self.kind, self.extractor.finish)
@@ -75,14 +75,24 @@ class ThreadCutter:
         chunks = [chunk for text in texts for chunk in self.chunker.feed(text)]
         return chunks + self.chunker.finish() if data is None else chunks
 
+    def notes(self) -> dict[str, int]:
+        return self.extractor.notes()
+
+
+class ThreadCutter:
+    """Extraction and chunking in a worker thread of this process."""
+
+    def __init__(self, job: CutJob, counter: Counter) -> None:
+        self.text = TextCutter(job, counter)
+
     async def run(self, first: bytes, body: AsyncIterator[bytes], take: Take) -> dict[str, int]:
         """Every chunk of ``first`` and ``body`` through ``take``; the extractor's notes at the end."""
         if first:
-            await take(await asyncio.to_thread(self._cut, first))
+            await take(await asyncio.to_thread(self.text.cut, first))
         async for data in body:
-            await take(await asyncio.to_thread(self._cut, data))
-        await take(await asyncio.to_thread(self._cut, None))
-        return self.extractor.notes()
+            await take(await asyncio.to_thread(self.text.cut, data))
+        await take(await asyncio.to_thread(self.text.cut, None))
+        return self.text.notes()
 
 
 class ProcessCutter:

@@ -259,14 +259,13 @@ class Pipeline:
             if child is not None:
                 await child.close()  # unused (a PDF, a skipped object) or already ended
 
-    def _cut_in_child(self, size: int, event: ObjectEvent | None = None, letter: dict[str, Any] | None = None) -> bool:
+    def _cut_in_child(self, size: int, event: ObjectEvent, letter: dict[str, Any] | None) -> bool:
         """Whether an object of ``size`` bytes is cut in a child process: large enough, room for the child, and no
         child died cutting this version before (``letter``: its dead letter, if any)."""
         memory = os.environ.get("FN_MEMORY", "")  # the function's memory in MB, set by OCI Functions
         if memory.isdigit() and int(memory) < MIN_MEMORY_FOR_CHILD_MB:
             return False  # the child's ~65 MB (interpreter and token ranks) would crowd the function out
-        if letter and event is not None and letter.get("reason") == out.CUT_FAILED and \
-                _source_etag(letter) == event.etag:
+        if letter and letter.get("reason") == out.CUT_FAILED and _source_etag(letter) == event.etag:
             return False
         return 0 <= self.config.cut_process_min_bytes <= size
 

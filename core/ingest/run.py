@@ -35,7 +35,7 @@ Embedder = Callable[[list[str], float | None, str], Awaitable[tuple[list[out.Vec
 MAX_STALLS = 2
 """Invocations in a row that may run out of time on one PDF page before that page is skipped."""
 PART_WRITES = 3
-"""Parts written at once (each a HEAD and a PUT); memory holds that many besides the part being filled."""
+"""Parts written at once (each a PUT after its version check); memory holds that many besides the part being filled."""
 CUT_AHEAD = 8
 """Windows cut while every call slot is busy: the next call goes out the moment a slot frees."""
 
@@ -252,9 +252,7 @@ class ObjectRun:
                                          encoding=self.cfg.embedding_format))
             progress.tokens += chunk.tokens
             if self.part.full:
-                while len(self.writing) >= PART_WRITES:
-                    await self._part_recorded()
-                self._start_part(check_next=True)
+                await self._start_part(check_next=True)
 
     async def _store(self, window: list[Chunk], vectors: list[out.Vector], model_id: str) -> None:
         """The window's rows into the vector store (if any); a failing database does not stop the run."""
@@ -268,9 +266,12 @@ class ObjectRun:
                 raise
             self.sink_error = sink_trouble(self.event, "adding chunks", exc)
 
-    def _start_part(self, *, check_next: bool = False) -> None:
-        """The filled lines go out as the next part number, in the background. ``check_next``: the version check
-        for the part after it starts now, so that part's PUT need not wait a round trip for it when it is full."""
+    async def _start_part(self, *, check_next: bool = False) -> None:
+        """The filled lines go out as the next part number, in the background, once fewer than ``PART_WRITES`` are
+        on their way. ``check_next``: the version check for the part after it starts now, so that part's PUT need
+        not wait a round trip for it when it is full."""
+        while len(self.writing) >= PART_WRITES:
+            await self._part_recorded()
         body, first, count = self.part.take()
         number = len(self.progress.parts) + len(self.writing)
         info = out.PartInfo(self.cfg.part_name(self.event, number), first, count, len(body))
@@ -308,9 +309,7 @@ class ObjectRun:
     async def _write_part(self) -> None:
         """The part being filled, written now (after those on their way)."""
         if self.part.lines:
-            while len(self.writing) >= PART_WRITES:
-                await self._part_recorded()
-            self._start_part()
+            await self._start_part()
         await self._parts_written()
 
     async def _put_part(self, number: int, body: bytes, check: asyncio.Task[bool]) -> str | None:

@@ -15,6 +15,7 @@ from core import runtime
 from tests.support.runtime import reset_settings
 
 MODEL = "cohere.embed-v4.0"
+EVENT = ObjectEvent(CREATE, "ns", "in", "doc.txt", "etag-1")
 
 
 @pytest.fixture
@@ -38,6 +39,13 @@ def world(gateway_env, api_key_credentials):
     runtime.set_credentials(api_key_credentials)
     yield emulator, state
     server.stop()
+
+
+def written_lines(state, name: str) -> tuple[dict, list[dict]]:
+    """The complete run's manifest for object ``name`` and every line of its parts, in part order."""
+    manifest = json.loads(state.get("out", f"embeddings/{name}/manifest.json").data)
+    return manifest, [json.loads(line) for part in manifest["parts"]
+                      for line in state.get("out", part["name"]).data.splitlines()]
 
 
 def embedded_inputs(emulator) -> int:
@@ -162,11 +170,9 @@ async def test_every_call_slot_stays_busy_and_parts_keep_chunk_order(world, gate
     assert outcome.status == "embedded" and outcome.chunks > 3 * 96
     assert flight["most"] == 3
     assert max(flight["sizes"]) == 96 and sum(flight["sizes"]) == outcome.chunks
-    manifest = json.loads(state.get("out", "embeddings/busy.txt/manifest.json").data)
+    manifest, lines = written_lines(state, "busy.txt")
     assert len(manifest["parts"]) > 1 and manifest["dimensions"] == 1536
-    indices = [json.loads(line)["chunk"] for part in manifest["parts"]
-               for line in state.get("out", part["name"]).data.splitlines()]
-    assert indices == list(range(outcome.chunks))
+    assert [line["chunk"] for line in lines] == list(range(outcome.chunks))
 
 
 @pytest.mark.parametrize("encoding", ["float", "base64"])
@@ -230,9 +236,8 @@ async def test_an_object_cut_in_a_child_process_gives_the_lines_a_thread_gives(w
         outcome = await Pipeline(IngestConfig.from_settings(settings), settings=settings).handle(
             ObjectEvent(CREATE, "ns", "in", name, etag))
         assert outcome.status == "embedded", outcome
-        manifest = json.loads(state.get("out", f"embeddings/{name}/manifest.json").data)
-        lines[threshold] = [{k: v for k, v in json.loads(line).items() if k not in ("object", "eTag")}
-                            for part in manifest["parts"] for line in state.get("out", part["name"]).data.splitlines()]
+        lines[threshold] = [{k: v for k, v in line.items() if k not in ("object", "eTag")}
+                            for line in written_lines(state, name)[1]]
     assert len(children) == 1 and children[0].process.returncode == 0  # "0" was cut in a child that finished
     assert len(lines["0"]) > 20
     assert lines["0"] == lines["-1"]
@@ -247,16 +252,16 @@ def test_a_function_with_little_memory_never_cuts_in_a_child(gateway_env, monkey
     settings = runtime.settings()
     pipeline = Pipeline(IngestConfig.from_settings(settings), settings=settings, counter=object())
     monkeypatch.delenv("FN_MEMORY", raising=False)
-    assert pipeline._cut_in_child(1000) and not pipeline._cut_in_child(999)
+    assert pipeline._cut_in_child(1000, EVENT, None) and not pipeline._cut_in_child(999, EVENT, None)
     monkeypatch.setenv("FN_MEMORY", "1024")
-    assert pipeline._cut_in_child(10**9)
+    assert pipeline._cut_in_child(10**9, EVENT, None)
     monkeypatch.setenv("FN_MEMORY", "256")
-    assert not pipeline._cut_in_child(10**9)
+    assert not pipeline._cut_in_child(10**9, EVENT, None)
     gateway_env.setenv("INGEST_CUT_PROCESS_MIN_BYTES", "-1")
     monkeypatch.setenv("FN_MEMORY", "2048")
     reset_settings()
     settings = runtime.settings()
-    assert not Pipeline(IngestConfig.from_settings(settings), settings=settings, counter=object())._cut_in_child(10**9)
+    assert not Pipeline(IngestConfig.from_settings(settings), settings=settings, counter=object())._cut_in_child(10**9, EVENT, None)
 
 
 async def test_a_cutting_child_that_dies_leaves_a_retryable_letter_and_the_retry_cuts_in_the_function(
@@ -291,8 +296,6 @@ async def test_a_cutting_child_that_dies_leaves_a_retryable_letter_and_the_retry
     second = await Pipeline(IngestConfig.from_settings(settings), settings=settings).handle(event)
 
     assert second.status == "embedded" and len(spawned) == 1  # no child the second time
-    manifest = json.loads(state.get("out", "embeddings/dies.txt/manifest.json").data)
-    indices = [json.loads(line)["chunk"] for part in manifest["parts"]
-               for line in state.get("out", part["name"]).data.splitlines()]
-    assert indices == list(range(manifest["chunkCount"]))
+    manifest, lines = written_lines(state, "dies.txt")
+    assert [line["chunk"] for line in lines] == list(range(manifest["chunkCount"]))
     assert state.get("out", "failed/dies.txt.json") is None
