@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from core import aliases, model_list, runtime
 from core.catalog import EMBEDDING
-from core.embeddings.batching import call_request_id, run_concurrently
+from core.embeddings.batching import Slot, call_request_id, run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
 from core.embeddings.response import Answer, answer_steps, assemble
@@ -46,10 +46,13 @@ class EmbeddingsResult:
 
 
 async def create_embeddings(data: dict[str, Any], *, deadline: float | None = None, request_id: str = "",
-                            settings: Settings | None = None, policy: KeyPolicy | None = None) -> EmbeddingsResult:
+                            settings: Settings | None = None, policy: KeyPolicy | None = None,
+                            answered: Callable[[], None] | None = None) -> EmbeddingsResult:
     """Validate ``data`` (an OpenAI embeddings body), call OCI in ≤96-input batches, assemble the answer.
 
     ``policy`` is the caller's API-key allow-list (None: no allow-list, e.g. the ingestion pipeline).
+    ``answered`` is called once every upstream call's answer has begun (its status in, the body still coming):
+    the ingestion pipeline sends its next call then.
     """
     settings = settings or runtime.settings()
     name = (string(data, "model", required=True, non_empty=True) or "").strip()
@@ -68,10 +71,18 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     client = runtime.client()
     request_ids: list[str] = [""] * len(batches)
     upstream_headers: dict[str, str] = {}
+    unanswered = set(range(len(batches)))
 
-    async def send(index: int, batch: Batch) -> bytes:
+    async def send(index: int, batch: Batch, slot: Slot) -> bytes:
+        def begun() -> None:
+            slot()
+            if index in unanswered:
+                unanswered.discard(index)
+                if not unanswered and answered is not None:
+                    answered()
+
         try:
-            upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline,
+            upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline, answered=begun,
                                             request_id=call_request_id(request_id, index, len(batches)))
         except UpstreamError as exc:
             raise api_error(exc, model=name, known_model=resolved.known) from None

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 from core import logs, runtime
 from core.aliases import ResolvedModel
-from core.embeddings.batching import run_concurrently
+from core.embeddings.batching import Slot, run_concurrently
 from core.errors import APIError, invalid_request
 from core.guardrails.detect import Findings, Report, details, parse_result, shift, split
 from core.guardrails.mask import Span, mask
@@ -143,12 +143,13 @@ async def _apply(jobs: list[tuple[int, int, str]], checks: tuple[str, ...], sett
     client = runtime.client()
     pii_types = tuple(t.strip() for t in settings.guardrails_pii_types.split(",") if t.strip())
 
-    async def send(position: int, job: tuple[int, int, str]) -> Findings:
+    async def send(position: int, job: tuple[int, int, str], slot: Slot) -> Findings:
         body = details(job[2], checks, compartment_id=compartment, pii_types=pii_types,
                        version=settings.guardrails_version)
         call_id = f"{request_id}-g{position:03d}" if request_id else None
         try:
-            upstream = await client.request("POST", url, json_body=body, deadline=deadline, request_id=call_id)
+            upstream = await client.request("POST", url, json_body=body, deadline=deadline, request_id=call_id,
+                                            answered=slot)
         except UpstreamError as exc:
             raise api_error(exc) from None
         return parse_result(upstream.json())

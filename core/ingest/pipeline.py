@@ -96,13 +96,14 @@ def core_embedder(model: str, settings: Settings) -> Embedder:
     """Embed through :func:`core.embeddings.create_embeddings` (aliases, batching, retries)."""
     from core.embeddings import create_embeddings
 
-    async def embed(texts: list[str], deadline: float | None, request_id: str) -> tuple[list[out.Vector], str]:
+    async def embed(texts: list[str], deadline: float | None, request_id: str,
+                    answered: Callable[[], None] | None = None) -> tuple[list[out.Vector], str]:
         # A chunk that happens to start like an image data URI must still be embedded as text.
         inputs = [(" " + t) if t[:11].lower() == "data:image/" else t for t in texts]
         result = await create_embeddings(
             {"model": model, "input": inputs, "encoding_format": "float", "input_type": "search_document",
              "truncate": "END"},
-            deadline=deadline, request_id=request_id, settings=settings)
+            deadline=deadline, request_id=request_id, settings=settings, answered=answered)
         return list(result.vectors), result.model_id  # each vector's JSON text, as OCI wrote it
 
     return embed

@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Callable, Mapping
 
 import httpx
 
@@ -122,6 +122,8 @@ class _Request:
     service: str
     ok_statuses: tuple[int, ...]
     stream: bool
+    answered: Callable[[], None] | None = None
+    """Called when an attempt's accepted status arrives, before its body is read (a concurrency slot frees)."""
 
     @property
     def request_id(self) -> str:
@@ -175,7 +177,8 @@ class OCIClient:
         """Send one logical request with retries; an answer outside 2xx and ``ok_statuses`` raises.
 
         ``ok_statuses`` lists non-2xx statuses the caller handles itself (e.g. 304/404/412 for
-        conditional Object Storage reads). Failures raise :class:`UpstreamError`.
+        conditional Object Storage reads). ``answered`` is called as soon as an accepted status arrives, with
+        the body still to come. Failures raise :class:`UpstreamError`.
         """
         outcome = await self._call(self._prepare(method, url, stream=False, **kwargs))
         return UpstreamResponse(outcome.status, outcome.headers, outcome.body, outcome.request_id)
@@ -192,7 +195,8 @@ class OCIClient:
     def _prepare(self, method: str, url: str, *, stream: bool, json_body: Any = None, content: bytes | None = None,
                  headers: Mapping[str, str] | None = None, deadline: float | None = None,
                  budget: float | None = None, request_id: str | None = None, service: str = GENAI,
-                 ok_statuses: tuple[int, ...] = (), accept: str = "application/json") -> _Request:
+                 ok_statuses: tuple[int, ...] = (), accept: str = "application/json",
+                 answered: Callable[[], None] | None = None) -> _Request:
         """``deadline``: the invocation's end (epoch seconds); ``budget``: seconds this call may take in all."""
         if json_body is not None:
             content = dumps(json_body)
@@ -204,7 +208,7 @@ class OCIClient:
         if budget is not None:
             ends.append(time.time() + budget)
         return _Request(method.upper(), url, content, send_headers, min(ends, default=None), service, ok_statuses,
-                        stream)
+                        stream, answered)
 
     async def _call(self, request: _Request) -> _Outcome:
         """Attempts until one is accepted or the retry rule, the budget or the deadline says stop."""
@@ -275,6 +279,8 @@ class OCIClient:
         request_id = response.headers.get("opc-request-id", request.request_id)
         logs.log_event("upstream", logging.DEBUG, service=request.service, status=response.status_code,
                        latency_ms=watch.ms(), attempt=attempt, opc_request_id=request_id)
+        if request.answered is not None and request.accepts(response.status_code):
+            request.answered()
         if request.stream and request.accepts(response.status_code):
             return _Outcome(response.status_code, response.headers, request_id=request_id, response=response)
         try:

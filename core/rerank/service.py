@@ -11,7 +11,7 @@ from typing import Any
 
 from core import aliases, runtime
 from core.catalog import RERANK
-from core.embeddings.batching import call_request_id, run_concurrently
+from core.embeddings.batching import Slot, call_request_id, run_concurrently
 from core.oci import deployment
 from core.oci.client import UpstreamError
 from core.oci.failures import api_error
@@ -55,9 +55,9 @@ async def rerank(data: dict[str, Any], *, api_version: int = 2, deadline: float 
     client = runtime.client()
     request_ids = [""] * len(calls)
 
-    async def send(index: int, call: RerankCall) -> Any:
+    async def send(index: int, call: RerankCall, slot: Slot) -> Any:
         try:
-            upstream = await client.request("POST", url, json_body=call.body, deadline=deadline,
+            upstream = await client.request("POST", url, json_body=call.body, deadline=deadline, answered=slot,
                                             request_id=call_request_id(request_id, index, len(calls)))
         except UpstreamError as exc:
             raise api_error(exc, model=request.model, known_model=target.known) from None

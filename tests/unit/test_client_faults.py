@@ -307,6 +307,34 @@ async def test_a_body_that_fails_to_decode_is_a_clean_failure_not_a_crash(api_ke
     assert api_error(caught.value).status == 503
 
 
+async def test_answered_is_called_when_the_status_arrives_before_the_body_and_only_for_an_accepted_status(
+        api_key_credentials):
+    body_may_come = asyncio.Event()
+
+    async def handler(conn: Connection) -> None:
+        await conn.read_request()
+        await conn.send(answer(b'{"code":"InternalServerError"}', status=b"503 Service Unavailable"))
+        await conn.read_request()
+        full = answer(b'{"vectors":[[0.5]]}')
+        head, body = full.split(b"\r\n\r\n", 1)
+        await conn.send(head + b"\r\n\r\n")
+        await body_may_come.wait()  # only the callback lets the body out: no callback, no answer
+        await conn.send(body)
+
+    calls = []
+
+    def answered() -> None:
+        calls.append(body_may_come.is_set())
+        body_may_come.set()
+
+    async with Server(handler) as server:
+        oci = client(api_key_credentials)
+        result = await asyncio.wait_for(oci.request("POST", server.url, json_body={}, answered=answered), 5)
+        await oci.aclose()
+    assert result.json() == {"vectors": [[0.5]]}
+    assert len(server.requests) == 2 and calls == [False]  # once, for the 200, with its body not yet sent
+
+
 # -- proxies -----------------------------------------------------------------------------------------------------
 
 

@@ -275,7 +275,7 @@ def test_missing_usage_counts_zero():
 async def test_run_concurrently_bounds_in_flight_and_keeps_order():
     in_flight = peak = 0
 
-    async def send(index, item):
+    async def send(index, item, slot):
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
@@ -290,7 +290,7 @@ async def test_run_concurrently_bounds_in_flight_and_keeps_order():
 async def test_one_failing_call_fails_the_request_and_cancels_the_rest():
     cancelled = []
 
-    async def send(index, item):
+    async def send(index, item, slot):
         if index == 1:
             raise APIError(429, "throttled", code="rate_limit_exceeded")
         try:
@@ -308,7 +308,7 @@ async def test_one_failing_call_fails_the_request_and_cancels_the_rest():
 async def test_the_call_waiting_for_a_slot_goes_out_before_the_freed_answer_is_read():
     events = []
 
-    async def send(index, item):
+    async def send(index, item, slot):
         events.append(f"send {index}")
         await asyncio.sleep(0.01)
         return item * 10
@@ -320,6 +320,42 @@ async def test_the_call_waiting_for_a_slot_goes_out_before_the_freed_answer_is_r
     assert await run_concurrently([1, 2, 3], send, 1, then=read) == [11, 21, 31]
     assert events == ["send 0", "send 1", "read 0", "send 2", "read 1", "read 2"]
     assert await run_concurrently([4], send, 1, then=read) == [41]
+
+
+async def test_a_slot_freed_when_the_answer_begins_lets_the_next_call_out_before_the_first_returns():
+    from core.embeddings.batching import Slot
+
+    events, bodies = [], {i: asyncio.Event() for i in range(3)}
+    begun = peak = 0
+
+    async def send(index, item, slot):
+        nonlocal begun, peak
+        events.append(f"send {index}")
+        begun += 1
+        peak = max(peak, begun)
+        await asyncio.sleep(0.005)
+        begun -= 1
+        slot()  # the answer's status is in; its body is still coming
+        slot()  # a second call gives back nothing more
+        events.append(f"begun {index}")
+        await bodies[index].wait()
+        return item
+
+    async def bodies_arrive():
+        while len([e for e in events if e.startswith("send")]) < 3:
+            await asyncio.sleep(0.001)
+        for body in bodies.values():
+            body.set()
+
+    results, _ = await asyncio.gather(run_concurrently([7, 8, 9], send, 1), bodies_arrive())
+    assert results == [7, 8, 9]
+    assert events[:4] == ["send 0", "begun 0", "send 1", "begun 1"]  # call 1 went out with call 0's body unread
+    assert peak == 1  # never two calls waiting on OCI at once
+
+    freed = []
+    slot = Slot(lambda: freed.append(1))
+    slot(), slot()
+    assert freed == [1]
 
 
 async def test_together_awaits_at_once_keeps_order_and_cancels_the_rest_on_a_failure():

@@ -62,7 +62,7 @@ async def test_out_of_time_saves_progress_and_the_next_delivery_resumes(world):
     skew = {"offset": 0.0}
     real_embed = core_embedder(MODEL, settings)
 
-    async def embed(texts, deadline, request_id):
+    async def embed(texts, deadline, request_id, answered):  # answered unused: the slot frees when this returns
         result = await real_embed(texts, deadline, request_id)
         skew["offset"] = 1000.0  # after the first window, the clock says the deadline is near
         return result
@@ -154,7 +154,7 @@ async def test_every_call_slot_stays_busy_and_parts_keep_chunk_order(world, gate
     real_embed = core_embedder(MODEL, settings)
     flight = {"now": 0, "most": 0, "sizes": []}
 
-    async def embed(texts, deadline, request_id):
+    async def embed(texts, deadline, request_id, answered):  # answered unused: the slot frees when this returns
         flight["now"] += 1
         flight["most"] = max(flight["most"], flight["now"])
         flight["sizes"].append(len(texts))

@@ -53,12 +53,28 @@ class Calls:
     def __init__(self) -> None:
         self.started: list[list[str]] = []
         self.gates: list[asyncio.Event] = []
+        self.answers: list[asyncio.Event] = []
+        """Set to say a call's answer has begun (``answered()``), its body still to come."""
+        self.open = False
+        """Every call from now on answers at once."""
 
-    async def __call__(self, texts, deadline, request_id):
-        gate = asyncio.Event()
+    def open_all(self) -> None:
+        self.open = True
+        for gate in self.gates:
+            gate.set()
+
+    async def __call__(self, texts, deadline, request_id, answered):
+        gate, begun = asyncio.Event(), asyncio.Event()
+        if self.open:
+            gate.set()
         self.started.append(texts)
         self.gates.append(gate)
-        await gate.wait()
+        self.answers.append(begun)
+        waits = [asyncio.ensure_future(gate.wait()), asyncio.ensure_future(begun.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if begun.is_set():
+            answered()
+        await waits[0]
         return [b"[0.5,0.25]"] * len(texts), "model-id"
 
 
@@ -101,11 +117,59 @@ async def test_a_freed_call_slot_takes_the_next_cut_window_at_once():
     assert written == list(range(8))  # in chunk order, though the second call answered first
 
 
+async def test_a_call_whose_answer_has_begun_frees_its_slot_before_its_body_is_read():
+    calls = Calls()
+    run = run_with(calls, slots=1)
+    for first in range(0, 6, 2):
+        await run._send(window(first))
+    await settle()
+    assert len(calls.started) == 1
+
+    calls.answers[0].set()  # OCI's status line is in; the body is still arriving
+    await settle()
+    assert len(calls.started) == 2 and run.calling == 1  # the next window went out; one call still unanswered
+    calls.answers[1].set()
+    calls.gates[1].set()
+    await settle()
+    assert len(calls.started) == 3 and run.calling == 1  # a call ending after its answer began frees nothing more
+
+    for gate in calls.gates:
+        gate.set()
+    await run._drain()
+    assert run.calling == 0
+    assert [json.loads(line)["chunk"] for line in run.part.lines] == list(range(6))
+
+
+async def test_answers_held_unwritten_are_capped_and_writing_one_lets_the_next_call_out():
+    from core.ingest.run import ANSWERS_HELD
+
+    calls = Calls()
+    run = run_with(calls, slots=1)
+    for first in range(0, 2 * (ANSWERS_HELD + 3), 2):
+        await run._send(window(first))
+    for at in range(ANSWERS_HELD):  # each answer begins and frees the slot; no body is read yet
+        await settle()
+        calls.answers[at].set()
+    await settle()
+    assert len(calls.started) == 1 + ANSWERS_HELD and run.calling == 1
+    calls.answers[ANSWERS_HELD].set()
+    await settle()
+    assert run.calling == 0 and len(calls.started) == 1 + ANSWERS_HELD  # a free slot, but the answers held are at the cap
+
+    calls.gates[0].set()
+    await run._write_oldest()
+    await settle()
+    assert len(calls.started) == ANSWERS_HELD + 2  # the written answer made room for the next call
+    calls.open_all()
+    await run._drain()
+    assert [json.loads(line)["chunk"] for line in run.part.lines] == list(range(2 * (ANSWERS_HELD + 3)))
+
+
 async def test_a_failed_call_stops_new_calls_and_is_raised_in_its_turn():
     calls = Calls()
     run = run_with(calls, slots=1)
 
-    async def failing(texts, deadline, request_id):
+    async def failing(texts, deadline, request_id, answered):
         calls.started.append(texts)
         raise RuntimeError("upstream broke")
 
