@@ -17,6 +17,7 @@ import base64
 import binascii
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Iterator, Sequence
 
 from core.embeddings.plan import Batch
@@ -44,13 +45,19 @@ class Answer:
 
 @dataclass(frozen=True)
 class Assembled:
-    """The OpenAI response as bytes, and what callers need without parsing it again."""
+    """The OpenAI response's pieces (joined on first use of :attr:`content`), and what callers need without
+    parsing it again."""
 
-    content: bytes
+    parts: list[bytes | memoryview]
     vectors: list[memoryview]
     """Each input's vector as JSON text, in request order."""
     prompt_tokens: int
     total_tokens: int
+
+    @cached_property
+    def content(self) -> bytes:
+        """The response as bytes: built only for a caller that sends it (ingestion writes the vectors alone)."""
+        return b"".join(self.parts)
 
 
 def encode_base64(vector: Sequence[float]) -> str:
@@ -206,7 +213,7 @@ def assemble(batches: Sequence[Batch], answers: Sequence[Answer], *, model: str,
         parts += (b'%s{"object":"embedding","index":%d,"embedding":' % (b"," if index else b"", index), vector, b"}")
     parts.append(b'],"model":%s,"usage":{"prompt_tokens":%d,"total_tokens":%d}}'
                  % (dumps(model), prompt_tokens, total_tokens))
-    return Assembled(b"".join(parts), vectors, prompt_tokens, total_tokens)  # type: ignore[arg-type]
+    return Assembled(parts, vectors, prompt_tokens, total_tokens)  # type: ignore[arg-type]
 
 
 def _check_sizes(sizes: list[int], expected: int | None) -> None:

@@ -12,7 +12,7 @@ from core.catalog import EMBEDDING
 from core.embeddings.batching import Slot, call_request_id, run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
-from core.embeddings.response import Answer, answer_steps, assemble
+from core.embeddings.response import Answer, Assembled, answer_steps, assemble
 from core.gateway_headers import model_headers
 from core.jsonio import loads
 from core.oci import deployment
@@ -25,9 +25,11 @@ from core.validation import string
 
 @dataclass
 class EmbeddingsResult:
-    """The OpenAI response as bytes (the vectors as OCI wrote them), plus facts for logs and headers."""
+    """The OpenAI response (joined when :attr:`content` is first read; the vectors as OCI wrote them), plus facts
+    for logs and headers."""
 
-    content: bytes
+    assembled: Assembled
+    """The response's pieces; :attr:`content` joins them."""
     model: str
     """The model name the caller sent (what the response names)."""
     vectors: list[memoryview]
@@ -38,6 +40,11 @@ class EmbeddingsResult:
     request_ids: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     """``x-gateway-*`` headers and OCI headers passed back (:mod:`core.gateway_headers`)."""
+
+    @property
+    def content(self) -> bytes:
+        """The OpenAI response as bytes (the vectors as OCI wrote them)."""
+        return self.assembled.content
 
     @property
     def body(self) -> dict[str, Any]:
@@ -100,6 +107,6 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
 
     answers = await run_concurrently(batches, send, settings.embeddings_concurrency, then=read)
     out = assemble(batches, answers, model=name, expected_dimensions=options.expected_dimensions)
-    return EmbeddingsResult(content=out.content, model=name, vectors=out.vectors, prompt_tokens=out.prompt_tokens,
+    return EmbeddingsResult(assembled=out, model=name, vectors=out.vectors, prompt_tokens=out.prompt_tokens,
                             model_id=resolved.model_id, upstream_calls=len(batches), request_ids=request_ids,
                             headers=model_headers(resolved, upstream_headers))

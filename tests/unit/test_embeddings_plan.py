@@ -183,7 +183,10 @@ def test_vectors_pass_through_as_oci_wrote_them():
     assert [bytes(v) for v in read.vectors] == [b"[0.009473139,-8.4949343E-4,5.4635193E-6]",
                                                  b"[0.16035691,-0.0010425601,1.0E-10]"]
     assert read.dimensions == [3, 3] and (read.prompt_tokens, read.total_tokens) == (3, 3)
-    content = assemble([batch], [read], model="alias").content
+    out = assemble([batch], [read], model="alias")
+    assert "content" not in out.__dict__  # joined only for a caller that sends it (ingestion never does)
+    content = out.content
+    assert content is out.content  # joined once
     assert b'"embedding":[0.009473139,-8.4949343E-4,5.4635193E-6]}' in content
     assert json.loads(content)["data"][1]["embedding"] == [0.16035691, -0.0010425601, 1e-10]
 
