@@ -272,7 +272,8 @@ class Settings:
     )
     embeddings_concurrency: int = _setting(
         "EMBEDDINGS_CONCURRENCY", 8,
-        "Upstream embedText calls (at most 96 inputs each) one `/v1/embeddings` request runs at the same time.",
+        "Upstream embedText calls (at most 96 inputs each) one `/v1/embeddings` request (or one object's ingestion) "
+        "has OCI working on at the same time; a call counts until its answer begins to arrive.",
     )
     embeddings_token_encoding: str = _setting(
         "EMBEDDINGS_TOKEN_ENCODING", "cl100k_base",
@@ -292,7 +293,8 @@ class Settings:
         "one whose documents exceed 6 MB, is split into several calls whose results are merged by score.",
     )
     rerank_concurrency: int = _setting(
-        "RERANK_CONCURRENCY", 4, "Upstream rerankText calls one split `/v1/rerank` request runs at the same time.",
+        "RERANK_CONCURRENCY", 4, "Upstream rerankText calls one split `/v1/rerank` request has OCI working on at the "
+        "same time; a call counts until its answer begins to arrive.",
     )
     guardrails: str | None = _setting(
         "GUARDRAILS", None,
