@@ -3,9 +3,8 @@
 Kept free of HTTP: the caller passes ``send`` (one call and its :class:`Slot` -> its parsed result), so
 the fan-out, ordering and failure rules are tested without a network. A call's slot frees when ``send``
 says OCI has answered (its status line is in), so the next call goes out while that answer's body is
-still arriving. One failing call fails
-the whole request with that call's error, and the calls still running are cancelled
-(their answers could not be used, and each costs money).
+still arriving. One failing call fails the whole request with that call's error, and the calls still
+running are cancelled (their answers could not be used, and each costs money).
 """
 
 from __future__ import annotations

@@ -299,3 +299,18 @@ async def test_a_cutting_child_that_dies_leaves_a_retryable_letter_and_the_retry
     manifest, lines = written_lines(state, "dies.txt")
     assert [line["chunk"] for line in lines] == list(range(manifest["chunkCount"]))
     assert state.get("out", "failed/dies.txt.json") is None
+
+
+async def test_the_core_embedder_says_when_every_upstream_answer_has_begun(world):
+    """Through the real client and the emulator: ``answered`` once, when the last of a window's calls (three here:
+    200 inputs) has its status line, before the vectors are returned."""
+    settings = runtime.settings()
+    embed = core_embedder(MODEL, settings)
+    events = []
+    vectors, model_id = await embed([f"text {i}" for i in range(200)], None, "req",
+                                    lambda: events.append(("answered", len(world[0].requests))))
+    events.append(("returned", len(world[0].requests)))
+    embed_calls = [r for r in world[0].requests if r.path.endswith("/actions/embedText")]
+    assert len(vectors) == 200 and model_id and len(embed_calls) == 3
+    assert [name for name, _ in events] == ["answered", "returned"]
+    assert events[0][1] == len(world[0].requests)  # after the third call, not the first
