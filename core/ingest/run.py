@@ -353,7 +353,11 @@ class ObjectRun:
         """Write the last part and the ``complete`` manifest, then remove what an older version left; False
         (nothing written) when the object changed meanwhile."""
         event, cfg = self.event, self.cfg
-        current, _ = await together(self._still_current(), self._write_part())  # both before the manifest
+        final = self._check()  # before the manifest, beside the last part
+        if self.next_check is None:
+            self.next_check = final  # a last part with no check made earlier waits on this one: one HEAD, not two
+        current, _ = await together(final, self._write_part())
+        self.next_check = None
         if not current:
             return False
         outputs = self.tools.outputs

@@ -41,6 +41,11 @@ def world(gateway_env, api_key_credentials):
     server.stop()
 
 
+def paragraphs(count: int) -> str:
+    """A plain-text document of ``count`` short paragraphs (about 30 tokens each)."""
+    return "\n\n".join(f"Paragraph {p} " + "has several words in it. " * 5 for p in range(count))
+
+
 def written_lines(state, name: str) -> tuple[dict, list[dict]]:
     """The complete run's manifest for object ``name`` and every line of its parts, in part order."""
     manifest = json.loads(state.get("out", f"embeddings/{name}/manifest.json").data)
@@ -54,7 +59,7 @@ def embedded_inputs(emulator) -> int:
 
 async def test_out_of_time_saves_progress_and_the_next_delivery_resumes(world):
     emulator, state = world
-    text = "\n\n".join(f"Paragraph {p} " + "has several words in it. " * 5 for p in range(300))
+    text = paragraphs(300)
     etag = state.put("in", "long.txt", text.encode(), "text/plain")
     event = ObjectEvent(CREATE, "ns", "in", "long.txt", etag)
     settings = runtime.settings()
@@ -149,7 +154,7 @@ async def test_every_call_slot_stays_busy_and_parts_keep_chunk_order(world, gate
     gateway_env.setenv("EMBEDDINGS_CONCURRENCY", "3")
     reset_settings()
     settings = runtime.settings()
-    text = "\n\n".join(f"Paragraph {p} " + "has several words in it. " * 5 for p in range(600))
+    text = paragraphs(600)
     etag = state.put("in", "busy.txt", text.encode(), "text/plain")
     real_embed = core_embedder(MODEL, settings)
     flight = {"now": 0, "most": 0, "sizes": []}
@@ -274,7 +279,7 @@ async def test_a_cutting_child_that_dies_leaves_a_retryable_letter_and_the_retry
     gateway_env.setenv("INGEST_CUT_PROCESS_MIN_BYTES", "0")
     reset_settings()
     settings = runtime.settings()
-    text = "\n\n".join(f"Paragraph {p} " + "has several words in it. " * 5 for p in range(300))
+    text = paragraphs(300)
     etag = state.put("in", "dies.txt", text.encode(), "text/plain")
     event = ObjectEvent(CREATE, "ns", "in", "dies.txt", etag)
     spawned = []

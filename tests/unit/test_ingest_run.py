@@ -46,6 +46,15 @@ class Outputs:
         self.parts.append(number)
         return SimpleNamespace(etag=f"part-{number}")
 
+    async def write_manifest(self, event, manifest, deadline):
+        self.manifest = manifest
+
+    async def remove(self, event, deadline, *, keep, manifest_first):
+        return 0
+
+    async def remove_letter(self, event, deadline):
+        return 0
+
 
 class Calls:
     """An embedder whose calls finish only when the test says so."""
@@ -207,3 +216,14 @@ async def test_the_next_parts_version_check_starts_when_a_part_goes_out():
     assert run.next_check is None  # a part written while saving progress checks afresh
     await run._write_part()
     assert store.heads == 3  # nothing was left to write
+
+
+async def test_completing_a_one_part_object_checks_its_version_once():
+    calls, store, outputs = Calls(), Store(), Outputs()
+    run = run_with(calls, slots=1, store=store, outputs=outputs)
+    calls.open_all()
+    await run._send(window(0))
+    await run._drain()
+    assert await run.complete(SimpleNamespace(size=10, content_type="text/plain"))
+    assert outputs.parts == [0] and outputs.manifest["status"] == "complete"
+    assert store.heads == 1  # the part's check and the final one are the same HEAD
