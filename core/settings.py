@@ -275,6 +275,14 @@ class Settings:
         "Upstream embedText calls (at most 96 inputs each) one `/v1/embeddings` request (or one object's ingestion) "
         "has OCI working on at the same time; a call counts until its answer begins to arrive.",
     )
+    embeddings_oci_base64: str = _setting(
+        "EMBEDDINGS_OCI_BASE64", "auto",
+        "`auto`: a model's first `encoding_format: base64` call asks OCI for base64 embeddings beside the floats, "
+        "and when OCI's strings are exactly the little-endian float32 text the gateway would write, later calls ask "
+        "for base64 alone and pass OCI's strings through (no numbers parsed here); otherwise, and with `off`, the "
+        "gateway packs the floats itself. The log says once per model which was found.",
+        choices=("auto", "off"),
+    )
     embeddings_token_encoding: str = _setting(
         "EMBEDDINGS_TOKEN_ENCODING", "cl100k_base",
         "Tokenizer that turns token-id `input` arrays back into text: `cl100k_base` (what LangChain and OpenAI's "

@@ -14,6 +14,6 @@ async def handle(request: Request) -> Response:
     request_id = result.request_ids[0] if result.request_ids else request.request_id
     response = Response(200, {"content-type": "application/json", **result.headers, "x-request-id": request_id},
                         result.content)
-    response.meta.update(model=result.model, oci_model=result.model_id, inputs=len(result.vectors),
+    response.meta.update(model=result.model, oci_model=result.model_id, inputs=result.inputs,
                          upstream_calls=result.upstream_calls, prompt_tokens=result.prompt_tokens)
     return response

@@ -7,8 +7,9 @@ float32 values with their shortest digits, e.g. ``0.009473139`` and ``-8.4949343
 JSON reader takes). An answer laid out any other way is parsed whole instead, with the same result.
 
 ``base64`` (what the openai SDK asks for by default) needs the bytes: each vector is parsed and packed
-as little-endian float32, which ``numpy.frombuffer(..., dtype="float32")`` reads back on any host.
-OCI's own ``embeddingTypes: ["base64"]`` is not used: OCI documents no byte layout for it.
+as little-endian float32, which ``numpy.frombuffer(..., dtype="float32")`` reads back on any host; once a
+model's answers have shown that OCI's own ``embeddingTypes: ["base64"]`` strings are exactly that text,
+they are passed through instead (:mod:`core.embeddings.oci_base64`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import binascii
 import struct
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterator, Sequence
+from typing import Any, Generator, Iterator, Sequence
 
+from core.embeddings import oci_base64
+from core.embeddings.oci_base64 import PACKED, PASSED, UNKNOWN
 from core.embeddings.plan import Batch
 from core.errors import SERVER, APIError
 from core.jsonio import dumps, loads
@@ -34,13 +37,18 @@ Infinity some serializers write; a nested array breaks the scan's structure inst
 class Answer:
     """One embedText answer, read: each vector's text, what the response carries for it, and token counts."""
 
-    vectors: list[memoryview]
-    """Each vector's JSON text (``[0.1,-2.5E-4,...]``), checked to hold numbers only."""
+    vectors: list[memoryview] | None
+    """Each vector's JSON text (``[0.1,-2.5E-4,...]``), checked to hold numbers only; None when OCI's base64
+    strings were passed through (the floats were not read)."""
     encoded: list[bytes | memoryview]
     """Each vector as the response writes it: the same text for ``float``, a JSON string for ``base64``."""
     dimensions: list[int]
     prompt_tokens: int
     total_tokens: int
+    layout: str = PACKED
+    """How OCI's base64 strings turned out for this answer (:mod:`.oci_base64`: ``passed`` or ``packed``)."""
+    finding: str = ""
+    """What OCI's base64 strings were instead, when this answer showed them unusable."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +57,9 @@ class Assembled:
     parsing it again."""
 
     parts: list[bytes | memoryview]
-    vectors: list[memoryview]
-    """Each input's vector as JSON text, in request order."""
+    vectors: list[memoryview] | None
+    """Each input's vector as JSON text, in request order; None when OCI's base64 strings were passed through."""
+    inputs: int
     prompt_tokens: int
     total_tokens: int
 
@@ -79,35 +88,54 @@ PACKED_PER_STEP = 12
 """Vectors packed (``base64``) between two steps of :func:`answer_steps`: about a millisecond at 1,536 numbers."""
 
 
-def read_answer(body: bytes, count: int, encoding_format: str = "float") -> Answer:
+def read_answer(body: bytes, count: int, encoding_format: str = "float", layout: str = PACKED) -> Answer:
     """The ``count`` vectors of one answer, encoded for the response, or a 503 naming what is wrong."""
-    for step in answer_steps(body, count, encoding_format):
+    for step in answer_steps(body, count, encoding_format, layout):
         if step is not None:
             return step
     raise AssertionError("answer_steps ends with the answer")  # pragma: no cover
 
 
-def answer_steps(body: bytes, count: int, encoding_format: str = "float") -> Iterator[Answer | None]:
+def answer_steps(body: bytes, count: int, encoding_format: str = "float",
+                 layout: str = PACKED) -> Iterator[Answer | None]:
     """:func:`read_answer` in steps: ``None`` between groups of vectors packed for ``base64`` (a caller on an event
-    loop lets other work run there: packing 96 vectors takes about 8 ms), then the :class:`Answer`."""
+    loop lets other work run there: packing 96 vectors takes about 8 ms), then the :class:`Answer`.
+
+    ``layout`` is what earlier answers showed of OCI's base64 strings for this model (:mod:`.oci_base64`):
+    ``passed`` takes them as they are, ``unknown`` packs the floats and compares, ``packed`` packs."""
     source, spans, rest = _scan(body) or _parse(body)
+    finding = ""
+    if encoding_format == "base64" and layout == PASSED:
+        checked = oci_base64.check_strings(oci_base64.strings_of(rest), count)
+        if not isinstance(checked, str):
+            yield Answer(None, list(checked[0]), checked[1], *_usage(rest.get("usage")), PASSED)
+            return
+        finding = checked  # no longer what earlier answers showed: the floats, if OCI sent them, are packed
     if len(spans) != count:
         raise _bad_answer(f"{len(spans) if spans else 'no'} embeddings for {count} inputs")
     view = memoryview(source)
     vectors = [view[start:end] for start, end in spans]
     if encoding_format == "base64":
-        encoded: list[bytes | memoryview] = []
-        dimensions: list[int] = []
-        for at, vector in enumerate(vectors):
-            if at and at % PACKED_PER_STEP == 0:
-                yield None
-            packed, size = _base64(vector)
-            encoded.append(packed)
-            dimensions.append(size)
+        encoded, dimensions = yield from _packed(vectors)
+        if layout == UNKNOWN:
+            finding = oci_base64.compare(encoded, oci_base64.strings_of(rest))
+        layout = PASSED if layout == UNKNOWN and not finding else PACKED
     else:  # a vector's numbers are its commas plus one (it holds numbers only)
         encoded, dimensions = list(vectors), [source.count(b",", start, end) + 1 for start, end in spans]
-    prompt, total = _usage(rest.get("usage"))
-    yield Answer(vectors, encoded, dimensions, prompt, total)
+    yield Answer(vectors, encoded, dimensions, *_usage(rest.get("usage")), layout, finding)
+
+
+def _packed(vectors: list[memoryview]) -> Generator[None, None, tuple[list[bytes | memoryview], list[int]]]:
+    """Each vector packed for ``base64`` and its size, with a ``None`` step every :data:`PACKED_PER_STEP` vectors."""
+    encoded: list[bytes | memoryview] = []
+    dimensions: list[int] = []
+    for at, vector in enumerate(vectors):
+        if at and at % PACKED_PER_STEP == 0:
+            yield None
+        packed, size = _base64(vector)
+        encoded.append(packed)
+        dimensions.append(size)
+    return encoded, dimensions
 
 
 Found = tuple[bytes, list[tuple[int, int]], dict[str, Any]]
@@ -202,7 +230,9 @@ def assemble(batches: Sequence[Batch], answers: Sequence[Answer], *, model: str,
     prompt_tokens = total_tokens = 0
     for batch, answer in zip(batches, answers, strict=True):
         for at, index in enumerate(batch.indices):
-            vectors[index], encoded[index], sizes[index] = answer.vectors[at], answer.encoded[at], answer.dimensions[at]
+            encoded[index], sizes[index] = answer.encoded[at], answer.dimensions[at]
+            if answer.vectors is not None:
+                vectors[index] = answer.vectors[at]
         prompt_tokens += answer.prompt_tokens
         total_tokens += answer.total_tokens
     _check_sizes(sizes, expected_dimensions)
@@ -213,7 +243,8 @@ def assemble(batches: Sequence[Batch], answers: Sequence[Answer], *, model: str,
         parts += (b'%s{"object":"embedding","index":%d,"embedding":' % (b"," if index else b"", index), vector, b"}")
     parts.append(b'],"model":%s,"usage":{"prompt_tokens":%d,"total_tokens":%d}}'
                  % (dumps(model), prompt_tokens, total_tokens))
-    return Assembled(parts, vectors, prompt_tokens, total_tokens)  # type: ignore[arg-type]
+    read_all = all(answer.vectors is not None for answer in answers)
+    return Assembled(parts, vectors if read_all else None, count, prompt_tokens, total_tokens)  # type: ignore[arg-type]
 
 
 def _check_sizes(sizes: list[int], expected: int | None) -> None:

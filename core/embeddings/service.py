@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from core import aliases, model_list, runtime
+from core import aliases, logs, model_list, runtime
 from core.catalog import EMBEDDING
+from core.embeddings import oci_base64
 from core.embeddings.batching import Slot, call_request_id, run_concurrently
 from core.embeddings.plan import Batch, decode_inputs, embed_options, plan_batches
 from core.embeddings.request import parse_embedding_request
@@ -16,7 +17,7 @@ from core.embeddings.response import Answer, Assembled, answer_steps, assemble
 from core.gateway_headers import model_headers
 from core.jsonio import loads
 from core.oci import deployment
-from core.oci.client import UpstreamError
+from core.oci.client import UpstreamError, UpstreamStatus
 from core.oci.failures import api_error
 from core.policy import KeyPolicy, model_not_allowed
 from core.settings import Settings
@@ -32,9 +33,14 @@ class EmbeddingsResult:
     """The response's pieces; :attr:`content` joins them."""
     model: str
     """The model name the caller sent (what the response names)."""
-    vectors: list[memoryview]
-    """Each input's vector as JSON text, in request order (``json.loads`` gives its floats)."""
+    vectors: list[memoryview] | None
+    """Each input's vector as JSON text, in request order (``json.loads`` gives its floats); None for a ``base64``
+    answer whose strings OCI wrote."""
+    inputs: int
     prompt_tokens: int
+    base64: tuple[str, str] | None
+    """For a ``base64`` request with ``EMBEDDINGS_OCI_BASE64=auto``: what OCI's base64 strings have shown for this model
+    (a :mod:`.oci_base64` layout, and what they were instead when not passed through); None otherwise."""
     model_id: str
     upstream_calls: int
     request_ids: list[str] = field(default_factory=list)
@@ -79,8 +85,11 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
     request_ids: list[str] = [""] * len(batches)
     upstream_headers: dict[str, str] = {}
     unanswered = set(range(len(batches)))
+    layouts = _base64_layouts() if request.encoding_format == "base64" and settings.embeddings_oci_base64 == "auto" \
+        else None
+    layout_key = resolved.upstream_key
 
-    async def send(index: int, batch: Batch, slot: Slot) -> bytes:
+    async def send(index: int, batch: Batch, slot: Slot) -> tuple[str, bytes]:
         def begun() -> None:
             slot()
             if index in unanswered:
@@ -88,25 +97,60 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
                 if not unanswered and answered is not None:
                     answered()
 
+        async def call(body: dict[str, Any]) -> Any:
+            return await client.request("POST", url, json_body=body, deadline=deadline, answered=begun,
+                                        request_id=call_request_id(request_id, index, len(batches)))
+
+        layout = layouts.get(layout_key, (oci_base64.UNKNOWN, ""))[0] if layouts is not None else oci_base64.PACKED
+        types = oci_base64.embedding_types(layout)
         try:
-            upstream = await client.request("POST", url, json_body=batch.body, deadline=deadline, answered=begun,
-                                            request_id=call_request_id(request_id, index, len(batches)))
+            try:
+                upstream = await call({**batch.body, "embeddingTypes": types} if types else batch.body)
+            except UpstreamStatus as exc:
+                if not types or exc.status != 400:
+                    raise
+                upstream = await call(batch.body)  # refused with the field but not without: OCI's base64 is out
+                layout = _learned(layouts, layout_key, oci_base64.PACKED, f"a 400 for embeddingTypes {types}")
         except UpstreamError as exc:
             raise api_error(exc, model=name, known_model=resolved.known) from None
         request_ids[index] = upstream.request_id
         if index == 0:
             upstream_headers.update(upstream.headers)
-        return upstream.body
+        return layout, upstream.body
 
-    async def read(index: int, body: bytes) -> Answer:
-        for step in answer_steps(body, len(batches[index].indices), request.encoding_format):
-            if step is not None:
-                return step
-            await asyncio.sleep(0)  # other answers are read meanwhile, and their slots' next calls go out
+    async def read(index: int, sent: tuple[str, bytes]) -> Answer:
+        layout, body = sent
+        for step in answer_steps(body, len(batches[index].indices), request.encoding_format, layout):
+            if step is None:
+                await asyncio.sleep(0)  # other answers are read meanwhile, and their slots' next calls go out
+                continue
+            if layouts is not None and step.layout != layout:
+                _learned(layouts, layout_key, step.layout, step.finding)
+            return step
         raise AssertionError("answer_steps ends with the answer")  # pragma: no cover
 
     answers = await run_concurrently(batches, send, settings.embeddings_concurrency, then=read)
     out = assemble(batches, answers, model=name, expected_dimensions=options.expected_dimensions)
-    return EmbeddingsResult(assembled=out, model=name, vectors=out.vectors, prompt_tokens=out.prompt_tokens,
+    return EmbeddingsResult(assembled=out, model=name, vectors=out.vectors, inputs=out.inputs,
+                            prompt_tokens=out.prompt_tokens,
+                            base64=layouts.get(layout_key) if layouts is not None else None,
                             model_id=resolved.model_id, upstream_calls=len(batches), request_ids=request_ids,
                             headers=model_headers(resolved, upstream_headers))
+
+
+def _base64_layouts() -> dict[str, tuple[str, str]]:
+    """What each model's answers have shown of OCI's base64 strings (layout, finding), for the life of the process."""
+    return runtime.memo(("oci_base64_layouts",), dict)
+
+
+def _learned(layouts: dict[str, tuple[str, str]] | None, key: str, layout: str, finding: str) -> str:
+    """Record ``layout`` for the model behind ``key``, logging the change once."""
+    if layouts is not None and layouts.get(key, ("", ""))[0] != layout:
+        layouts[key] = (layout, finding)
+        if layout == oci_base64.PASSED:
+            logs.log_event("oci_base64", logging.INFO, upstream=key, layout=layout,
+                           detail="OCI's base64 embeddings are the gateway's little-endian float32 text: passed through")
+        else:
+            logs.log_event("oci_base64", logging.WARNING, upstream=key, layout=layout,
+                           detail=f"OCI's base64 embeddings are not used ({finding}): floats are packed here")
+    return layout
