@@ -18,10 +18,8 @@ sharing :func:`stream_chat`).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
-import struct
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
 from .chat_formats import CHAT_FORMATS, NON_TEXT_PART_TOKENS, ChatContext, ChatFormat
@@ -29,7 +27,7 @@ from .models import ModelSpec, ModelTable
 from .replies import Completion, Reply, complete, count_tokens, plan_replies
 from .streaming import SSE_CONTENT_TYPE, StreamSettings, frames, paced, writes
 from .validation import parse_json, validate_chat, validate_embed, validate_for_model
-from .vectors import precomputed_vector_json, vector_json
+from .vectors import precomputed_vector_json, vector_base64, vector_json
 from .wire import EmuRequest, EmuResponse, NotFound, OciError
 
 __all__ = [
@@ -195,19 +193,24 @@ def _embed_items(body: Mapping[str, Any]) -> list[tuple[str, bool]]:
     ]
 
 
-def _by_type(vectors: list[list[float]], types: list[str]) -> dict[str, Any]:
-    """``embeddingsByType``: the shape is not in the SDK, so this is a best-effort rendering."""
-    out: dict[str, Any] = {}
-    for kind in types:
+def _by_type(vectors: list[bytes], types: list[str]) -> bytes:
+    """``embeddingsByType`` as JSON, keyed by type, spliced from the vectors' text like ``embeddings``. The SDK types
+    it only as an object; ``base64`` is each vector's little-endian float32 bytes (:func:`.vectors.vector_base64`),
+    int8 and uint8 a best-effort rendering."""
+    out: list[bytes] = []
+    for kind in dict.fromkeys(types):
         if kind == "float":
-            out[kind] = vectors
-        elif kind == "int8":
-            out[kind] = [[max(-128, min(127, round(v * 127))) for v in vec] for vec in vectors]
-        elif kind == "uint8":
-            out[kind] = [[max(0, min(255, round((v + 1) * 127.5))) for v in vec] for vec in vectors]
+            value = b"[" + b",".join(vectors) + b"]"
         elif kind == "base64":
-            out[kind] = [base64.b64encode(struct.pack(f"<{len(vec)}f", *vec)).decode() for vec in vectors]
-    return out
+            value = b'["' + b'","'.join(vector_base64(v).encode("ascii") for v in vectors) + b'"]'
+        elif kind in ("int8", "uint8"):
+            floats = [json.loads(v) for v in vectors]
+            value = _compact([[max(-128, min(127, round(x * 127))) for x in vec] for vec in floats] if kind == "int8"
+                             else [[max(0, min(255, round((x + 1) * 127.5))) for x in vec] for vec in floats])
+        else:
+            continue
+        out.append(b'"%s":%s' % (kind.encode(), value))
+    return b"{" + b",".join(out) + b"}"
 
 
 async def embed_text(host: GenAIHost, request: EmuRequest) -> EmuResponse:
@@ -222,17 +225,17 @@ async def embed_text(host: GenAIHost, request: EmuRequest) -> EmuResponse:
     make = precomputed_vector_json if host.precomputed_embeddings else None
     vectors = [make(text, dims) if make else vector_json(model.model_id, text, dims) for text, _ in items]
     prompt_tokens = sum(tokens for _, tokens in items)
+    by_type = b',"embeddingsByType":%s' % _by_type(vectors, body["embeddingTypes"]) \
+        if body.get("embeddingTypes") else b""
     rest: dict[str, Any] = {}
-    if body.get("embeddingTypes"):
-        rest["embeddingsByType"] = _by_type([json.loads(v) for v in vectors], body["embeddingTypes"])
     rest.update(modelId=model.model_id, modelVersion=model.version,
                 usage={"completionTokens": 0, "promptTokens": prompt_tokens, "totalTokens": prompt_tokens})
     if body.get("isEcho"):
         for key in ("inputs", "embedContents"):
             if body.get(key) is not None:
                 rest[key] = body[key]
-    answer = b"".join((b'{"id":', _compact(request.request_id), b',"embeddings":[', b",".join(vectors), b"],",
-                       _compact(rest)[1:]))
+    answer = b"".join((b'{"id":', _compact(request.request_id), b',"embeddings":[', b",".join(vectors), b"]",
+                       by_type, b",", _compact(rest)[1:]))
     return EmuResponse(200, answer, {"content-type": "application/json", **_json_headers(request, headers)})
 
 

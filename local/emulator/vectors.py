@@ -71,3 +71,16 @@ def precomputed_vector_json(text: str, dims: int, pool_size: int = 64) -> bytes:
     gateway, the bottleneck; the values are still unit float32 vectors in OCI's form.
     """
     return _pool(dims, pool_size)[zlib.crc32(text.encode("utf-8")) % pool_size]
+
+
+@lru_cache(maxsize=CACHED_VECTORS)
+def vector_base64(vector_text: bytes) -> str:
+    """The vector written as ``vector_text``, as little-endian float32 bytes in base64: what the emulator answers
+    for ``embeddingTypes: ["base64"]`` (Cohere's own API documents "the float embedding bytes" base64-encoded;
+    OCI documents no layout, so the gateway compares before it trusts this)."""
+    import base64
+
+    import numpy as np
+    import orjson
+
+    return base64.b64encode(np.asarray(orjson.loads(vector_text), dtype="<f4").tobytes()).decode("ascii")

@@ -90,6 +90,17 @@ def test_default_base64_and_float_decode_to_the_same_vectors(front, emulator):
     assert default.usage.total_tokens == default.usage.prompt_tokens
 
 
+def test_base64_from_oci_is_compared_once_then_passed_through(gateway_front_factory, emulator):
+    client = openai_client(gateway_front_factory({}))  # a fresh process: nothing learned yet
+    texts = [["the first request compares"], ["the second passes through", "OCI's own strings"]]
+    answers = [client.embeddings.create(model=V4, input=inputs) for inputs in texts]  # the SDK's default: base64
+    calls = embed_calls(emulator)
+    assert [c.get("embeddingTypes") for c in calls] == [["float", "base64"], ["base64"]]
+    for answer, inputs in zip(answers, texts):
+        for item, text in zip(answer.data, inputs):
+            assert np.array_equal(np.asarray(item.embedding, dtype=np.float32), expected(V4, text, 1536))
+
+
 def test_1000_inputs_become_11_upstream_calls_assembled_in_order(front, emulator):
     texts = [f"document number {i}" for i in range(1000)]
     result = openai_client(front).embeddings.create(model=V4, input=texts, encoding_format="float")

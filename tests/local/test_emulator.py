@@ -366,6 +366,20 @@ def test_embed_answer_carries_float32_text_and_precomputed_mode(emu: Emulator, h
     assert post(http, signer, EMBED_PATH, embed(["hello world"])).json()["embeddings"] == [vector]
 
 
+def test_base64_embeddings_are_the_floats_little_endian_float32_bytes(emu: Emulator, http: httpx.Client,
+                                                                      signer: Any) -> None:
+    import base64
+
+    import numpy as np
+
+    body = {**embed(["hello world", "other"]), "embeddingTypes": ["base64"]}
+    answer = post(http, signer, EMBED_PATH, body).json()
+    strings = answer["embeddingsByType"]["base64"]
+    assert len(strings) == 2 and len(answer["embeddings"]) == 2  # the floats come too (the SDK requires them)
+    for text, vector in zip(strings, answer["embeddings"]):
+        assert np.array_equal(np.frombuffer(base64.b64decode(text), dtype="<f4"), np.asarray(vector, dtype=np.float32))
+
+
 def test_embeddings_are_deterministic_per_text(emu: Emulator, sdk: GenerativeAiInferenceClient) -> None:
     details = M.EmbedTextDetails(
         inputs=["same", "other", "same"],
