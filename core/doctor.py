@@ -105,9 +105,9 @@ async def _timed(check: Check, action: Callable[[], Awaitable[Any]]) -> Any:
 
 
 async def run_call(name: str, action: Callable[[], Awaitable[Any]], context: Context, grant: str,
-                   scope: str | None = None, detail: str = "") -> Check:
-    """One OCI call as a check: ok with its latency, or failed with :func:`explain`'s fix."""
-    check = Check(name, ok=True, detail=detail)
+                   scope: str | None = None, detail: str = "", into: Check | None = None) -> Check:
+    """One OCI call as a check (``into``, or a new one): ok with its latency, or failed with :func:`explain`'s fix."""
+    check = into or Check(name, ok=True, detail=detail)
     try:
         await _timed(check, action)
     except (APIError, ConfigError) as exc:
@@ -140,10 +140,18 @@ async def _chat(model: str, context: Context) -> Any:
                                         deadline=context.deadline)
 
 
-async def _embed(model: str, context: Context) -> Any:
+async def _embed(model: str, context: Context, check: Check) -> Any:
+    """One base64 embedding (the openai SDK's default): it also shows whether OCI's own base64 strings are used."""
+    from core.embeddings.oci_base64 import PASSED
     from core.embeddings.service import create_embeddings
 
-    return await create_embeddings({"model": model, "input": ["OK"]}, deadline=context.deadline)
+    result = await create_embeddings({"model": model, "input": ["OK"], "encoding_format": "base64"},
+                                     deadline=context.deadline)
+    if result.base64 is not None:
+        layout, finding = result.base64
+        check.detail += "; OCI's base64 strings passed through" if layout == PASSED else \
+            f"; base64 packed here ({finding})"
+    return result
 
 
 async def _list(context: Context) -> Any:
@@ -158,8 +166,10 @@ async def gateway_checks(context: Context) -> list[Check]:
     chat, embedding = configured_models(settings)
     checks = [await run_call(f"chat {name}", lambda name=name: _chat(name, context), context,
                              "use generative-ai-chat", detail="1-token chat") for name in chat]
-    checks += [await run_call(f"embeddings {name}", lambda name=name: _embed(name, context), context,
-                              "use generative-ai-text-embedding", detail="1-input embedding") for name in embedding]
+    for name in embedding:
+        check = Check(f"embeddings {name}", ok=True, detail="1-input embedding")
+        checks.append(await run_call(check.name, lambda name=name, check=check: _embed(name, context, check), context,
+                                     "use generative-ai-text-embedding", into=check))
     checks.append(await run_call("model listing", lambda: _list(context), context, "inspect generative-ai-model",
                                  detail="ListModels"))
     return checks

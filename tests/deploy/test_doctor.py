@@ -52,10 +52,24 @@ def test_every_gateway_check_passes_against_the_emulator(env: dict, emulator: An
     names = [check.name for check in report.checks]
     assert names[:2] == ["credentials", "endpoint 127.0.0.1"]
     assert "chat meta.llama-3.3-70b-instruct" in names and "model listing" in names
-    assert any(name.startswith("embeddings ") for name in names)
+    (embedding,) = [check for check in report.checks if check.name.startswith("embeddings ")]
+    # The embedding is asked as base64 (the openai SDK's default), which shows whether OCI's own strings are used.
+    assert embedding.detail == "1-input embedding; OCI's base64 strings passed through"
+    (embed_call,) = [r for r in emulator.requests if r.path.endswith("/actions/embedText")]
+    assert embed_call.json["embeddingTypes"] == ["float", "base64"]
     chat = [r for r in emulator.requests if r.path.endswith("/actions/chat")]
     assert chat and chat[0].json["chatRequest"]["maxTokens"] == 1 and all(r.verified for r in emulator.requests)
     assert all(check.ms is not None and check.ms >= 0 for check in report.checks[1:])
+
+
+def test_an_embedding_refused_with_embedding_types_passes_and_says_base64_is_packed(env: dict, emulator: Any) -> None:
+    emulator.inject(400, path_contains="/actions/embedText")
+    report = _run()
+    assert report.ok, [c.to_json() for c in report.checks]
+    (embedding,) = [check for check in report.checks if check.name.startswith("embeddings ")]
+    assert embedding.detail == "1-input embedding; base64 packed here (a 400 for embeddingTypes ['float', 'base64'])"
+    calls = [r.json for r in emulator.requests if r.path.endswith("/actions/embedText")]
+    assert [c.get("embeddingTypes") for c in calls] == [["float", "base64"], None]
 
 
 def test_a_401_names_the_credentials(env: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
