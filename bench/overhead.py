@@ -110,13 +110,15 @@ def direct_signed_call(client: httpx.Client, upstream: Upstream, call: DirectCal
 
 
 def prepare_direct_calls(upstream: Upstream, gateway_fdk: Any, bodies_dir: Path) -> dict[str, DirectCall]:
-    """Send one request of each kind through the gateway, keep the OCI body it sent upstream (to
-    replay directly) and the answer it gave (for the no-op function to return)."""
+    """Send each kind of request through the gateway twice, keep the OCI body the second sent upstream (to
+    replay directly) and the answer it gave (for the no-op function to return): a warm container's request (the
+    first base64 embeddings call of a process also asks OCI for floats, to compare)."""
     calls: dict[str, DirectCall] = {}
     for kind, (path, body, suffix) in KINDS.items():
-        upstream.control("DELETE", "/requests")
-        result = gateway_fdk.call_http("POST", path, JSON, json.dumps(body).encode(), deadline_s=60)
-        _check(result.status, f"gateway {kind}", result.body)
+        for _ in range(2):
+            upstream.control("DELETE", "/requests")
+            result = gateway_fdk.call_http("POST", path, JSON, json.dumps(body).encode(), deadline_s=60)
+            _check(result.status, f"gateway {kind}", result.body)
         (bodies_dir / kind).write_bytes(result.body)
         oci_body = captured_oci_body(upstream, suffix)
         calls[kind] = presign(upstream, OCI_PATHS[suffix], oci_body, stream=bool(body.get("stream")))
