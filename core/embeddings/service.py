@@ -110,6 +110,7 @@ async def create_embeddings(data: dict[str, Any], *, deadline: float | None = No
                 if not types or exc.status != 400:
                     raise
                 upstream = await call(batch.body)  # refused with the field but not without: OCI's base64 is out
+                assert layouts is not None  # the field is only sent while layouts are being learned
                 layout = _learned(layouts, layout_key, oci_base64.PACKED, f"a 400 for embeddingTypes {types}")
         except UpstreamError as exc:
             raise api_error(exc, model=name, known_model=resolved.known) from None
@@ -143,9 +144,9 @@ def _base64_layouts() -> dict[str, tuple[str, str]]:
     return runtime.memo(("oci_base64_layouts",), dict)
 
 
-def _learned(layouts: dict[str, tuple[str, str]] | None, key: str, layout: str, finding: str) -> str:
+def _learned(layouts: dict[str, tuple[str, str]], key: str, layout: str, finding: str) -> str:
     """Record ``layout`` for the model behind ``key``, logging the change once."""
-    if layouts is not None and layouts.get(key, ("", ""))[0] != layout:
+    if layouts.get(key, ("", ""))[0] != layout:
         layouts[key] = (layout, finding)
         if layout == oci_base64.PASSED:
             logs.log_event("oci_base64", logging.INFO, upstream=key, layout=layout,
