@@ -67,6 +67,7 @@ def metrics() -> Iterator[tuple[str, str, Getter, bool]]:
     yield "ingestion, pipeline CPU per chunk", "µs", _path("ingestion", "pipeline_cpu_us_per_chunk"), True
     yield "ingestion worker peak RSS", "MiB", _path("ingestion", "worker_peak_rss_mib"), True
     yield "ingestion peak RSS, function process + cutting child", "MiB", _path("ingestion", "peak_rss_sum_mib"), True
+    yield "ingestion peak RSS, both at once", "MiB", _path("ingestion", "peak_rss_together_mib"), True
 
 
 def compare(previous: dict[str, Any], current: dict[str, Any]) -> list[tuple[str, str, str, str]]:

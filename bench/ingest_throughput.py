@@ -88,6 +88,60 @@ def worker() -> int:
     return 0
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of process ``pid`` (Linux /proc), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, IndexError):
+        return 0.0
+
+
+def children_of(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (a scan of /proc)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    if int(handle.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                        found.add(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+class TogetherPeak:
+    """The largest RSS of a process and its children at the same moment, sampled from another process every
+    ``interval`` seconds (children looked for every 0.5 s): what the function's memory holds at once, which the
+    sum of each process's own peak overstates when their peaks fall at different times."""
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        import threading
+
+        self.pid, self.interval, self.peak_mib = pid, interval, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "TogetherPeak":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        children: set[int] = set()
+        next_scan = 0.0
+        while not self._stop.is_set():
+            if time.monotonic() >= next_scan:
+                children, next_scan = children_of(self.pid), time.monotonic() + 0.5
+            together = rss_mib(self.pid) + sum(rss_mib(child) for child in children)
+            self.peak_mib = max(self.peak_mib, together)
+            self._stop.wait(self.interval)
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User+system CPU time of process ``pid`` (Linux /proc)."""
     with open(f"/proc/{pid}/stat", "rb") as handle:
@@ -124,13 +178,17 @@ def main() -> int:
         return worker()
     sys.path.insert(0, str(REPO))
     from core.settings import Settings
+    from local.fdk.process import image_allocator_environ
     from local.local_credentials import make_resource_principal_env
 
     concurrency = args.concurrency or Settings.from_env({}).embeddings_concurrency
     # Start the worker first, while this process is small: Linux carries a process's peak RSS over fork+exec.
+    # The worker (and its cutter child) gets the image's allocator settings, so its RSS is the container's.
+    worker_env = {**os.environ, **image_allocator_environ(),
+                  "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))}
     worker_proc = subprocess.Popen([sys.executable, "-m", "bench.ingest_throughput", "--worker"],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))})
+                                   text=True, cwd=REPO, env=worker_env)
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     creds = make_resource_principal_env(work, region="us-chicago-1")
     public_key_file = work / "public.pem"
@@ -148,7 +206,8 @@ def main() -> int:
     try:
         upstream_cpu = process_cpu_seconds(upstream.pid)
         started = time.perf_counter()
-        stdout, stderr = worker_proc.communicate(json.dumps({"env": env, "event": event}))
+        with TogetherPeak(worker_proc.pid) as together:
+            stdout, stderr = worker_proc.communicate(json.dumps({"env": env, "event": event}))
         wall = time.perf_counter() - started
         upstream_cpu = process_cpu_seconds(upstream.pid) - upstream_cpu
     finally:
@@ -159,6 +218,7 @@ def main() -> int:
     if worker_proc.returncode != 0:
         return 1
     result = json.loads(stdout.strip().splitlines()[-1])
+    result["together_peak_rss_mib"] = together.peak_mib
     print(json.dumps(summary(result, args, concurrency, size, wall, upstream_cpu), indent=2))
     return 0
 
@@ -196,6 +256,7 @@ def summary(result: dict, args: argparse.Namespace, concurrency: int, size: int,
         "worker_peak_rss_mib": round(result["peak_rss_mib"], 1),
         "cutter_child_peak_rss_mib": round(result.get("child_peak_rss_mib", 0.0), 1),
         "peak_rss_sum_mib": round(result["peak_rss_mib"] + result.get("child_peak_rss_mib", 0.0), 1),
+        "peak_rss_together_mib": round(result.get("together_peak_rss_mib", 0.0), 1),
         "worker_vm_hwm_mib": result["vm_hwm_mib"],
     }
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.ingest.chunking import Chunker
-from core.ingest.tokenizer import WordCounter, get_counter
+from core.ingest.tokenizer import WordCounter, get_counter, load_encoding
 
 
 def run(text: str, max_tokens: int = 20, overlap: int = 5, sizes=None, counter=None, **kw):
@@ -27,6 +27,15 @@ def test_cl100k_counts_match_known_values():
     assert counter.count("hello world") == 2
     assert counter._encode("hello world") == [15339, 1917]  # cl100k_base ids, as published
     assert counter.count("") == 0
+
+
+def test_the_encoding_works_after_its_python_ranks_are_released():
+    encoding = load_encoding()
+    assert encoding._mergeable_ranks == {}  # the Rust BPE's copy is the one used; the dict's ~15 MB are freed
+    ids = encoding.encode_ordinary("naïve café, 東京 tokens")
+    assert encoding.decode(ids) == "naïve café, 東京 tokens"
+    assert encoding.encode_ordinary("hello world") == [15339, 1917]
+    assert encoding.n_vocab == 100256
 
 
 def test_chunks_are_exact_slices_within_the_token_limit():
