@@ -120,9 +120,10 @@ def latency_and_throughput(upstream: Upstream, args: argparse.Namespace, work: P
         sdk = litellm_side.SdkWorker(config) if config is not None else None
         client = httpx.Client(timeout=60)
         paths: dict[str, dict[str, overhead.Call]] = {}
+        client_cpu = {kind: overhead.ClientCpu() for kind in overhead.KINDS}
         for kind in overhead.KINDS:
             row: dict[str, overhead.Call] = {
-                "direct": overhead.direct_call(client, upstream, direct_calls[kind]),
+                "direct": overhead.direct_call(client, upstream, direct_calls[kind], client_cpu[kind]),
                 "direct_signed": overhead.direct_signed_call(client, upstream, direct_calls[kind]),
                 "noop_fdk": overhead.fdk_call(noop_fdk, kind),
                 "gateway_fdk": overhead.fdk_call(gateway_fdk, kind),
@@ -143,6 +144,7 @@ def latency_and_throughput(upstream: Upstream, args: argparse.Namespace, work: P
             result["cpu_ms_per_call"][kind] = {
                 "gateway_fdk": (gateway_fdk.cpu_seconds() - before["gateway_fdk"]) / calls * 1000,
                 "noop_fdk": (noop_fdk.cpu_seconds() - before["noop_fdk"]) / calls * 1000,
+                "direct": client_cpu[kind].ms_per_call(),
             }
             result["latency"].update(run.summary())
             result["latency_errors"].update(run.errors)

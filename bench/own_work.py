@@ -67,17 +67,19 @@ def run(rounds: int, kinds: list[str], repo: Path, profile: str | None,
             processes = {**gateways, "noop_fdk": noop}
             client = httpx.Client(timeout=60)
             for kind in kinds:
-                paths = {"direct": overhead.direct_call(client, upstream, direct_calls[kind]),
+                client_cpu = overhead.ClientCpu()
+                paths = {"direct": overhead.direct_call(client, upstream, direct_calls[kind], client_cpu),
                          **{name: overhead.fdk_call(proc, kind) for name, proc in processes.items()}}
                 before = {name: proc.cpu_seconds() for name, proc in processes.items()}
                 sampled = overhead.measure_latency({kind: paths}, rounds, 20, lambda m: print(m, file=sys.stderr))
                 calls = rounds + 20
                 p50 = {name: summary_ms(values)["p50"] for name, values in sampled.samples[kind].items()}
                 cpu = {name: (proc.cpu_seconds() - before[name]) / calls * 1000 for name, proc in processes.items()}
+                cpu["direct"] = client_cpu.ms_per_call() or 0.0
                 results[kind] = {"p50_ms": p50, "cpu_ms_per_call": cpu}
-                for name in gateways:
+                for name in gateways:  # both as the p50: beyond the no-op function and a client of the upstream
                     results[kind][f"own_p50_ms ({name})"] = p50[name] - p50["direct"] - p50["noop_fdk"]
-                    results[kind][f"own_cpu_ms ({name})"] = cpu[name] - cpu["noop_fdk"]
+                    results[kind][f"own_cpu_ms ({name})"] = cpu[name] - cpu["noop_fdk"] - cpu["direct"]
             client.close()
         finally:
             for proc in [*gateways.values(), noop]:

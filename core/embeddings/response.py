@@ -120,9 +120,20 @@ def answer_steps(body: bytes, count: int, encoding_format: str = "float",
         if layout == UNKNOWN:
             finding = oci_base64.compare(encoded, oci_base64.strings_of(rest))
         layout = PASSED if layout == UNKNOWN and not finding else PACKED
-    else:  # a vector's numbers are its commas plus one (it holds numbers only)
-        encoded, dimensions = list(vectors), [source.count(b",", start, end) + 1 for start, end in spans]
+    else:
+        encoded, dimensions = list(vectors), _float_sizes(source, spans)
     yield Answer(vectors, encoded, dimensions, *_usage(rest.get("usage")), layout, finding)
+
+
+def _float_sizes(source: bytes, spans: list[tuple[int, int]]) -> list[int]:
+    """Each vector's size as its commas plus one (it holds numbers only), counted on the first and last vectors:
+    one call answers vectors of one size, and counting all 96 would be most of reading the answer (2 of 2.5 ms)."""
+    if not spans:
+        return []
+    (first_start, first_end), (last_start, last_end) = spans[0], spans[-1]
+    first = source.count(b",", first_start, first_end) + 1
+    last = source.count(b",", last_start, last_end) + 1
+    return [first] * (len(spans) - 1) + [last]
 
 
 def _packed(vectors: list[memoryview]) -> Generator[None, None, tuple[list[bytes | memoryview], list[int]]]:

@@ -250,6 +250,17 @@ def test_assemble_base64_packs_each_vector_as_float32():
     assert info.value.code == "upstream_bad_response"
 
 
+def test_float_sizes_are_counted_on_the_first_and_last_vectors():
+    assert answer([[0.5, -1.25e-5, 3.0]] * 4).dimensions == [3, 3, 3, 3]
+    assert answer([[1.0, 2.0]] * 3 + [[1.0, 2.0, 3.0, 4.0]]).dimensions == [2, 2, 2, 4]
+    assert answer([[1.0, 2.0, 3.0]]).dimensions == [3]
+    [batch] = plan_batches([Prepared("a"), Prepared("b")], serving_mode=MODE, compartment_id=COMPARTMENT,
+                           options=options())
+    with pytest.raises(APIError) as info:  # OCI ignoring the size asked for: every vector counts as that size
+        assemble([batch], [answer([[1.0, 2.0, 3.0]] * 2)], model="m", expected_dimensions=2)
+    assert info.value.code == "dimension_mismatch"
+
+
 def test_wrong_count_or_size_from_upstream_is_an_error_not_a_wrong_answer():
     [batch] = plan_batches([Prepared("a"), Prepared("b")], serving_mode=MODE, compartment_id=COMPARTMENT,
                            options=options())
