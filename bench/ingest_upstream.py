@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest_upstream", description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=200.0)
     parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--storage-latency", type=float, default=None, help="Object Storage's own latency")
     parser.add_argument("--public-key-file", required=True)
     parser.add_argument("--key-id", required=True)
     args = parser.parse_args(argv)
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     size = len(data)
     del data
     emulator.latency = args.latency
+    emulator.storage_latency = args.storage_latency
     emulator.latency_includes_work = True  # each answer at ``latency`` after its request arrived: the bound's upstream
     emulator.precomputed_embeddings = True
     from core.catalog import lookup

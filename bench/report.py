@@ -119,12 +119,17 @@ def _ingestion_targets(ingestion: dict[str, Any]) -> list[tuple[str, str, str, b
     rss = ingestion.get("peak_rss_together_mib") or ingestion.get("peak_rss_sum_mib", ingestion.get("worker_vm_hwm_mib"))
     child = ingestion.get("cutter_child_cpu_us_per_chunk")
     child_cpu = f" + the cutting child's {child:.0f} µs/chunk" if child else ""
+    storage = ingestion.get("storage_latency_s")
+    storage_text = f", Object Storage at {storage * 1000:.0f} ms" if storage is not None else ""
+    slow = ingestion.get("storage_at_upstream_latency") or {}
+    slow_text = (f"; {slow['share_of_bound'] * 100:.0f}% with Object Storage at "
+                 f"{slow['storage_latency_s'] * 1000:.0f} ms too" if slow else "")
     rows: list[tuple[str, str, str, bool | None]] = [(
         f"ingestion of a {ingestion['object_mb']:g} MB text object at {ingestion['latency_s'] * 1000:.0f} ms upstream "
-        f"latency, EMBEDDINGS_CONCURRENCY={ingestion['concurrency']}: share of the bound "
+        f"latency{storage_text}, EMBEDDINGS_CONCURRENCY={ingestion['concurrency']}: share of the bound "
         f"({ingestion['concurrency']} x 96 / {ingestion['latency_s']:g} s = {ingestion['bound_chunks_per_second']:.0f} "
         "chunks/s)",
-        f"{share * 100:.0f}% ({ingestion['chunks_per_second']:.0f} chunks/s); pipeline CPU "
+        f"{share * 100:.0f}% ({ingestion['chunks_per_second']:.0f} chunks/s{slow_text}); pipeline CPU "
         f"{ingestion['pipeline_cpu_us_per_chunk']:.0f} µs/chunk ({ingestion['pipeline_cpu_share'] * 100:.0f}% of a CPU)"
         f"{child_cpu}, "
         f"emulator CPU share {ingestion['emulator_cpu_share'] * 100:.0f}%",

@@ -11,7 +11,7 @@ located without being imported. Nothing is downloaded: a function may have no in
 
 from __future__ import annotations
 
-import base64
+import binascii
 import gzip
 import importlib.util
 from pathlib import Path
@@ -38,14 +38,19 @@ def rank_file(name: str, *, needed_for: str = "token ranks") -> Path:
                       "'bpe-openai' package); build the image with the Dockerfile, or install bpe-openai")
 
 
+_RANK_FILE_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \r\n"
+"""Every byte a rank file may hold (base64 tokens, decimal ranks, spaces, line ends)."""
+
+
 def parse_ranks(raw: bytes) -> dict[bytes, int]:
-    """Token bytes -> rank, from the rank-file format (``<base64 token> <rank>`` per line)."""
-    ranks: dict[bytes, int] = {}
-    for line in raw.splitlines():
-        if line.strip():
-            token, _, rank = line.partition(b" ")
-            ranks[base64.b64decode(token)] = int(rank)
-    return ranks
+    """Token bytes -> rank, from the rank-file format (``<base64 token> <rank>`` per line).
+
+    Whole-file splits and ``map`` (0.07 s for cl100k_base) instead of a loop over lines (0.16 s): a cold
+    path waits on it. A ValueError (binascii.Error is one) for a file that is not in this format."""
+    words = raw.split()
+    if len(words) % 2 or raw.translate(None, _RANK_FILE_BYTES):
+        raise ValueError("a rank line is not '<base64 token> <rank>'")
+    return dict(zip(map(binascii.a2b_base64, words[::2]), map(int, words[1::2]), strict=True))
 
 
 def read_ranks(name: str, path: Path | None = None, *, needed_for: str = "token ranks") -> dict[bytes, int]:

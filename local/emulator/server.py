@@ -142,6 +142,8 @@ class Emulator:
         self.latency_includes_work = False
         """True: ``latency`` runs from the request's arrival, the emulator's own work included (an upstream that
         answers in exactly ``latency``, as the ingestion bench's bound assumes); False: it is added before the work."""
+        self.storage_latency: float | None = None
+        """Seconds for Object Storage requests (``/n/...``) instead of ``latency``; None: ``latency`` for them too."""
         from .objectstorage import install_objectstorage  # here, not at module level: it imports this module
         from .responses import install_responses
         from .vault import install_vault
@@ -204,6 +206,12 @@ class Emulator:
     def latency(self, seconds: float) -> None:
         self.faults.latency = max(0.0, float(seconds))
 
+    def latency_of(self, path: str) -> float:
+        """The latency for a request to ``path``: ``storage_latency`` for Object Storage when set."""
+        if self.storage_latency is not None and path.startswith("/n/"):
+            return self.storage_latency
+        return self.latency
+
     @property
     def slow_body(self) -> float:
         """Seconds between sending the response headers and the body."""
@@ -248,6 +256,7 @@ class Emulator:
         self.stream.reset()
         self.precomputed_embeddings = False
         self.latency_includes_work = False
+        self.storage_latency = None
         self.requests.clear()
 
     # --- request handling --------------------------------------------------------------------
@@ -319,11 +328,12 @@ class Emulator:
 
         request.on_stream = on_stream
 
-        if self.latency > 0 and not self.latency_includes_work:
-            await asyncio.sleep(self.latency)
+        latency = self.latency_of(request.path)
+        if latency > 0 and not self.latency_includes_work:
+            await asyncio.sleep(latency)
         response = await self._respond(request, found, path_known, verification, record, headers)
-        if self.latency > 0 and self.latency_includes_work:
-            await asyncio.sleep(max(0.0, arrived + self.latency - time.monotonic()))
+        if latency > 0 and self.latency_includes_work:
+            await asyncio.sleep(max(0.0, arrived + latency - time.monotonic()))
         for key, value in headers.items():
             response.headers.setdefault(key, value)
         record.status = response.status

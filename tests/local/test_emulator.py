@@ -675,6 +675,21 @@ def test_added_latency_delays_the_answer(emu: Emulator, http: httpx.Client, sign
     assert time.monotonic() - started >= 0.3
 
 
+def test_object_storage_can_answer_at_its_own_latency(emu: Emulator, http: httpx.Client, signer: Any) -> None:
+    emu.latency, emu.storage_latency = 0.4, 0.0
+    store = emu.objectstorage
+    store.create_bucket("fast")
+    url = f"{http.base_url}/n/{store.namespace}/b/fast/o/a.txt"
+    started = time.monotonic()
+    assert http.get(url, headers=sign(signer, "GET", url, b"")).status_code == 404
+    assert time.monotonic() - started < 0.3  # Object Storage at its own (zero) latency
+    started = time.monotonic()
+    assert post(http, signer, CHAT_PATH, generic()).status_code == 200
+    assert time.monotonic() - started >= 0.4  # Generative AI still at ``latency``
+    emu.reset()
+    assert emu.storage_latency is None and emu.latency_of(f"/n/{store.namespace}/b/fast/o/a.txt") == 0.0
+
+
 def test_slow_body_sends_headers_then_stalls(emu: Emulator, server: RunningEmulator, signer: Any) -> None:
     emu.slow_body = 2.0
     body = json.dumps(generic()).encode()

@@ -93,6 +93,27 @@ def test_missing_files_are_a_config_error_naming_the_setting(tmp_path, monkeypat
     assert "EMBEDDINGS_TOKEN_ENCODING" in str(info.value) and "bpe-openai" in str(info.value)
 
 
+def test_ranks_are_read_as_tiktoken_reads_them(tmp_path):
+    import gzip
+
+    from tiktoken.load import load_tiktoken_bpe
+
+    plain = tmp_path / "cl100k_base.tiktoken"
+    plain.write_bytes(gzip.decompress(rank_file("cl100k_base").read_bytes()))
+    assert parse_ranks(plain.read_bytes()) == load_tiktoken_bpe(str(plain))
+
+
+@pytest.mark.parametrize("content", [b"YQ== 0\nYg==\n", b"YQ== 0\nYg== one\n", b"YQ== 0\n%%%= 1\n"])
+def test_a_rank_file_out_of_format_is_config_error(tmp_path, content):
+    import gzip
+
+    bad = tmp_path / "cl100k_base.tiktoken.gz"
+    bad.write_bytes(gzip.compress(content))
+    with pytest.raises(ConfigError) as info:
+        load_table("cl100k_base", bad)
+    assert "cl100k_base.tiktoken.gz" in str(info.value)
+
+
 def test_corrupt_file_is_config_error(tmp_path):
     bad = tmp_path / "cl100k_base.tiktoken.gz"
     bad.write_bytes(b"not gzip")
