@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples everywhere (a smoke run)")
     parser.add_argument("--rounds", type=int, default=None, help="latency samples per path (default 200)")
-    parser.add_argument("--cold-runs", type=int, default=None, help="cold starts per side (default 7 / 5)")
+    parser.add_argument("--cold-runs", type=int, default=None, help="cold starts per side (default 11 / 5)")
     parser.add_argument("--proxy-starts", type=int, default=None, help="LiteLLM proxy starts (default 2)")
     parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM (no venv needed)")
     parser.add_argument("--load-requests", type=int, default=2000)
@@ -267,7 +267,7 @@ def gateway_sections(args: argparse.Namespace) -> dict[str, Any]:
 
             config = litellm_side.worker_config(upstream, work)
         log("cold starts")
-        results["cold"] = cold_starts(args.cold_runs or (3 if args.quick else 7),
+        results["cold"] = cold_starts(args.cold_runs or (3 if args.quick else 11),
                                       args.cold_runs or (2 if args.quick else 5), config)
         if not args.no_litellm:
             from bench import litellm_side
