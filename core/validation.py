@@ -12,6 +12,8 @@ import math
 import re
 from typing import Any
 
+import orjson
+
 from core.errors import APIError, invalid_request
 
 MAX_JSON_DEPTH = 64
@@ -21,6 +23,27 @@ def parse_json_object(body: bytes, what: str = "request body") -> dict[str, Any]
     """Decode a JSON object body; anything else is a 400."""
     if not body or not body.strip():
         raise invalid_request(f"The {what} is empty; send a JSON object.", code="invalid_json")
+    try:  # orjson reads what is valid 4x faster; what it refuses is read again below, for the error that names why
+        data = _checked(orjson.loads(body), what)
+    except orjson.JSONDecodeError:
+        return _checked(_parse_refused(body, what), what)
+    # A float this large may be an integer over 64 bits, which orjson reads as a float: read the body exactly.
+    return _checked(_parse_refused(body, what), what) if _has_wide_float(data) else data
+
+
+def _checked(data: Any, what: str) -> dict[str, Any]:
+    """``data`` if it is a JSON object nested no deeper than MAX_JSON_DEPTH; else a 400."""
+    if not isinstance(data, dict):
+        raise invalid_request(f"The {what} must be a JSON object, not {type_name(data)}.", code="invalid_json")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise invalid_request(f"The {what} is nested too deeply (more than {MAX_JSON_DEPTH} levels).",
+                              code="invalid_json")
+    return data
+
+
+def _parse_refused(body: bytes, what: str) -> Any:
+    """The standard library's reading of a body orjson refused: integers over 64 bits are JSON it reads; a lone
+    surrogate (orjson refuses those, so only this path can meet one) and anything else is a 400 naming why."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -31,15 +54,24 @@ def parse_json_object(body: bytes, what: str = "request body") -> dict[str, Any]
         raise invalid_request(f"The {what} is nested too deeply.", code="invalid_json") from None
     except ValueError as exc:
         raise invalid_request(f"The {what} is not valid JSON: {exc}", code="invalid_json") from None
-    if not isinstance(data, dict):
-        raise invalid_request(f"The {what} must be a JSON object, not {type_name(data)}.", code="invalid_json")
-    if _depth(data) > MAX_JSON_DEPTH:
-        raise invalid_request(f"The {what} is nested too deeply (more than {MAX_JSON_DEPTH} levels).",
-                              code="invalid_json")
     if "\\u" in text and _has_lone_surrogate(data):
         raise invalid_request(f"The {what} contains an invalid \\u escape (a lone UTF-16 surrogate).",
                               code="invalid_json")
     return data
+
+
+_WIDE = 2.0**63
+"""The smallest size of a float orjson makes of an integer it cannot hold in 64 bits."""
+
+
+def _has_wide_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return abs(value) >= _WIDE
+    if isinstance(value, dict):
+        return any(_has_wide_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_wide_float(v) for v in value)
+    return False
 
 
 def _reject_constant(name: str) -> Any:

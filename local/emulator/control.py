@@ -88,11 +88,15 @@ async def random_faults(emu: "Emulator", request: EmuRequest) -> EmuResponse:
 
 
 async def set_latency(emu: "Emulator", request: EmuRequest) -> EmuResponse:
-    """``{"seconds": 0.2, "slowBodySeconds": 1.0, "includesWork": true}``: any key may be omitted."""
+    """``{"seconds": 0.2, "storageSeconds": 0.05, "slowBodySeconds": 1.0, "includesWork": true}``: any key may be
+    omitted; ``storageSeconds`` null gives Object Storage ``seconds`` too."""
     body = _body(request)
     try:
         if "seconds" in body:
             emu.latency = float(body["seconds"])
+        if "storageSeconds" in body:
+            storage = body["storageSeconds"]
+            emu.storage_latency = None if storage is None else max(0.0, float(storage))
         if "slowBodySeconds" in body:
             emu.slow_body = float(body["slowBodySeconds"])
     except (TypeError, ValueError) as exc:
@@ -105,7 +109,8 @@ async def set_latency(emu: "Emulator", request: EmuRequest) -> EmuResponse:
 
 
 def get_latency_of(emu: "Emulator") -> EmuResponse:
-    return _ok({"seconds": emu.latency, "slowBodySeconds": emu.slow_body, "includesWork": emu.latency_includes_work})
+    return _ok({"seconds": emu.latency, "storageSeconds": emu.storage_latency, "slowBodySeconds": emu.slow_body,
+                "includesWork": emu.latency_includes_work})
 
 
 async def get_latency(emu: "Emulator", request: EmuRequest) -> EmuResponse:

@@ -688,6 +688,13 @@ def test_object_storage_can_answer_at_its_own_latency(emu: Emulator, http: httpx
     assert time.monotonic() - started >= 0.4  # Generative AI still at ``latency``
     emu.reset()
     assert emu.storage_latency is None and emu.latency_of(f"/n/{store.namespace}/b/fast/o/a.txt") == 0.0
+    shown = http.post("/_emulator/latency", json={"seconds": 0.3, "storageSeconds": 0.05}).json()
+    assert (shown["seconds"], shown["storageSeconds"]) == (0.3, 0.05)
+    assert emu.latency_of(f"/n/{store.namespace}/b/fast/o/a.txt") == 0.05 and emu.latency_of(CHAT_PATH) == 0.3
+    assert http.post("/_emulator/latency", json={"storageSeconds": None}).json()["storageSeconds"] is None
+    assert emu.latency_of(f"/n/{store.namespace}/b/fast/o/a.txt") == 0.3
+    assert http.post("/_emulator/latency", json={"storageSeconds": "soon"}).status_code == 400
+    emu.reset()
 
 
 def test_slow_body_sends_headers_then_stalls(emu: Emulator, server: RunningEmulator, signer: Any) -> None:
