@@ -127,7 +127,7 @@ async def upload_to_searchable(url: str) -> dict[str, Any]:
     objects = install_objectstorage(emulator, namespace="ns")
     objects.create_bucket("out")
     server = emu.serve_in_thread(emulator)
-    model = "cohere.embed-english-light-v3.0"
+    model = "cohere.embed-v4.0"  # Embed v3 was retired by OCI on 2026-10-21: the pipeline refuses it
     settings = Settings.from_env({"OCI_OBJECTSTORAGE_ENDPOINT": server.url, "OCI_GENAI_ENDPOINT": server.url,
                                   "OCI_REGION": "us-chicago-1", "OCI_COMPARTMENT_ID": "ocid1.compartment.oc1..b",
                                   "INGEST_INPUT_BUCKETS": "in", "INGEST_OUTPUT_BUCKET": "out",
@@ -146,7 +146,7 @@ async def upload_to_searchable(url: str) -> dict[str, Any]:
         tables = VectorTables(await runtime.database())
         store = await tables.store("vs_in")
         assert store is not None
-        hits = await tables.search(store, embedding_vector(model, text, 384), 1, compile_filters(None, "c.attributes"))
+        hits = await tables.search(store, embedding_vector(model, text, 1536), 1, compile_filters(None, "c.attributes"))
         elapsed = time.perf_counter() - started
         assert outcome.status == "embedded" and hits and hits[0].object == "harbour.txt"
     finally:
