@@ -93,8 +93,8 @@ class Settings:
     """The gateway's configuration, read once per process from the environment."""
 
     def __init__(self, **values: Any) -> None:
-        """Settings by name, each one not given at its default. Written here, not generated: building dataclass's
-        ``__init__`` for 90 fields took 5.6 ms of every cold start's imports."""
+        """Settings by name, each one not given at its default. Written here, not generated: dataclass's generated
+        ``__init__`` for 90 fields cost every cold start about 2 ms to build (core.settings import 11.4 -> 9.1 ms)."""
         unknown = values.keys() - _DEFAULTS.keys()
         if unknown:
             raise TypeError(f"Settings() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
