@@ -7,8 +7,9 @@ answering embedText from precomputed vectors; its CPU time is read from ``/proc`
 of the run. The pipeline runs in another process (``--worker``) that handles one ``createobject`` event
 exactly as the function would and reports its own CPU time and peak RSS, and those of the child process
 that cuts a large object's text (``INGEST_CUT_PROCESS_MIN_BYTES``): the function's memory holds both, so
-the peak reported against the limit is what they hold at once, sampled from this process. The bound is ``EMBEDDINGS_CONCURRENCY x 96 / latency``
-chunks/s: every upstream call slot always busy, from the event's arrival to the manifest.
+the peak reported against the limit is what they hold at once, sampled from this process. The bound is
+``EMBEDDINGS_CONCURRENCY x 96 / latency`` chunks/s: every upstream call slot always busy, from the event's
+arrival to the manifest.
 A benchmark, not a test: nothing is asserted.
 
     .venv/bin/python -m bench.ingest_throughput [--mb 200] [--latency 0.3] [--storage-latency 0.05]
@@ -93,12 +94,19 @@ def worker() -> int:
     return 0
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of process ``pid`` (Linux /proc), 0 once it is gone."""
+def stat_fields(pid: int) -> list[bytes]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first, then the parent's pid)."""
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        return handle.read().rsplit(b")", 1)[1].split()
+
+
+def rss_or_zero(pid: int) -> float:
+    """Resident memory of process ``pid`` in MiB, 0 once it is gone."""
+    from bench.gateway_side import vm_rss_mib
+
     try:
-        with open(f"/proc/{pid}/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, IndexError):
+        return vm_rss_mib(pid)
+    except (OSError, RuntimeError):
         return 0.0
 
 
@@ -108,9 +116,8 @@ def children_of(pid: int) -> set[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    if int(handle.read().rsplit(b")", 1)[1].split()[1]) == pid:
-                        found.add(int(entry))
+                if int(stat_fields(int(entry))[1]) == pid:
+                    found.add(int(entry))
             except (OSError, IndexError, ValueError):
                 continue
     return found
@@ -142,15 +149,19 @@ class TogetherPeak:
         while not self._stop.is_set():
             if time.monotonic() >= next_scan:
                 children, next_scan = children_of(self.pid), time.monotonic() + 0.5
-            together = rss_mib(self.pid) + sum(rss_mib(child) for child in children)
+            together = rss_or_zero(self.pid) + sum(rss_or_zero(child) for child in children)
             self.peak_mib = max(self.peak_mib, together)
             self._stop.wait(self.interval)
 
 
+def with_repo_path(env: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """``env`` with this checkout first on ``PYTHONPATH`` (for ``python -m bench....`` children)."""
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))}
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User+system CPU time of process ``pid`` (Linux /proc)."""
-    with open(f"/proc/{pid}/stat", "rb") as handle:
-        fields = handle.read().rsplit(b")", 1)[1].split()
+    fields = stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -161,7 +172,7 @@ def start_upstream(args: argparse.Namespace, key_id: str, public_key_file: Path)
                "--storage-latency", str(args.storage_latency),
                "--public-key-file", str(public_key_file), "--key-id", key_id]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                            text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))})
+                            text=True, cwd=REPO, env=with_repo_path(os.environ))
     assert proc.stdout is not None
     line = proc.stdout.readline().split()  # building the object takes a while; the line comes once it listens
     if len(line) != 4 or line[0] != "ready":
@@ -192,8 +203,7 @@ def main() -> int:
     concurrency = args.concurrency or Settings.from_env({}).embeddings_concurrency
     # Start the worker first, while this process is small: Linux carries a process's peak RSS over fork+exec.
     # The worker (and its cutter child) gets the image's allocator settings, so its RSS is the container's.
-    worker_env = {**os.environ, **image_allocator_environ(),
-                  "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))}
+    worker_env = with_repo_path({**os.environ, **image_allocator_environ()})
     worker_proc = subprocess.Popen([sys.executable, "-m", "bench.ingest_throughput", "--worker"],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, cwd=REPO, env=worker_env)

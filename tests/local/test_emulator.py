@@ -694,7 +694,6 @@ def test_object_storage_can_answer_at_its_own_latency(emu: Emulator, http: httpx
     assert http.post("/_emulator/latency", json={"storageSeconds": None}).json()["storageSeconds"] is None
     assert emu.latency_of(f"/n/{store.namespace}/b/fast/o/a.txt") == 0.3
     assert http.post("/_emulator/latency", json={"storageSeconds": "soon"}).status_code == 400
-    emu.reset()
 
 
 def test_slow_body_sends_headers_then_stalls(emu: Emulator, server: RunningEmulator, signer: Any) -> None:
